@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Device XML for libvirt, built and parsed with libxml2 (never by pasting strings). */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+        const char *source;    /* /dev/sdb */
+        const char *target;    /* vdb */
+        const char *serial;    /* NULL or the caller's name */
+        const char *alias;     /* NULL or "ua-..." user alias */
+        gboolean readonly;
+} DiskXmlSpec;
+
+/* <disk type='block' device='disk'>
+ *   <driver name='qemu' type='raw' cache='none' io='native'/>
+ *   <source dev='SOURCE'/> <target dev='TARGET' bus='virtio'/>
+ *   [<readonly/>] [<serial>SERIAL</serial>] [<alias name='ALIAS'/>]
+ * </disk> */
+char *devxml_build_disk(const DiskXmlSpec *spec);
+
+typedef struct {
+        char *type;            /* block, file, network, volume ... */
+        char *device;          /* disk, cdrom, lun */
+        char *source;          /* source dev= or file=, may be NULL */
+        char *target;          /* target dev */
+        char *bus;
+        char *alias;           /* may be NULL */
+        char *serial;          /* may be NULL */
+} DomainDisk;
+
+typedef struct {
+        guint bus, device;     /* source address, 0 when absent */
+        char *vendor, *product;/* "0x46f4" as libvirt writes them, may be NULL */
+        char *alias;
+} DomainUsbHostdev;
+
+typedef struct {
+        char *name;
+        char *uuid;
+        GPtrArray *disks;        /* DomainDisk* */
+        GPtrArray *usb_hostdevs; /* DomainUsbHostdev* */
+} DomainXml;
+
+/* Parse a domain's XML (virDomainGetXMLDesc). NULL + PT_ERROR_FAILED on bad XML. */
+DomainXml *devxml_parse_domain(const char *xml, GError **error);
+void domain_xml_free(DomainXml *dom);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainXml, domain_xml_free)
+
+/* The disk whose block source is `source` (string equal), or NULL. */
+const DomainDisk *domain_xml_find_disk(const DomainXml *dom, const char *source);
+
+/* Pure: first free virtio target from vdb given the targets in use
+ * (vdb..vdz, then vdaa..). */
+char *devxml_next_target(const DomainXml *dom);
+
+/* Pure: "vd" + 1-2 lower-case letters, not "vda"? (vda allowed if free). */
+gboolean devxml_target_valid(const char *target);
+
+/* Pure: a disk serial the caller may choose: 1-20 chars of [A-Za-z0-9._+-]. */
+gboolean devxml_serial_valid(const char *serial);

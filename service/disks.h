@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Host disks: what they are (from sysfs and libudev) and whether one may be
+ * given to a VM. Reading sysfs is cheap and runs on the main thread. */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+#include "mounts.h"
+
+typedef struct {
+        char *name;            /* kernel name: sdb1, loop3p1, nvme0n1p2 */
+        dev_t devnum;
+        GPtrArray *holders;    /* char*: names under holders/ (dm-0, md127) */
+} BlockPart;
+
+typedef struct {
+        char *name;            /* kernel name: sdb */
+        char *path;            /* /dev/sdb */
+        char *id;              /* best /dev/disk/by-id basename (wwn-* first), else name */
+        dev_t devnum;
+        guint64 size;          /* bytes */
+        char *model;           /* "" when unknown; strings are printable ASCII */
+        char *serial;
+        char *wwn;
+        char *transport;       /* sata, nvme, usb, mmc, virtio, scsi, loop, ... */
+        gboolean removable;
+        gboolean read_only;
+        GPtrArray *partitions; /* BlockPart* */
+        GPtrArray *holders;    /* char*: holders of the whole disk */
+        GPtrArray *by_id;      /* char*: every /dev/disk/by-id basename */
+} DiskInfo;
+
+void disk_info_free(DiskInfo *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiskInfo, disk_info_free)
+DiskInfo *disk_info_copy(const DiskInfo *disk);
+
+/* How a disk is used on the host, derived from DiskInfo + mounts + swaps. */
+typedef struct {
+        GPtrArray *mountpoints;   /* char*: of the disk and all partitions */
+        char *in_use;             /* "" when free; else "mounted at /mnt/x", "swap", "held by dm-0" */
+        gboolean system;          /* critical, or an internal non-removable disk */
+        gboolean critical;        /* backs /, /boot, /efi, /boot/efi or active swap */
+        char *critical_reason;    /* "holds /" ... or NULL */
+} DiskUsage;
+
+void disk_usage_free(DiskUsage *usage);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiskUsage, disk_usage_free)
+
+/* A snapshot of what the host is doing with its block devices. */
+typedef struct {
+        MountTable *mounts;
+        GPtrArray *swaps;          /* char*: swap file/device paths */
+        GArray *swap_devnums;      /* dev_t of swap block devices */
+        GPtrArray *critical_disks; /* char*: kernel names of disks behind /, /boot, /efi, swap */
+} HostUsage;
+
+void host_usage_free(HostUsage *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostUsage, host_usage_free)
+
+/* Read mountinfo, swaps and walk sysfs slaves (dm/md/LVM) down to whole disks. */
+HostUsage *host_usage_read(GError **error);
+
+/* Pure: usage of one disk given the host snapshot. */
+DiskUsage *disk_usage_compute(const DiskInfo *disk, const HostUsage *host);
+
+/* Pure: may this disk be attached? PT_ERROR_SYSTEM_DEVICE for critical disks,
+ * PT_ERROR_DEVICE_BUSY for mounted/swap/held ones (message says what to do:
+ * "Unmount the device before attaching: sudo umount /dev/sdb1"),
+ * PT_ERROR_INVALID_ARGUMENT for a read-only device without readonly. */
+gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
+                               gboolean readonly, GError **error);
+
+/* Enumerate whole disks (sd*, vd*, xvd*, nvme*n*, mmcblk*, loop* with a
+ * backing file, ...; not dm/md/zram/ram/sr). Sorted by name. */
+GPtrArray *disks_list(GError **error);   /* DiskInfo* */
+
+/* Read one whole disk by kernel name ("sdb"). NULL + NO_SUCH_DEVICE if absent. */
+DiskInfo *disk_read(const char *name, GError **error);
+
+/* Resolve a caller's device string: "/dev/sdb", "sdb", a /dev/disk/by-id link,
+ * or an Id from disks_list(). Rejects relative paths, "..", links leading out of
+ * /dev, non-block files, partitions, dm/md devices (INVALID_ARGUMENT, with a
+ * message saying what to pass instead) and unknown devices (NO_SUCH_DEVICE).
+ * Syntax is checked before touching the file system. */
+DiskInfo *disks_resolve(const char *spec, GError **error);
+
+/* Pure: the syntax check alone (length <= 255, no NUL/control chars, absolute
+ * path under /dev without "." or ".." components, or a plain name of
+ * [A-Za-z0-9._:+@-] not "." / ".."). */
+gboolean disk_spec_valid(const char *spec, GError **error);
