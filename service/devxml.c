@@ -1,1 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Device XML for libvirt, built and parsed with libxml2.
+ *
+ * Nothing here pastes caller text into XML: every value goes through
+ * xmlNewProp()/xmlNewTextChild(), so the serializer escapes it, and every
+ * value read back comes out of the parsed tree. */
 #include "config.h"
+
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "devxml.h"
+#include "errors.h"
+
+#define DISK_SERIAL_MAX 20
+
+typedef xmlChar XmlString;
+static void xml_string_free(XmlString *s) {
+        xmlFree(s);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(XmlString, xml_string_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
+
+static void devxml_init(void) {
+        static gsize initialized = 0;
+
+        /* xmlInitParser() is not safe to race in older libxml2; the service
+         * may parse from worker threads, so do it once. */
+        if (g_once_init_enter(&initialized)) {
+                xmlInitParser();
+                g_once_init_leave(&initialized, 1);
+        }
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+gboolean devxml_target_valid(const char *target) {
+        size_t n;
+
+        if (!target || !g_str_has_prefix(target, "vd"))
+                return FALSE;
+        n = strlen(target + 2);
+        if (n < 1 || n > 2)
+                return FALSE;
+        for (size_t i = 0; i < n; i++)
+                if (target[2 + i] < 'a' || target[2 + i] > 'z')
+                        return FALSE;
+        return TRUE;
+}
+
+gboolean devxml_serial_valid(const char *serial) {
+        size_t n;
+
+        if (!serial)
+                return FALSE;
+        n = strlen(serial);
+        if (n < 1 || n > DISK_SERIAL_MAX)
+                return FALSE;
+        for (size_t i = 0; i < n; i++) {
+                char c = serial[i];
+
+                if (!g_ascii_isalnum(c) && !strchr("._+-", c))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* libvirt user aliases: "ua-" then [A-Za-z0-9_-]. */
+static gboolean alias_valid(const char *alias) {
+        if (!g_str_has_prefix(alias, "ua-") || alias[3] == '\0')
+                return FALSE;
+        for (const char *p = alias + 3; *p; p++)
+                if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+                        return FALSE;
+        return TRUE;
+}
+
+/* A string libxml2 can carry in an attribute and give back unchanged:
+ * valid UTF-8 and only characters XML 1.0 allows (no C0 controls other
+ * than tab, newline, carriage return). */
+static gboolean xml_text_valid(const char *s) {
+        if (!s || *s == '\0' || !g_utf8_validate(s, -1, NULL))
+                return FALSE;
+        for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+                gunichar c = g_utf8_get_char(p);
+
+                if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                        return FALSE;
+                if (c == 0xFFFE || c == 0xFFFF)
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---- building ------------------------------------------------------------- */
+
+/* Returns NULL when the spec would not make a valid disk (no source, a target
+ * or serial the validators refuse, an alias without "ua-", text XML cannot
+ * carry); callers validate first, this is the last line. */
+char *devxml_build_disk(const DiskXmlSpec *spec) {
+        g_autoptr(xmlDoc) doc = NULL;
+        g_autoptr(xmlBuffer) buf = NULL;
+        xmlNodePtr disk, node;
+
+        g_return_val_if_fail(spec != NULL, NULL);
+
+        if (!xml_text_valid(spec->source) || !devxml_target_valid(spec->target))
+                return NULL;
+        if (spec->serial && !devxml_serial_valid(spec->serial))
+                return NULL;
+        if (spec->alias && !alias_valid(spec->alias))
+                return NULL;
+
+        devxml_init();
+
+        doc = xmlNewDoc(BAD_CAST "1.0");
+        disk = xmlNewDocNode(doc, NULL, BAD_CAST "disk", NULL);
+        xmlDocSetRootElement(doc, disk);
+        xmlNewProp(disk, BAD_CAST "type", BAD_CAST "block");
+        xmlNewProp(disk, BAD_CAST "device", BAD_CAST "disk");
+
+        node = xmlNewChild(disk, NULL, BAD_CAST "driver", NULL);
+        xmlNewProp(node, BAD_CAST "name", BAD_CAST "qemu");
+        xmlNewProp(node, BAD_CAST "type", BAD_CAST "raw");
+        xmlNewProp(node, BAD_CAST "cache", BAD_CAST "none");
+        xmlNewProp(node, BAD_CAST "io", BAD_CAST "native");
+
+        node = xmlNewChild(disk, NULL, BAD_CAST "source", NULL);
+        xmlNewProp(node, BAD_CAST "dev", BAD_CAST spec->source);
+
+        node = xmlNewChild(disk, NULL, BAD_CAST "target", NULL);
+        xmlNewProp(node, BAD_CAST "dev", BAD_CAST spec->target);
+        xmlNewProp(node, BAD_CAST "bus", BAD_CAST "virtio");
+
+        if (spec->readonly)
+                xmlNewChild(disk, NULL, BAD_CAST "readonly", NULL);
+
+        /* xmlNewTextChild escapes its content; xmlNewChild would not. */
+        if (spec->serial)
+                xmlNewTextChild(disk, NULL, BAD_CAST "serial", BAD_CAST spec->serial);
+
+        if (spec->alias) {
+                node = xmlNewChild(disk, NULL, BAD_CAST "alias", NULL);
+                xmlNewProp(node, BAD_CAST "name", BAD_CAST spec->alias);
+        }
+
+        buf = xmlBufferCreate();
+        if (!buf || xmlNodeDump(buf, doc, disk, 0, 0) < 0)
+                return NULL;
+
+        return g_strndup((const char *) xmlBufferContent(buf), (gsize) xmlBufferLength(buf));
+}
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static gboolean node_is(xmlNodePtr node, const char *name) {
+        return node->type == XML_ELEMENT_NODE && xmlStrEqual(node->name, BAD_CAST name);
+}
+
+static xmlNodePtr child_element(xmlNodePtr parent, const char *name) {
+        for (xmlNodePtr c = parent->children; c; c = c->next)
+                if (node_is(c, name))
+                        return c;
+        return NULL;
+}
+
+/* An attribute as a GLib string (NULL when absent). */
+static char *prop_dup(xmlNodePtr node, const char *name) {
+        g_autoptr(XmlString) v = NULL;
+
+        if (!node)
+                return NULL;
+        v = xmlGetNoNsProp(node, BAD_CAST name);
+        return v ? g_strdup((const char *) v) : NULL;
+}
+
+static char *child_prop_dup(xmlNodePtr parent, const char *child, const char *name) {
+        return prop_dup(child_element(parent, child), name);
+}
+
+/* The text of a child element (NULL when the element is absent). */
+static char *child_text_dup(xmlNodePtr parent, const char *child) {
+        xmlNodePtr node = child_element(parent, child);
+        g_autoptr(XmlString) v = NULL;
+
+        if (!node)
+                return NULL;
+        v = xmlNodeGetContent(node);
+        return g_strdup(v ? (const char *) v : "");
+}
+
+static guint child_prop_uint(xmlNodePtr parent, const char *child, const char *name) {
+        g_autofree char *s = child_prop_dup(parent, child, name);
+        guint64 v = 0;
+
+        /* libvirt writes USB bus/device numbers in decimal; anything else
+         * reads as "absent". */
+        if (!s || !g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT, &v, NULL))
+                return 0;
+        return (guint) v;
+}
+
+static void domain_disk_free(gpointer p) {
+        DomainDisk *d = p;
+
+        g_free(d->type);
+        g_free(d->device);
+        g_free(d->source);
+        g_free(d->target);
+        g_free(d->bus);
+        g_free(d->alias);
+        g_free(d->serial);
+        g_free(d);
+}
+
+static void domain_usb_hostdev_free(gpointer p) {
+        DomainUsbHostdev *h = p;
+
+        g_free(h->vendor);
+        g_free(h->product);
+        g_free(h->alias);
+        g_free(h);
+}
+
+static DomainDisk *parse_disk(xmlNodePtr node) {
+        DomainDisk *d = g_new0(DomainDisk, 1);
+        xmlNodePtr source = child_element(node, "source");
+        xmlNodePtr target = child_element(node, "target");
+
+        d->type = prop_dup(node, "type");
+        d->device = prop_dup(node, "device");
+        /* Only the disk's own <source>, not one inside <backingStore>.
+         * Network and volume disks have neither attribute: NULL. */
+        d->source = prop_dup(source, "dev");
+        if (!d->source)
+                d->source = prop_dup(source, "file");
+        d->target = prop_dup(target, "dev");
+        d->bus = prop_dup(target, "bus");
+        d->alias = child_prop_dup(node, "alias", "name");
+        d->serial = child_text_dup(node, "serial");
+        return d;
+}
+
+static DomainUsbHostdev *parse_usb_hostdev(xmlNodePtr node) {
+        DomainUsbHostdev *h = g_new0(DomainUsbHostdev, 1);
+        xmlNodePtr source = child_element(node, "source");
+
+        if (source) {
+                h->vendor = child_prop_dup(source, "vendor", "id");
+                h->product = child_prop_dup(source, "product", "id");
+                h->bus = child_prop_uint(source, "address", "bus");
+                h->device = child_prop_uint(source, "address", "device");
+        }
+        h->alias = child_prop_dup(node, "alias", "name");
+        return h;
+}
+
+static gboolean hostdev_is_usb(xmlNodePtr node) {
+        g_autofree char *mode = prop_dup(node, "mode");
+        g_autofree char *type = prop_dup(node, "type");
+
+        /* mode defaults to subsystem in libvirt, but live XML always has it. */
+        return g_strcmp0(mode, "subsystem") == 0 && g_strcmp0(type, "usb") == 0;
+}
+
+DomainXml *devxml_parse_domain(const char *xml, GError **error) {
+        g_autoptr(xmlParserCtxt) ctxt = NULL;
+        g_autoptr(xmlDoc) doc = NULL;
+        g_autoptr(DomainXml) dom = NULL;
+        xmlNodePtr root, devices;
+        size_t len;
+
+        if (!xml || *xml == '\0') {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, "Empty domain XML");
+                return NULL;
+        }
+        len = strlen(xml);
+        if (len > G_MAXINT) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, "Domain XML too large");
+                return NULL;
+        }
+
+        devxml_init();
+
+        ctxt = xmlNewParserCtxt();
+        if (!ctxt) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, "Out of memory creating XML parser");
+                return NULL;
+        }
+        /* No network, no entity substitution (no XML_PARSE_NOENT), no DTD
+         * loading; errors come back through the context, not stderr. */
+        doc = xmlCtxtReadMemory(ctxt, xml, (int) len, "domain.xml", NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc) {
+                const xmlError *e = xmlCtxtGetLastError(ctxt);
+                g_autofree char *msg = g_strdup(e && e->message ? e->message : "parse error");
+
+                g_strchomp(msg);
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Invalid domain XML (line %d): %s",
+                            e ? e->line : 0, msg);
+                return NULL;
+        }
+        /* libvirt never writes a DOCTYPE; refuse one instead of thinking
+         * about entities. */
+        if (doc->intSubset || doc->extSubset) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, "Invalid domain XML: DOCTYPE not allowed");
+                return NULL;
+        }
+        root = xmlDocGetRootElement(doc);
+        if (!root || !node_is(root, "domain")) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, "Invalid domain XML: root element is not <domain>");
+                return NULL;
+        }
+
+        dom = g_new0(DomainXml, 1);
+        dom->disks = g_ptr_array_new_with_free_func(domain_disk_free);
+        dom->usb_hostdevs = g_ptr_array_new_with_free_func(domain_usb_hostdev_free);
+        dom->name = child_text_dup(root, "name");
+        dom->uuid = child_text_dup(root, "uuid");
+
+        devices = child_element(root, "devices");
+        if (devices) {
+                for (xmlNodePtr c = devices->children; c; c = c->next) {
+                        if (node_is(c, "disk"))
+                                g_ptr_array_add(dom->disks, parse_disk(c));
+                        else if (node_is(c, "hostdev") && hostdev_is_usb(c))
+                                g_ptr_array_add(dom->usb_hostdevs, parse_usb_hostdev(c));
+                }
+        }
+
+        return g_steal_pointer(&dom);
+}
+
+void domain_xml_free(DomainXml *dom) {
+        if (!dom)
+                return;
+        g_free(dom->name);
+        g_free(dom->uuid);
+        if (dom->disks)
+                g_ptr_array_unref(dom->disks);
+        if (dom->usb_hostdevs)
+                g_ptr_array_unref(dom->usb_hostdevs);
+        g_free(dom);
+}
+
+/* Any disk type counts: a type='file' disk on /dev/sdb holds the disk just
+ * as much as a type='block' one. */
+const DomainDisk *domain_xml_find_disk(const DomainXml *dom, const char *source) {
+        g_return_val_if_fail(dom != NULL, NULL);
+
+        if (!source || !dom->disks)
+                return NULL;
+        for (guint i = 0; i < dom->disks->len; i++) {
+                const DomainDisk *d = g_ptr_array_index(dom->disks, i);
+
+                if (g_strcmp0(d->source, source) == 0)
+                        return d;
+        }
+        return NULL;
+}
+
+/* ---- target allocation ------------------------------------------------------ */
+
+char *devxml_next_target(const DomainXml *dom) {
+        g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
+        char name[5] = "vd";
+
+        g_return_val_if_fail(dom != NULL, NULL);
+
+        /* Every target of every bus: names must be unique in the domain. */
+        for (guint i = 0; dom->disks && i < dom->disks->len; i++) {
+                const DomainDisk *d = g_ptr_array_index(dom->disks, i);
+
+                if (d->target)
+                        g_hash_table_add(used, d->target);
+        }
+
+        for (char a = 'b'; a <= 'z'; a++) {
+                name[2] = a;
+                name[3] = '\0';
+                if (!g_hash_table_contains(used, name))
+                        return g_strdup(name);
+        }
+        for (char a = 'a'; a <= 'z'; a++)
+                for (char b = 'a'; b <= 'z'; b++) {
+                        name[2] = a;
+                        name[3] = b;
+                        name[4] = '\0';
+                        if (!g_hash_table_contains(used, name))
+                                return g_strdup(name);
+                }
+
+        return NULL;
+}
