@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Authorization: every changing method names a polkit action; the check is
+ * asynchronous, its subject is the caller's system bus name (never a PID),
+ * uid 0 skips polkit, and anything that goes wrong denies. */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#define ACTION_ATTACH_DISK        "org.example.passthrough1.attach-disk"
+#define ACTION_ATTACH_SYSTEM_DISK "org.example.passthrough1.attach-system-disk"
+#define ACTION_ATTACH_USB         "org.example.passthrough1.attach-usb"
+#define ACTION_DETACH             "org.example.passthrough1.detach"
+#define ACTION_MANAGE_ASSIGNMENTS "org.example.passthrough1.manage-assignments"
+
+typedef struct Authz Authz;
+
+Authz *authz_new(void);
+void authz_free(Authz *authz);
+
+/* Called on the main thread: error NULL when allowed; else PT_ERROR_NOT_AUTHORIZED
+ * or PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED. */
+typedef void (*AuthzDone)(GError *error, gpointer data);
+
+/* Check `action` for the sender of `message` with polkit details given as
+ * key/value pairs (NULL values are skipped). Always answers through `done`,
+ * never before this function returns. */
+void authz_check(Authz *authz, sd_bus_message *message, const char *action,
+                 GHashTable *details, AuthzDone done, gpointer data);

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ListDomains and ListAttached: read-only, no authorization needed. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include "busdict.h"
+#include "devxml.h"
+#include "disks.h"
+#include "manager.h"
+#include "worker.h"
+
+typedef struct {
+        char *name;
+        char *uuid;
+        const char *state;
+} DomainRow;
+
+static void domain_row_free(gpointer p) {
+        DomainRow *row = p;
+
+        g_free(row->name);
+        g_free(row->uuid);
+        g_free(row);
+}
+
+typedef struct {
+        Manager *m;
+        sd_bus_message *message;
+        char *domain_spec;
+        GPtrArray *rows;          /* DomainRow* (ListDomains) */
+        DomainXml *xml;           /* ListAttached */
+} Query;
+
+static Query *query_new(Manager *m, sd_bus_message *message) {
+        Query *q = g_new0(Query, 1);
+
+        q->m = m;
+        q->message = sd_bus_message_ref(message);
+        return q;
+}
+
+static void query_free(Query *q) {
+        sd_bus_message_unref(q->message);
+        g_free(q->domain_spec);
+        g_clear_pointer(&q->rows, g_ptr_array_unref);
+        g_clear_pointer(&q->xml, domain_xml_free);
+        g_free(q);
+}
+
+static DomainRow *read_row(virDomainPtr dom) {
+        DomainRow *row = g_new0(DomainRow, 1);
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+        int state = VIR_DOMAIN_NOSTATE, reason = 0;
+
+        (void) virDomainGetUUIDString(dom, uuid);
+        (void) virDomainGetState(dom, &state, &reason, 0);
+        row->name = g_strdup(virDomainGetName(dom));
+        row->uuid = g_strdup(uuid);
+        row->state = virt_state_name(state);
+        return row;
+}
+
+static void list_domains_work(gpointer data, GError **error) {
+        Query *q = data;
+        virConnectPtr conn = virt_get_conn(q->m->virt, error);
+        g_autoptr(GPtrArray) doms = NULL;
+
+        if (!conn)
+                return;
+        doms = virt_list_domains(conn, FALSE, error);
+        virConnectClose(conn);
+        if (!doms)
+                return;
+        q->rows = g_ptr_array_new_with_free_func(domain_row_free);
+        for (guint i = 0; i < doms->len; i++)
+                g_ptr_array_add(q->rows, read_row(doms->pdata[i]));
+}
+
+static int append_domain_rows(sd_bus_message *reply, GPtrArray *rows) {
+        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+
+        for (guint i = 0; r >= 0 && i < rows->len; i++) {
+                DomainRow *row = rows->pdata[i];
+
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+                if (r >= 0)
+                        r = dict_add_s(reply, "Name", row->name);
+                if (r >= 0)
+                        r = dict_add_s(reply, "Uuid", row->uuid);
+                if (r >= 0)
+                        r = dict_add_s(reply, "State", row->state);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
+}
+
+static void send_reply(Query *q, int (*append)(sd_bus_message *, Query *)) {
+        sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(q->message, &reply);
+
+        if (r >= 0)
+                r = append(reply, q);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                g_warning("Cannot send a reply: %s", g_strerror(-r));
+        sd_bus_message_unref(reply);
+}
+
+static int append_domains(sd_bus_message *reply, Query *q) {
+        return append_domain_rows(reply, q->rows);
+}
+
+static void list_domains_done(gpointer data, GError *error) {
+        Query *q = data;
+
+        if (error)
+                reply_error(q->message, error);
+        else
+                send_reply(q, append_domains);
+        query_free(q);
+}
+
+int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        worker_run(list_domains_work, list_domains_done, query_new(userdata, message));
+        return 1;
+}
+
+static void list_attached_work(gpointer data, GError **error) {
+        Query *q = data;
+        virConnectPtr conn = virt_get_conn(q->m->virt, error);
+        virDomainPtr dom = NULL;
+        g_autofree char *xml = NULL;
+
+        if (!conn)
+                return;
+        dom = virt_lookup_domain(conn, q->domain_spec, error);
+        if (dom)
+                xml = virt_domain_xml(dom, error);
+        if (xml)
+                q->xml = devxml_parse_domain(xml, error);
+        if (dom)
+                virDomainFree(dom);
+        virConnectClose(conn);
+}
+
+/* The host disk's Id for a source path, or the path itself. */
+static char *source_id(const char *source) {
+        g_autoptr(DiskInfo) disk = disks_resolve(source, NULL);
+
+        return g_strdup(disk ? disk->id : source);
+}
+
+static int append_entry(sd_bus_message *reply, const char *kind, const char *id, const char *source,
+                        const char *target) {
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+
+        if (r >= 0)
+                r = dict_add_s(reply, "Kind", kind);
+        if (r >= 0)
+                r = dict_add_s(reply, "Id", id);
+        if (r >= 0)
+                r = dict_add_s(reply, "Source", source);
+        if (r >= 0)
+                r = dict_add_s(reply, "Target", target);
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
+}
+
+static int append_disks(sd_bus_message *reply, const DomainXml *dom) {
+        int r = 0;
+
+        for (guint i = 0; r >= 0 && i < dom->disks->len; i++) {
+                const DomainDisk *d = dom->disks->pdata[i];
+                g_autofree char *id = NULL;
+
+                if (g_strcmp0(d->type, "block") != 0 || !d->source)
+                        continue;
+                id = source_id(d->source);
+                r = append_entry(reply, "disk", id, d->source, d->target);
+        }
+        return r;
+}
+
+static char *hex_id(const char *value) {
+        if (!value)
+                return g_strdup("");
+        if (g_str_has_prefix(value, "0x") || g_str_has_prefix(value, "0X"))
+                value += 2;
+        return g_ascii_strdown(value, -1);
+}
+
+static int append_usb(sd_bus_message *reply, const DomainXml *dom) {
+        int r = 0;
+
+        for (guint i = 0; r >= 0 && i < dom->usb_hostdevs->len; i++) {
+                const DomainUsbHostdev *h = dom->usb_hostdevs->pdata[i];
+                g_autofree char *vendor = hex_id(h->vendor);
+                g_autofree char *product = hex_id(h->product);
+                g_autofree char *id = g_strdup_printf("%s:%s", vendor, product);
+                g_autofree char *source = g_strdup_printf("%u:%u", h->bus, h->device);
+
+                r = append_entry(reply, "usb", id, source, h->alias ? h->alias : "");
+        }
+        return r;
+}
+
+static int append_attached(sd_bus_message *reply, Query *q) {
+        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+
+        if (r >= 0)
+                r = append_disks(reply, q->xml);
+        if (r >= 0)
+                r = append_usb(reply, q->xml);
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
+}
+
+static void list_attached_done(gpointer data, GError *error) {
+        Query *q = data;
+
+        if (error)
+                reply_error(q->message, error);
+        else
+                send_reply(q, append_attached);
+        query_free(q);
+}
+
+int method_list_attached(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        g_autoptr(GError) local = NULL;
+        const char *domain = NULL;
+        Query *q;
+        int r = sd_bus_message_read(message, "s", &domain);
+
+        if (r < 0)
+                return r;
+        if (!virt_domain_spec_valid(domain, &local))
+                return pt_error_to_bus(local, error);
+        q = query_new(userdata, message);
+        q->domain_spec = g_strdup(domain);
+        worker_run(list_attached_work, list_attached_done, q);
+        return 1;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* passthroughd: one GLib main loop; sd-event runs inside it as a GSource and
+ * sd-bus on sd-event; libvirt's event loop has its own thread. */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config-file.h"
+#include "errors.h"
+#include "event-glue.h"
+#include "manager.h"
+
+static gchar *opt_connect;
+static gchar *opt_config;
+static gboolean opt_verbose;
+static gboolean opt_version;
+
+static const GOptionEntry option_entries[] = {
+        { "connect", 'c', 0, G_OPTION_ARG_STRING, &opt_connect, "libvirt URI (default: from the config file, else libvirt's default)", "URI" },
+        { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file (default: " DEFAULT_CONFIG_FILE ")", "FILE" },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+        G_OPTION_ENTRY_NULL
+};
+
+static gboolean on_signal(gpointer data) {
+        Manager *m = data;
+
+        g_message("%s", "Exiting on signal");
+        g_main_loop_quit(m->loop);
+        return G_SOURCE_CONTINUE;
+}
+
+static void on_lifecycle(const char *name, const char *uuid, int event, int detail, gpointer data) {
+        g_debug("Domain %s (%s): lifecycle event %d/%d", name, uuid, event, detail);
+}
+
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        g_warning("%s", "Lost the system bus; exiting");
+        g_main_loop_quit(m->loop);
+        return 0;
+}
+
+static gboolean setup_bus(Manager *m, GError **error) {
+        int r = sd_bus_open_system(&m->bus);
+
+        if (r >= 0)
+                r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = api_register(m);
+        if (r >= 0)
+                r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus.Local", NULL,
+                                        "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
+        if (r >= 0)
+                r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        if (r < 0) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot set up %s on the system bus: %s",
+                            BUS_NAME, g_strerror(-r));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) {
+        g_autoptr(GOptionContext) context = g_option_context_new("- disk and USB passthrough service");
+        ServiceConfig config = { 0 };
+
+        g_option_context_add_main_entries(context, option_entries, NULL);
+        if (!g_option_context_parse(context, argc, argv, error))
+                return FALSE;
+        if (!service_config_load(opt_config ? opt_config : DEFAULT_CONFIG_FILE, &config, error))
+                return FALSE;
+        *uri = g_strdup(opt_connect ? opt_connect : config.libvirt_uri);
+        service_config_clear(&config);
+        return TRUE;
+}
+
+static void manager_clear(Manager *m) {
+        if (m->bus) {
+                (void) sd_bus_flush(m->bus);
+                m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
+                m->bus = sd_bus_flush_close_unref(m->bus);
+        }
+        g_clear_pointer(&m->authz, authz_free);
+        g_clear_pointer(&m->virt, virt_free);
+        virt_event_loop_stop();
+        m->event = sd_event_unref(m->event);
+        g_clear_pointer(&m->loop, g_main_loop_unref);
+}
+
+static int run(Manager *m, const char *uri) {
+        VirtHandlers handlers = { .lifecycle = on_lifecycle, .data = m };
+        g_autoptr(GError) error = NULL;
+
+        if (!virt_event_loop_start(&error) || sd_event_new(&m->event) < 0) {
+                g_printerr("passthroughd: %s\n", error ? error->message : "cannot create the event loop");
+                return EXIT_FAILURE;
+        }
+        m->loop = g_main_loop_new(NULL, FALSE);
+        event_glue_attach(m->event);
+        m->authz = authz_new();
+        m->virt = virt_new(uri, &handlers);
+        if (!setup_bus(m, &error)) {
+                g_printerr("passthroughd: %s\n", error->message);
+                return EXIT_FAILURE;
+        }
+        virt_connect_in_background(m->virt);
+        g_unix_signal_add(SIGTERM, on_signal, m);
+        g_unix_signal_add(SIGINT, on_signal, m);
+        g_message("Ready on %s (libvirt %s)", BUS_NAME, uri ? uri : "default URI");
+        g_main_loop_run(m->loop);
+        return EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[]) {
+        Manager m = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autofree char *uri = NULL;
+        int ret;
+
+        if (!parse_args(&argc, &argv, &uri, &error)) {
+                g_printerr("passthroughd: %s\n", error->message);
+                return 2;
+        }
+        if (opt_version) {
+                printf("passthroughd %s\n", PACKAGE_VERSION);
+                return EXIT_SUCCESS;
+        }
+        if (opt_verbose)
+                g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+        m.verbose = opt_verbose;
+        pt_error_register_bus_map();
+        ret = run(&m, uri);
+        manager_clear(&m);
+        return ret;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The service's context: one of each, living on the main thread. */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "authz.h"
+#include "virt.h"
+
+typedef struct {
+        GMainLoop *loop;
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *vtable_slot;
+        Authz *authz;
+        Virt *virt;
+        gboolean verbose;
+} Manager;
+
+/* api.c: export the object and its vtable on m->bus. */
+int api_register(Manager *m);
+
+/* Signals (main thread). */
+void api_emit_device_attached(Manager *m, const char *domain, const char *kind, const char *id, const char *target);
+void api_emit_device_detached(Manager *m, const char *domain, const char *kind, const char *id);
+
+/* Method handlers living in their own files. */
+int method_list_disks(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_attach_disk(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_list_attached(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_list_usb_devices(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* Reply to a kept call with a GError (PT_ERROR names) and drop the ref. */
+void reply_error(sd_bus_message *message, const GError *error);

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The a{sv} options of Attach and Detach calls: known keys only, each with
+ * its one type, validated before anything else happens. */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+typedef enum {
+        OPTION_NAME = 1 << 0,        /* name s: the disk's serial */
+        OPTION_TARGET = 1 << 1,      /* target s: vdX */
+        OPTION_READONLY = 1 << 2,    /* readonly b */
+        OPTION_TIMEOUT_MS = 1 << 3,  /* timeout-ms u */
+} OptionKey;
+
+#define DEFAULT_DETACH_TIMEOUT_MS 10000u
+#define MAX_DETACH_TIMEOUT_MS 600000u
+
+typedef struct {
+        char *name;
+        char *target;
+        gboolean readonly;
+        guint32 timeout_ms;
+} CallOptions;
+
+/* Read the a{sv} at the message's read position. Keys outside `allowed`,
+ * repeated keys, wrong variant types and invalid values are
+ * PT_ERROR_INVALID_ARGUMENT. */
+gboolean options_read(sd_bus_message *message, guint allowed, CallOptions *out, GError **error);
+void call_options_clear(CallOptions *options);

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <libvirt/virterror.h>
+
+#include "virt.h"
+#include "worker.h"
+
+#define RECONNECT_MAX_SECONDS 30
+
+struct Virt {
+        GMutex lock;               /* guards conn, callback ids */
+        char *uri;                 /* NULL: libvirt's default */
+        virConnectPtr conn;
+        int event_ids[3];
+        gint closed;               /* atomic: the close callback fired */
+        VirtHandlers handlers;
+        GMainContext *main_context;
+        GHashTable *waiters;       /* main thread: id -> Waiter */
+        guint next_waiter_id;
+        guint reconnect_timer;
+        guint backoff;
+        gboolean connecting;
+};
+
+typedef struct {
+        char *uuid;
+        char *alias;
+        VirtRemovalFunc func;
+        gpointer data;
+} Waiter;
+
+/* ---- the libvirt event loop thread ---- */
+
+static gint loop_quit;
+static GThread *loop_thread;
+
+static gpointer event_loop_main(gpointer data) {
+        while (!g_atomic_int_get(&loop_quit))
+                if (virEventRunDefaultImpl() < 0)
+                        g_warning("libvirt event loop: %s", virGetLastErrorMessage());
+        return NULL;
+}
+
+static void ignore_libvirt_error(void *data, virErrorPtr error) {
+        /* Errors are reported to callers from virGetLastErrorMessage(). */
+}
+
+gboolean virt_event_loop_start(GError **error) {
+        virSetErrorFunc(NULL, ignore_libvirt_error);
+        if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot start the libvirt event loop");
+                return FALSE;
+        }
+        loop_thread = g_thread_new("libvirt-events", event_loop_main, NULL);
+        return TRUE;
+}
+
+static void wake_timer(int timer, void *data) {
+        virEventRemoveTimeout(timer);
+}
+
+void virt_event_loop_stop(void) {
+        if (!loop_thread)
+                return;
+        g_atomic_int_set(&loop_quit, 1);
+        virEventAddTimeout(0, wake_timer, NULL, NULL);
+        g_thread_join(loop_thread);
+        loop_thread = NULL;
+}
+
+/* ---- events, handed from the event thread to the main thread ---- */
+
+typedef struct {
+        Virt *virt;
+        char *name;
+        char *uuid;
+        char *alias;
+        int event;
+        int detail;
+        gboolean removal_failed;
+} Event;
+
+static void event_free(gpointer p) {
+        Event *e = p;
+
+        g_free(e->name);
+        g_free(e->uuid);
+        g_free(e->alias);
+        g_free(e);
+}
+
+static Event *event_new(Virt *virt, virDomainPtr dom) {
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+        Event *e = g_new0(Event, 1);
+
+        (void) virDomainGetUUIDString(dom, uuid);
+        e->virt = virt;
+        e->name = g_strdup(virDomainGetName(dom));
+        e->uuid = g_strdup(uuid);
+        return e;
+}
+
+static gboolean dispatch_removal(gpointer p) {
+        Event *e = p;
+        GHashTableIter iter;
+        gpointer key, value;
+        g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(guint));
+
+        /* Collect ids first: a callback may unwatch other waiters. */
+        g_hash_table_iter_init(&iter, e->virt->waiters);
+        while (g_hash_table_iter_next(&iter, &key, &value)) {
+                Waiter *w = value;
+                guint id = GPOINTER_TO_UINT(key);
+
+                if (g_str_equal(w->uuid, e->uuid) && g_str_equal(w->alias, e->alias))
+                        g_array_append_val(ids, id);
+        }
+        for (guint i = 0; i < ids->len; i++) {
+                Waiter *w = g_hash_table_lookup(e->virt->waiters, GUINT_TO_POINTER(g_array_index(ids, guint, i)));
+
+                if (w)
+                        w->func(e->removal_failed, w->data);
+        }
+        return G_SOURCE_REMOVE;
+}
+
+static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        Virt *virt = opaque;
+        Event *e = event_new(virt, dom);
+
+        e->alias = g_strdup(alias);
+        g_main_context_invoke_full(virt->main_context, G_PRIORITY_DEFAULT, dispatch_removal, e, event_free);
+}
+
+static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        Virt *virt = opaque;
+        Event *e = event_new(virt, dom);
+
+        e->alias = g_strdup(alias);
+        e->removal_failed = TRUE;
+        g_main_context_invoke_full(virt->main_context, G_PRIORITY_DEFAULT, dispatch_removal, e, event_free);
+}
+
+static gboolean dispatch_lifecycle(gpointer p) {
+        Event *e = p;
+
+        if (e->virt->handlers.lifecycle)
+                e->virt->handlers.lifecycle(e->name, e->uuid, e->event, e->detail, e->virt->handlers.data);
+        return G_SOURCE_REMOVE;
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        Virt *virt = opaque;
+        Event *e = event_new(virt, dom);
+
+        e->event = event;
+        e->detail = detail;
+        g_main_context_invoke_full(virt->main_context, G_PRIORITY_DEFAULT, dispatch_lifecycle, e, event_free);
+        return 0;
+}
+
+/* ---- the connection ---- */
+
+static void schedule_reconnect(Virt *virt);
+
+static gboolean handle_closed(gpointer p) {
+        Virt *virt = p;
+
+        g_message("%s", "libvirt connection closed; reconnecting");
+        schedule_reconnect(virt);
+        return G_SOURCE_REMOVE;
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque) {
+        Virt *virt = opaque;
+
+        g_atomic_int_set(&virt->closed, 1);
+        g_main_context_invoke(virt->main_context, handle_closed, virt);
+}
+
+static void register_events(Virt *virt, virConnectPtr conn) {
+        virt->event_ids[0] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                                              VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), virt, NULL);
+        virt->event_ids[1] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
+                                                              VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed), virt, NULL);
+        virt->event_ids[2] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), virt, NULL);
+        for (guint i = 0; i < G_N_ELEMENTS(virt->event_ids); i++)
+                if (virt->event_ids[i] < 0)
+                        g_warning("Cannot register libvirt event %u: %s", i, virGetLastErrorMessage());
+}
+
+/* Called with the lock held. */
+static void drop_conn(Virt *virt) {
+        if (!virt->conn)
+                return;
+        for (guint i = 0; i < G_N_ELEMENTS(virt->event_ids); i++)
+                if (virt->event_ids[i] >= 0)
+                        (void) virConnectDomainEventDeregisterAny(virt->conn, virt->event_ids[i]);
+        (void) virConnectUnregisterCloseCallback(virt->conn, on_close);
+        virConnectClose(virt->conn);
+        virt->conn = NULL;
+}
+
+static gboolean notify_connected(gpointer p) {
+        Virt *virt = p;
+
+        if (virt->handlers.connected)
+                virt->handlers.connected(virt->handlers.data);
+        return G_SOURCE_REMOVE;
+}
+
+static void log_uri(virConnectPtr conn) {
+        char *uri = virConnectGetURI(conn);
+
+        g_message("Connected to libvirt at %s", uri ? uri : "(unknown URI)");
+        free(uri);
+}
+
+/* Called with the lock held. */
+static gboolean open_conn(Virt *virt, GError **error) {
+        virConnectPtr conn = virConnectOpen(virt->uri);
+
+        if (!conn) {
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot connect to libvirt");
+                return FALSE;
+        }
+        g_atomic_int_set(&virt->closed, 0);
+        virt->conn = conn;
+        if (virConnectRegisterCloseCallback(conn, on_close, virt, NULL) < 0)
+                g_warning("Cannot watch the libvirt connection: %s", virGetLastErrorMessage());
+        if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+                g_debug("libvirt keepalive not available: %s", virGetLastErrorMessage());
+        register_events(virt, conn);
+        log_uri(conn);
+        g_main_context_invoke(virt->main_context, notify_connected, virt);
+        return TRUE;
+}
+
+virConnectPtr virt_get_conn(Virt *virt, GError **error) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&virt->lock);
+
+        if (virt->conn && (g_atomic_int_get(&virt->closed) || virConnectIsAlive(virt->conn) != 1))
+                drop_conn(virt);
+        if (!virt->conn && !open_conn(virt, error))
+                return NULL;
+        virConnectRef(virt->conn);
+        return virt->conn;
+}
+
+static void reconnect_work(gpointer data, GError **error) {
+        virConnectPtr conn = virt_get_conn(data, error);
+
+        if (conn)
+                virConnectClose(conn);
+}
+
+static void reconnect_done(gpointer data, GError *error) {
+        Virt *virt = data;
+
+        virt->connecting = FALSE;
+        if (!error) {
+                virt->backoff = 0;
+                return;
+        }
+        g_warning("%s", error->message);
+        schedule_reconnect(virt);
+}
+
+static gboolean reconnect_tick(gpointer data) {
+        Virt *virt = data;
+
+        virt->reconnect_timer = 0;
+        virt->connecting = TRUE;
+        worker_run(reconnect_work, reconnect_done, virt);
+        return G_SOURCE_REMOVE;
+}
+
+static void schedule_reconnect(Virt *virt) {
+        if (virt->reconnect_timer || virt->connecting)
+                return;
+        virt->backoff = CLAMP(virt->backoff * 2, 1, RECONNECT_MAX_SECONDS);
+        virt->reconnect_timer = g_timeout_add_seconds(virt->backoff, reconnect_tick, virt);
+}
+
+void virt_connect_in_background(Virt *virt) {
+        if (virt->connecting || virt->reconnect_timer)
+                return;
+        virt->connecting = TRUE;
+        worker_run(reconnect_work, reconnect_done, virt);
+}
+
+static void waiter_free(gpointer p) {
+        Waiter *w = p;
+
+        g_free(w->uuid);
+        g_free(w->alias);
+        g_free(w);
+}
+
+Virt *virt_new(const char *uri, const VirtHandlers *handlers) {
+        Virt *virt = g_new0(Virt, 1);
+
+        g_mutex_init(&virt->lock);
+        virt->uri = g_strdup(uri);
+        if (handlers)
+                virt->handlers = *handlers;
+        virt->main_context = g_main_context_ref_thread_default();
+        virt->waiters = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, waiter_free);
+        for (guint i = 0; i < G_N_ELEMENTS(virt->event_ids); i++)
+                virt->event_ids[i] = -1;
+        return virt;
+}
+
+void virt_free(Virt *virt) {
+        if (!virt)
+                return;
+        g_clear_handle_id(&virt->reconnect_timer, g_source_remove);
+        g_mutex_lock(&virt->lock);
+        drop_conn(virt);
+        g_mutex_unlock(&virt->lock);
+        g_hash_table_unref(virt->waiters);
+        g_main_context_unref(virt->main_context);
+        g_mutex_clear(&virt->lock);
+        g_free(virt->uri);
+        g_free(virt);
+}
+
+/* ---- domains ---- */
+
+void virt_set_error(GError **error, PtError code, const char *what) {
+        const char *msg = virGetLastErrorMessage();
+
+        g_set_error(error, PT_ERROR, code, "%s: %s", what, msg ? msg : "unknown libvirt error");
+}
+
+static gboolean looks_like_uuid(const char *s) {
+        return strlen(s) == 36 && g_uuid_string_is_valid(s);
+}
+
+virDomainPtr virt_lookup_domain(virConnectPtr conn, const char *spec, GError **error) {
+        virDomainPtr dom = NULL;
+
+        if (looks_like_uuid(spec))
+                dom = virDomainLookupByUUIDString(conn, spec);
+        if (!dom)
+                dom = virDomainLookupByName(conn, spec);
+        if (dom)
+                return dom;
+        if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN || virGetLastErrorCode() == VIR_ERR_OK)
+                g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN,
+                            "No domain '%s'. See passthroughctl domains", spec);
+        else
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot look up the domain");
+        return NULL;
+}
+
+const char *virt_state_name(int state) {
+        switch (state) {
+        case VIR_DOMAIN_RUNNING: return "running";
+        case VIR_DOMAIN_BLOCKED: return "idle";
+        case VIR_DOMAIN_PAUSED: return "paused";
+        case VIR_DOMAIN_SHUTDOWN: return "in shutdown";
+        case VIR_DOMAIN_SHUTOFF: return "shut off";
+        case VIR_DOMAIN_CRASHED: return "crashed";
+        case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+        default: return "no state";
+        }
+}
+
+gboolean virt_require_running(virDomainPtr dom, GError **error) {
+        int state = VIR_DOMAIN_NOSTATE, reason = 0;
+
+        if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot read the domain's state");
+                return FALSE;
+        }
+        if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_DOMAIN_NOT_RUNNING,
+                    "Domain '%s' is %s. Start it first: virsh start %s",
+                    virDomainGetName(dom), virt_state_name(state), virDomainGetName(dom));
+        return FALSE;
+}
+
+char *virt_domain_xml(virDomainPtr dom, GError **error) {
+        char *raw = virDomainGetXMLDesc(dom, 0);
+        char *xml;
+
+        if (!raw) {
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot read the domain's XML");
+                return NULL;
+        }
+        xml = g_strdup(raw);
+        free(raw);
+        return xml;
+}
+
+static void domain_free(gpointer dom) {
+        virDomainFree(dom);
+}
+
+GPtrArray *virt_list_domains(virConnectPtr conn, gboolean active_only, GError **error) {
+        virDomainPtr *doms = NULL;
+        unsigned int flags = active_only ? VIR_CONNECT_LIST_DOMAINS_ACTIVE : 0;
+        int n = virConnectListAllDomains(conn, &doms, flags);
+        GPtrArray *array;
+
+        if (n < 0) {
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot list domains");
+                return NULL;
+        }
+        array = g_ptr_array_new_full(n, domain_free);
+        for (int i = 0; i < n; i++)
+                g_ptr_array_add(array, doms[i]);
+        free(doms);
+        return array;
+}
+
+gboolean virt_attach_live(virDomainPtr dom, const char *xml, GError **error) {
+        if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) == 0)
+                return TRUE;
+        virt_set_error(error, PT_ERROR_FAILED, "libvirt could not attach the device");
+        return FALSE;
+}
+
+gboolean virt_detach_live(virDomainPtr dom, const char *xml, GError **error) {
+        if (virDomainDetachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) == 0)
+                return TRUE;
+        virt_set_error(error, PT_ERROR_FAILED, "libvirt could not detach the device");
+        return FALSE;
+}
+
+/* ---- removal waiters ---- */
+
+guint virt_watch_removal(Virt *virt, const char *uuid, const char *alias, VirtRemovalFunc func, gpointer data) {
+        Waiter *w = g_new0(Waiter, 1);
+        guint id = ++virt->next_waiter_id;
+
+        w->uuid = g_strdup(uuid);
+        w->alias = g_strdup(alias);
+        w->func = func;
+        w->data = data;
+        g_hash_table_insert(virt->waiters, GUINT_TO_POINTER(id), w);
+        return id;
+}
+
+void virt_unwatch_removal(Virt *virt, guint id) {
+        g_hash_table_remove(virt->waiters, GUINT_TO_POINTER(id));
+}
+
+gboolean virt_domain_spec_valid(const char *spec, GError **error) {
+        gsize len = strlen(spec);
+
+        if (len == 0 || len > 255) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
+                                    "The domain must be a libvirt domain name or UUID (1-255 bytes)");
+                return FALSE;
+        }
+        for (const char *p = spec; *p; p++)
+                if (g_ascii_iscntrl(*p)) {
+                        g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
+                                            "The domain name contains control characters");
+                        return FALSE;
+                }
+        return TRUE;
+}

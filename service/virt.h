@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Everything libvirt: the event loop thread, the connection (opened lazily,
+ * reopened when it dies, events re-registered), domain look-ups and the
+ * device-removal waiters. Functions marked [worker] block and must run in a
+ * worker thread (worker.h); the others run on the main thread. */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "errors.h"
+
+typedef struct Virt Virt;
+
+typedef struct {
+        /* Main thread. A domain started, stopped... (VIR_DOMAIN_EVENT_*). */
+        void (*lifecycle)(const char *name, const char *uuid, int event, int detail, gpointer data);
+        /* Main thread. The connection was (re)opened and events are registered. */
+        void (*connected)(gpointer data);
+        gpointer data;
+} VirtHandlers;
+
+/* Register libvirt's default event loop and run it in its own thread. Must be
+ * called once, before any connection is opened. */
+gboolean virt_event_loop_start(GError **error);
+void virt_event_loop_stop(void);
+
+Virt *virt_new(const char *uri, const VirtHandlers *handlers);
+void virt_free(Virt *virt);
+
+/* Open the connection in the background now, retrying with backoff. */
+void virt_connect_in_background(Virt *virt);
+
+/* [worker] A new reference to the live connection, opening it if needed.
+ * Release with virConnectClose(). */
+virConnectPtr virt_get_conn(Virt *virt, GError **error);
+
+/* [worker] Domain by UUID or name: PT_ERROR_NO_SUCH_DOMAIN if absent. */
+virDomainPtr virt_lookup_domain(virConnectPtr conn, const char *spec, GError **error);
+
+/* [worker] PT_ERROR_DOMAIN_NOT_RUNNING unless the domain is running. */
+gboolean virt_require_running(virDomainPtr dom, GError **error);
+
+/* [worker] The domain's live XML (persistent XML when it is shut off). */
+char *virt_domain_xml(virDomainPtr dom, GError **error);
+
+/* [worker] Domains (virDomainPtr, freed with the array). */
+GPtrArray *virt_list_domains(virConnectPtr conn, gboolean active_only, GError **error);
+
+/* [worker] Live-attach / live-detach device XML. */
+gboolean virt_attach_live(virDomainPtr dom, const char *xml, GError **error);
+gboolean virt_detach_live(virDomainPtr dom, const char *xml, GError **error);
+
+/* "running", "paused", "shut off", ... as virsh prints them. */
+const char *virt_state_name(int state);
+
+/* Set error to `code` with "`what`: <libvirt's last error message>". */
+void virt_set_error(GError **error, PtError code, const char *what);
+
+/* Main thread. Call func(failed, data) when libvirt reports the device with
+ * `alias` removed from (or refused by) the domain `uuid`. Register before
+ * asking for the detach. Returns an id for virt_unwatch_removal(). */
+typedef void (*VirtRemovalFunc)(gboolean failed, gpointer data);
+guint virt_watch_removal(Virt *virt, const char *uuid, const char *alias, VirtRemovalFunc func, gpointer data);
+void virt_unwatch_removal(Virt *virt, guint id);
+
+/* Pure: a caller's domain string is 1-255 bytes without control characters
+ * (PT_ERROR_INVALID_ARGUMENT otherwise). */
+gboolean virt_domain_spec_valid(const char *spec, GError **error);
