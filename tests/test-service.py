@@ -1,0 +1,341 @@
+#!/usr/bin/python3
+"""passthroughd end to end: a real dbus-daemon with our bus policy, python-dbusmock's
+polkitd, a private libvirtd, real QEMU guests and real loop devices.
+
+    /usr/bin/python3 tests/test-service.py BUILDDIR [unittest args]
+
+Needs root (loop devices, a private mount namespace, libvirtd); exits 77 with
+the reason otherwise.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ptharness as H  # noqa: E402
+from ptworld import ERR, World, args3, gv  # noqa: E402
+
+ATTACH = 'org.example.passthrough1.attach-disk'
+ATTACH_SYSTEM = 'org.example.passthrough1.attach-system-disk'
+DETACH = 'org.example.passthrough1.detach'
+W = None
+
+
+def setUpModule():
+    global W
+    W = World(BUILDDIR).start()
+
+
+def tearDownModule():
+    if W:
+        W.stop()
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        W.polkit.set_allowed([ATTACH, DETACH])
+        W.polkit.set_challenge([])
+        W.polkit.hang([])
+        W.polkit.clear_calls()
+
+    def assertError(self, reply, name):
+        self.assertIn('error', reply, 'expected %s, got %s' % (name, reply))
+        self.assertEqual(reply['error'], name, reply.get('message'))
+        self.assertTrue(reply['message'])
+
+    def live_sources(self, domain):
+        root = ET.fromstring(H.virsh('dumpxml', domain).stdout)
+        return [s.get('dev') for s in root.findall("./devices/disk/source") if s.get('dev')]
+
+    def attach(self, domain, dev, **kw):
+        r = W.call('AttachDisk', args3(domain, dev, **kw))
+        self.assertIn('result', r, r)
+        return r['result'][0]
+
+    def detach(self, domain, dev, **kw):
+        r = W.call('DetachDisk', args3(domain, dev, **kw))
+        self.assertEqual(r, {'result': []})
+
+
+class TestContract(Base):
+    def test_introspection_matches_contract(self):
+        p = subprocess.run(['busctl', '--address', W.bus.address, 'introspect', '--xml-interface',
+                            'org.example.Passthrough1', '/org/example/Passthrough1'],
+                           capture_output=True, text=True, check=True)
+        live = interface_shape(ET.fromstring(p.stdout))
+        with open(os.path.join(H.HERE, '..', 'dbus', 'org.example.Passthrough1.xml')) as f:
+            contract = interface_shape(ET.fromstring(f.read()))
+        self.assertEqual(live, contract)
+
+    def test_version_property(self):
+        p = subprocess.run(['busctl', '--address', W.bus.address, 'get-property', 'org.example.Passthrough1',
+                            '/org/example/Passthrough1', 'org.example.Passthrough1', 'Version'],
+                           capture_output=True, text=True, check=True)
+        self.assertRegex(p.stdout.strip(), r'^s "\d+\.\d+\.\d+"$')
+
+    def test_bus_policy_refuses_owning_the_name(self):
+        p = H.run_as('pt-tester', ['busctl', '--address', W.bus.address, 'call', 'org.freedesktop.DBus',
+                                   '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'RequestName', 'su',
+                                   'org.example.Passthrough1', '0'])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('ccess', p.stderr)   # "Access denied"
+
+
+class TestListing(Base):
+    def test_list_disks_shows_loop_disk(self):
+        with H.LoopDisk(48) as disk:
+            d = W.disk_entry(disk.path)
+            self.assertIsNotNone(d, 'loop disk missing from ListDisks')
+            self.assertEqual(d['Size'], 48 * 1024 * 1024)
+            self.assertEqual(d['Name'], os.path.basename(disk.path))
+            self.assertEqual(d['Transport'], 'loop')
+            self.assertFalse(d['System'])
+            self.assertEqual(d['InUse'], '')
+            self.assertEqual(d['AttachedTo'], '')
+
+    def test_list_disks_marks_root_disk(self):
+        root = W.disk_entry('/dev/vda')
+        if root is None:
+            self.skipTest('the host root disk is not /dev/vda here')
+        self.assertTrue(root['System'])
+        self.assertIn('/', root['Mountpoints'])
+
+    def test_list_domains(self):
+        doms = {d['Name']: d for d in W.call('ListDomains')['result'][0]}
+        self.assertEqual(doms['pt-linux']['State'], 'running')
+        self.assertEqual(doms['pt-off']['State'], 'shut off')
+        self.assertRegex(doms['pt-linux']['Uuid'], r'^[0-9a-f-]{36}$')
+
+    def test_list_usb_devices_is_a_list(self):
+        self.assertEqual(W.call('ListUsbDevices')['result'], [[]])
+
+
+class TestAttachDetach(Base):
+    def test_attach_detach_round_trip_as_unprivileged_user(self):
+        guest = W.guests['linux']
+        with H.LoopDisk(32) as disk:
+            target = self.attach('pt-linux', disk.path, name='ptdisk1')
+            self.assertRegex(target, r'^vd[b-z]$')
+            seen = guest.wait_disks(lambda ds: any(v[0] == 'ptdisk1' for v in ds.values()), 30)
+            size = [v[1] for v in seen.values() if v[0] == 'ptdisk1'][0]
+            self.assertEqual(size, 32 * 1024 * 1024)
+            W.signals.wait('DeviceAttached', ['pt-linux', 'disk', disk.name, target])
+            listed = [a for a in W.attached('pt-linux') if a['Source'] == disk.path]
+            self.assertEqual(listed, [{'Kind': 'disk', 'Id': disk.name, 'Source': disk.path, 'Target': target}])
+            entry = W.disk_entry(disk.path)
+            self.assertEqual(entry['AttachedTo'], 'pt-linux')
+            self.assertEqual(entry['InUse'], 'attached to VM pt-linux')
+
+            calls = W.polkit.calls()
+            self.assertEqual([c['action_id'] for c in calls], [ATTACH])
+            self.assertEqual(calls[0]['subject_kind'], 'system-bus-name')
+            self.assertRegex(calls[0]['subject']['name'], r'^:\d+\.\d+$')
+            self.assertEqual(calls[0]['details']['domain'], 'pt-linux')
+            self.assertEqual(calls[0]['details']['device'], disk.path)
+
+            self.detach('pt-linux', disk.path)
+            guest.wait_disks(lambda ds: not any(v[0] == 'ptdisk1' for v in ds.values()), 30)
+            W.signals.wait('DeviceDetached', ['pt-linux', 'disk', disk.name])
+            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+            self.assertEqual(W.disk_entry(disk.path)['AttachedTo'], '')
+            self.assertEqual(W.polkit.calls()[-1]['action_id'], DETACH)
+
+    def test_domain_by_uuid_and_device_by_name(self):
+        uuid = H.virsh('domuuid', 'pt-linux').stdout.strip()
+        with H.LoopDisk(16) as disk:
+            target = self.attach(uuid, disk.name, target='vdk', readonly=True)
+            self.assertEqual(target, 'vdk')
+            root = ET.fromstring(H.virsh('dumpxml', 'pt-linux').stdout)
+            d = [x for x in root.findall('./devices/disk') if x.find('source').get('dev') == disk.path][0]
+            self.assertEqual(d.get('type'), 'block')
+            drv = d.find('driver')
+            self.assertEqual((drv.get('type'), drv.get('cache'), drv.get('io')), ('raw', 'none', 'native'))
+            self.assertEqual(d.find('target').get('bus'), 'virtio')
+            self.assertIsNotNone(d.find('readonly'))
+            self.detach(uuid, disk.name)
+
+    def test_polkit_denial_changes_nothing(self):
+        W.polkit.set_allowed([])
+        with H.LoopDisk(16) as disk:
+            before = self.live_sources('pt-linux')
+            r = W.call('AttachDisk', args3('pt-linux', disk.path))
+            self.assertError(r, ERR + 'NotAuthorized')
+            self.assertEqual(self.live_sources('pt-linux'), before)
+            self.assertEqual(W.disk_entry(disk.path)['AttachedTo'], '')
+            self.assertEqual(W.polkit.calls()[0]['subject_kind'], 'system-bus-name')
+
+    def test_challenge_without_interactive_flag(self):
+        W.polkit.set_allowed([])
+        W.polkit.set_challenge([ATTACH])
+        with H.LoopDisk(16) as disk:
+            r = W.call('AttachDisk', args3('pt-linux', disk.path))
+            self.assertError(r, 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired')
+            r = W.call('AttachDisk', args3('pt-linux', disk.path), interactive=True)
+            self.assertError(r, ERR + 'NotAuthorized')
+            flags = [c['flags'] for c in W.polkit.calls()]
+            self.assertEqual(flags, [0, 1])
+            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+
+    def test_root_caller_skips_polkit(self):
+        W.polkit.set_allowed([])
+        with H.LoopDisk(16) as disk:
+            r = W.call('AttachDisk', args3('pt-linux', disk.path), user=None)
+            self.assertIn('result', r, r)
+            r = W.call('DetachDisk', args3('pt-linux', disk.path), user=None)
+            self.assertEqual(r, {'result': []})
+            self.assertEqual(W.polkit.calls(), [])
+
+    def test_already_attached_same_or_other_domain(self):
+        with H.LoopDisk(16) as disk:
+            self.attach('pt-linux', disk.path)
+            for dom in ('pt-linux', 'pt-fw'):
+                r = W.call('AttachDisk', args3(dom, disk.path))
+                self.assertError(r, ERR + 'AlreadyAttached')
+                self.assertIn('pt-linux', r['message'])
+            self.assertNotIn(disk.path, self.live_sources('pt-fw'))
+            self.detach('pt-linux', disk.path)
+
+    def test_another_call_answers_while_polkit_is_pending(self):
+        W.polkit.hang([ATTACH])
+        with H.LoopDisk(16) as disk:
+            pending = W.call_async('AttachDisk', args3('pt-linux', disk.path, name='late'))
+            H.wait_for(W.polkit.have_hanging, 20, what='a hanging polkit check')
+            r = W.call('ListDomains')
+            self.assertIn('result', r)
+            self.assertIsNone(pending.poll(), 'the attach finished before polkit answered')
+            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+            W.polkit.release()
+            out, _ = pending.communicate(timeout=60)
+            self.assertIn('"result"', out)
+            self.assertIn(disk.path, self.live_sources('pt-linux'))
+            self.detach('pt-linux', disk.path)
+
+
+class TestRefusals(Base):
+    def test_mounted_partition_is_busy(self):
+        with H.LoopDisk(64, partition=True, mount=True) as disk:
+            r = W.call('AttachDisk', args3('pt-linux', disk.path))
+            self.assertError(r, ERR + 'DeviceBusy')
+            self.assertIn('umount', r['message'])
+            self.assertIn('mounted at', W.disk_entry(disk.path)['InUse'])
+            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+
+    def test_root_disk_is_a_system_device(self):
+        if not os.path.exists('/dev/vda') or W.disk_entry('/dev/vda') is None:
+            self.skipTest('the host root disk is not /dev/vda here')
+        r = W.call('AttachDisk', args3('pt-linux', '/dev/vda'))
+        self.assertError(r, ERR + 'SystemDevice')
+
+    def test_domain_not_running(self):
+        with H.LoopDisk(16) as disk:
+            self.assertError(W.call('AttachDisk', args3('pt-off', disk.path)), ERR + 'DomainNotRunning')
+
+    def test_unknown_domain_and_device(self):
+        with H.LoopDisk(16) as disk:
+            self.assertError(W.call('AttachDisk', args3('no-such-vm', disk.path)), ERR + 'NoSuchDomain')
+        self.assertError(W.call('AttachDisk', args3('pt-linux', '/dev/sdzz')), ERR + 'NoSuchDevice')
+        self.assertError(W.call('AttachDisk', args3('pt-linux', 'nosuchdisk0')), ERR + 'NoSuchDevice')
+        self.assertError(W.call('ListAttached', "('no-such-vm',)"), ERR + 'NoSuchDomain')
+
+    def test_detach_not_attached(self):
+        with H.LoopDisk(16) as disk:
+            self.assertError(W.call('DetachDisk', args3('pt-linux', disk.path)), ERR + 'NotAttached')
+
+    def test_bad_inputs_are_typed_errors_and_change_nothing(self):
+        link = os.path.join(H.tempfile.mkdtemp(), 'evil')
+        os.symlink('/etc/passwd', link)
+        dev_link = '/dev/pt-test-evil-link'
+        os.symlink('/etc/passwd', dev_link)
+        regular = os.path.join(os.path.dirname(link), 'file')
+        open(regular, 'w').close()
+        before = self.live_sources('pt-linux')
+        try:
+            with H.LoopDisk(16) as disk:
+                bad_devices = ['dev/loop0', '../dev/' + disk.name, '/dev/../etc/passwd', link, dev_link,
+                               regular, '/dev/null', '/etc/passwd', "/dev/sd'b", '/dev/<x>', 'a' * 4096, '',
+                               'loop0\n', disk.path + '1']
+                for dev in bad_devices:
+                    r = W.call('AttachDisk', args3('pt-linux', dev))
+                    self.assertIn(r.get('error'), (ERR + 'InvalidArgument', ERR + 'NoSuchDevice'), (dev[:40], r))
+                for name in ("it's", '<x/>', 'a' * 21, '', 'sp ace'):
+                    r = W.call('AttachDisk', args3('pt-linux', disk.path, name=name))
+                    self.assertError(r, ERR + 'InvalidArgument')
+                for kw in ({'target': 'sda'}, {'target': "vd'"}, {'bogus': 'x'}):
+                    self.assertError(W.call('AttachDisk', args3('pt-linux', disk.path, **kw)), ERR + 'InvalidArgument')
+                wrong_type = "('pt-linux', %s, {'readonly': <'yes'>})" % gv(disk.path)
+                self.assertError(W.call('AttachDisk', wrong_type), ERR + 'InvalidArgument')
+                wrong_type = "('pt-linux', %s, {'timeout-ms': <int32 5>})" % gv(disk.path)
+                self.assertError(W.call('DetachDisk', wrong_type), ERR + 'InvalidArgument')
+                self.assertError(W.call('DetachDisk', args3('pt-linux', disk.path, name='x')),
+                                 ERR + 'InvalidArgument')
+                for dom in ('', 'x' * 4096, 'bad\x01name'):
+                    self.assertError(W.call('AttachDisk', args3(dom, disk.path)), ERR + 'InvalidArgument')
+                r = W.call('AttachDisk', "('pt-linux', 42, @a{sv} {})", vtype='(sia{sv})')
+                self.assertEqual(r['error'], 'org.freedesktop.DBus.Error.InvalidArgs')
+        finally:
+            os.unlink(dev_link)
+        self.assertEqual(self.live_sources('pt-linux'), before)
+        self.assertEqual(W.polkit.calls(), [], 'bad input must be refused before polkit')
+
+
+class TestFirmwareGuest(Base):
+    def test_guest_that_never_releases_times_out_and_stays_attached(self):
+        with H.LoopDisk(16) as disk:
+            target = self.attach('pt-fw', disk.path)
+            r = W.call('DetachDisk', args3('pt-fw', disk.path, timeout_ms=2000))
+            self.assertError(r, ERR + 'Timeout')
+            self.assertIn(disk.path, self.live_sources('pt-fw'))
+            self.assertIn(target, [a['Target'] for a in W.attached('pt-fw')])
+            self.assertEqual(W.disk_entry(disk.path)['AttachedTo'], 'pt-fw')
+
+
+class TestServiceLifecycle(Base):
+    def test_zz_sigterm_exits_cleanly_and_restart_works(self):
+        self.assertEqual(W.stop_service(), 0, W.service_log())
+        W.start_service()
+        self.assertIn('result', W.call('ListDomains'))
+
+
+def interface_shape(root):
+    """Methods, signals and properties of our interface, without doc annotations."""
+    iface = root if root.tag == 'interface' else root.find("./interface[@name='org.example.Passthrough1']")
+    assert iface is not None, 'interface missing'
+
+    def annotations(el):
+        return sorted((a.get('name'), a.get('value')) for a in el.findall('annotation')
+                      if not a.get('name').startswith('org.gtk.GDBus.DocString'))
+
+    def args(el, default_dir):
+        return [(a.get('name'), a.get('type'), a.get('direction', default_dir)) for a in el.findall('arg')]
+
+    return {
+        'methods': sorted((m.get('name'), args(m, 'in'), annotations(m)) for m in iface.findall('method')),
+        'signals': sorted((s.get('name'), [(n, t) for n, t, _ in args(s, 'out')], annotations(s))
+                          for s in iface.findall('signal')),
+        'properties': sorted((p.get('name'), p.get('type'), p.get('access'), annotations(p))
+                             for p in iface.findall('property')),
+        'annotations': annotations(iface),
+    }
+
+
+def skip(reason):
+    print('SKIP: %s' % reason)
+    sys.exit(77)
+
+
+if __name__ == '__main__':
+    if len(sys.argv) < 2:
+        sys.exit('usage: test-service.py BUILDDIR [unittest args]')
+    if os.geteuid() != 0:
+        skip('needs root: loop devices, a private mount namespace and a private libvirtd')
+    for tool in ('libvirtd', 'qemu-system-x86_64', 'dbus-daemon', 'losetup'):
+        if not shutil.which(tool) and not os.path.exists('/usr/sbin/' + tool):
+            skip('%s is not installed (run tests/install-deps.sh)' % tool)
+    H.ensure_private_namespace()   # re-executes this script with the same argv
+    BUILDDIR = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
