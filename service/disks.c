@@ -1,1 +1,1066 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
+
+#include <errno.h>
+#include <libudev.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "disks.h"
+#include "errors.h"
+
+#define MAX_DEVICE_STRING 128   /* cap for strings read from devices */
+#define MAX_SPEC 255
+#define MAX_DEPTH 16            /* dm on md on dm ... */
+#define SECTOR_SIZE 512
+
+typedef struct udev Udev;
+typedef struct udev_device UdevDevice;
+typedef struct udev_enumerate UdevEnumerate;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Udev, udev_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UdevDevice, udev_device_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UdevEnumerate, udev_enumerate_unref)
+
+static const char *const system_mounts[] = { "/", "/boot", "/efi", "/boot/efi", NULL };
+
+G_GNUC_PRINTF(3, 4)
+static gboolean fail(GError **error, PtError code, const char *format, ...) {
+        g_autofree char *message = NULL;
+        va_list args;
+
+        va_start(args, format);
+        message = g_strdup_vprintf(format, args);
+        va_end(args);
+        g_set_error_literal(error, PT_ERROR, code, message);
+        return FALSE;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+/* Device strings are untrusted: printable ASCII only, trimmed, capped. */
+static char *clean_string(const char *s) {
+        GString *out = g_string_new(NULL);
+        char *text;
+
+        for (; s && *s; s++)
+                if (*s >= 0x20 && *s < 0x7f)
+                        g_string_append_c(out, *s);
+        text = g_strstrip(g_string_free(out, FALSE));
+        if (strlen(text) > MAX_DEVICE_STRING) {
+                text[MAX_DEVICE_STRING] = '\0';
+                g_strchomp(text);
+        }
+        return text;
+}
+
+/* Host strings (mount points) shown to humans and sent over D-Bus. */
+static char *display_string(const char *s) {
+        char *out = g_utf8_make_valid(s, -1);
+
+        for (char *p = out; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        return out;
+}
+
+static const char *skip_digits(const char *s) {
+        while (g_ascii_isdigit(*s))
+                s++;
+        return s;
+}
+
+/* "sdb2" < "sdb10", "loop2" < "loop10". */
+static int natural_compare(const char *a, const char *b) {
+        while (*a && *b) {
+                if (g_ascii_isdigit(*a) && g_ascii_isdigit(*b)) {
+                        const char *end_a = skip_digits(a), *end_b = skip_digits(b);
+                        int r;
+
+                        if (end_a - a != end_b - b)
+                                return end_a - a < end_b - b ? -1 : 1;
+                        r = strncmp(a, b, (size_t) (end_a - a));
+                        if (r != 0)
+                                return r;
+                        a = end_a;
+                        b = end_b;
+                        continue;
+                }
+                if (*a != *b)
+                        break;
+                a++;
+                b++;
+        }
+        return (unsigned char) *a - (unsigned char) *b;
+}
+
+static int compare_names(gconstpointer a, gconstpointer b) {
+        return natural_compare(*(char *const *) a, *(char *const *) b);
+}
+
+static gboolean strings_contain(const GPtrArray *array, const char *s) {
+        if (!array)
+                return FALSE;
+        for (guint i = 0; i < array->len; i++)
+                if (g_strcmp0(array->pdata[i], s) == 0)
+                        return TRUE;
+        return FALSE;
+}
+
+static GPtrArray *strings_copy(const GPtrArray *array) {
+        GPtrArray *copy;
+
+        if (!array)
+                return NULL;
+        copy = g_ptr_array_new_full(array->len, g_free);
+        for (guint i = 0; i < array->len; i++)
+                g_ptr_array_add(copy, g_strdup(array->pdata[i]));
+        return copy;
+}
+
+/* ---------------------------------------------------------------- freeing */
+
+static void block_part_free(BlockPart *part) {
+        if (!part)
+                return;
+        g_free(part->name);
+        g_clear_pointer(&part->holders, g_ptr_array_unref);
+        g_free(part);
+}
+
+static BlockPart *block_part_copy(const BlockPart *part) {
+        BlockPart *copy = g_new0(BlockPart, 1);
+
+        copy->name = g_strdup(part->name);
+        copy->devnum = part->devnum;
+        copy->holders = strings_copy(part->holders);
+        return copy;
+}
+
+void disk_info_free(DiskInfo *disk) {
+        if (!disk)
+                return;
+        g_free(disk->name);
+        g_free(disk->path);
+        g_free(disk->id);
+        g_free(disk->model);
+        g_free(disk->serial);
+        g_free(disk->wwn);
+        g_free(disk->transport);
+        g_clear_pointer(&disk->partitions, g_ptr_array_unref);
+        g_clear_pointer(&disk->holders, g_ptr_array_unref);
+        g_clear_pointer(&disk->by_id, g_ptr_array_unref);
+        g_free(disk);
+}
+
+static GPtrArray *partitions_copy(const GPtrArray *parts) {
+        GPtrArray *copy;
+
+        if (!parts)
+                return NULL;
+        copy = g_ptr_array_new_full(parts->len, (GDestroyNotify) block_part_free);
+        for (guint i = 0; i < parts->len; i++)
+                g_ptr_array_add(copy, block_part_copy(parts->pdata[i]));
+        return copy;
+}
+
+DiskInfo *disk_info_copy(const DiskInfo *disk) {
+        DiskInfo *copy = g_new0(DiskInfo, 1);
+
+        copy->name = g_strdup(disk->name);
+        copy->path = g_strdup(disk->path);
+        copy->id = g_strdup(disk->id);
+        copy->devnum = disk->devnum;
+        copy->size = disk->size;
+        copy->model = g_strdup(disk->model);
+        copy->serial = g_strdup(disk->serial);
+        copy->wwn = g_strdup(disk->wwn);
+        copy->transport = g_strdup(disk->transport);
+        copy->removable = disk->removable;
+        copy->read_only = disk->read_only;
+        copy->partitions = partitions_copy(disk->partitions);
+        copy->holders = strings_copy(disk->holders);
+        copy->by_id = strings_copy(disk->by_id);
+        return copy;
+}
+
+void disk_usage_free(DiskUsage *usage) {
+        if (!usage)
+                return;
+        g_clear_pointer(&usage->mountpoints, g_ptr_array_unref);
+        g_free(usage->in_use);
+        g_free(usage->critical_reason);
+        g_free(usage->busy_device);
+        g_free(usage->busy_detail);
+        g_free(usage);
+}
+
+void host_usage_free(HostUsage *host) {
+        if (!host)
+                return;
+        g_clear_pointer(&host->mounts, mount_table_free);
+        g_clear_pointer(&host->swaps, g_ptr_array_unref);
+        g_clear_pointer(&host->swap_devnums, g_array_unref);
+        g_clear_pointer(&host->critical_disks, g_ptr_array_unref);
+        g_clear_pointer(&host->critical_reasons, g_ptr_array_unref);
+        g_free(host);
+}
+
+/* ---------------------------------------------------------------- sysfs */
+
+static Udev *udev_open(GError **error) {
+        Udev *udev = udev_new();
+
+        if (!udev)
+                fail(error, PT_ERROR_FAILED, "Cannot initialize libudev: %s", g_strerror(errno));
+        return udev;
+}
+
+static gboolean is_empty(const char *s) {
+        return !s || !*s;
+}
+
+/* "ID_*" keys are udev properties, anything else a sysfs attribute. */
+static const char *device_value(UdevDevice *dev, const char *key) {
+        if (g_str_has_prefix(key, "ID_"))
+                return udev_device_get_property_value(dev, key);
+        return udev_device_get_sysattr_value(dev, key);
+}
+
+/* The first non-empty cleaned value among keys, else "". */
+static char *first_value(UdevDevice *dev, const char *const *keys) {
+        for (; *keys; keys++) {
+                g_autofree char *value = clean_string(device_value(dev, *keys));
+
+                if (*value)
+                        return g_steal_pointer(&value);
+        }
+        return g_strdup("");
+}
+
+static gboolean attr_is_one(UdevDevice *dev, const char *attr) {
+        return g_strcmp0(udev_device_get_sysattr_value(dev, attr), "1") == 0;
+}
+
+static guint64 device_size(UdevDevice *dev) {
+        g_autofree char *text = g_strdup(udev_device_get_sysattr_value(dev, "size"));
+        guint64 sectors;
+
+        if (!text || !g_ascii_string_to_unsigned(g_strstrip(text), 10, 0,
+                                                 G_MAXUINT64 / SECTOR_SIZE, &sectors, NULL))
+                return 0;
+        return sectors * SECTOR_SIZE;
+}
+
+static GPtrArray *read_dir_names(const char *syspath, const char *subdir) {
+        g_autofree char *path = g_build_filename(syspath, subdir, NULL);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+        const char *name;
+
+        while (dir && (name = g_dir_read_name(dir)))
+                g_ptr_array_add(names, clean_string(name));
+        g_ptr_array_sort(names, compare_names);
+        return names;
+}
+
+static int id_rank(const char *id) {
+        return g_str_has_prefix(id, "wwn-") ? 0 : 1;
+}
+
+static int compare_ids(gconstpointer a, gconstpointer b) {
+        const char *x = *(char *const *) a, *y = *(char *const *) b;
+
+        if (id_rank(x) != id_rank(y))
+                return id_rank(x) - id_rank(y);
+        return strcmp(x, y);
+}
+
+static gboolean plain_name_valid(const char *s);
+
+static void add_by_id(GPtrArray *ids, const char *link) {
+        g_autofree char *id = NULL;
+
+        if (!g_str_has_prefix(link, "/dev/disk/by-id/"))
+                return;
+        id = clean_string(link + strlen("/dev/disk/by-id/"));
+        if (plain_name_valid(id) && !strings_contain(ids, id))
+                g_ptr_array_add(ids, g_steal_pointer(&id));
+}
+
+/* Basenames of the /dev/disk/by-id links udev made, wwn-* first. The udev
+ * database lists them; a bare uevent (umockdev) may carry DEVLINKS. */
+static GPtrArray *read_by_id(UdevDevice *dev) {
+        GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+        struct udev_list_entry *entry;
+
+        udev_list_entry_foreach(entry, udev_device_get_devlinks_list_entry(dev))
+                add_by_id(ids, udev_list_entry_get_name(entry));
+        if (ids->len == 0) {
+                const char *links = udev_device_get_property_value(dev, "DEVLINKS");
+                g_auto(GStrv) parts = g_strsplit(links ? links : "", " ", -1);
+
+                for (guint i = 0; parts[i]; i++)
+                        add_by_id(ids, parts[i]);
+        }
+        g_ptr_array_sort(ids, compare_ids);
+        return ids;
+}
+
+/* ---------------------------------------------------------------- transport */
+
+static gboolean devpath_has_ata(const char *devpath) {
+        for (const char *p = strstr(devpath, "/ata"); p; p = strstr(p + 1, "/ata"))
+                if (g_ascii_isdigit(p[4]))
+                        return TRUE;
+        return FALSE;
+}
+
+static const char *transport_from_udev(UdevDevice *dev) {
+        const char *path = udev_device_get_property_value(dev, "ID_PATH");
+        const char *bus = udev_device_get_property_value(dev, "ID_BUS");
+
+        if (path && strstr(path, "-usb"))
+                return "usb";
+        if (path && strstr(path, "-nvme-"))
+                return "nvme";
+        if (path && strstr(path, "-ata-"))
+                return "sata";
+        if (g_strcmp0(bus, "usb") == 0 || g_strcmp0(bus, "nvme") == 0 || g_strcmp0(bus, "scsi") == 0)
+                return bus;
+        if (g_strcmp0(bus, "ata") == 0)
+                return "sata";
+        return NULL;
+}
+
+static const char *transport_from_sysfs(UdevDevice *dev, const char *name) {
+        const char *devpath = udev_device_get_devpath(dev);
+
+        if (udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device"))
+                return "usb";
+        if (g_str_has_prefix(name, "nvme"))
+                return "nvme";
+        if (g_str_has_prefix(name, "mmcblk"))
+                return "mmc";
+        if (g_str_has_prefix(name, "vd"))
+                return "virtio";
+        if (g_str_has_prefix(name, "sd"))
+                return devpath && devpath_has_ata(devpath) ? "sata" : "scsi";
+        return "unknown";
+}
+
+static const char *device_transport(UdevDevice *dev, const char *name) {
+        const char *transport;
+
+        if (g_str_has_prefix(name, "loop"))
+                return "loop";
+        transport = transport_from_udev(dev);
+        return transport ? transport : transport_from_sysfs(dev, name);
+}
+
+/* ---------------------------------------------------------------- disks */
+
+static BlockPart *block_part_new_from_device(UdevDevice *dev) {
+        BlockPart *part = g_new0(BlockPart, 1);
+
+        part->name = clean_string(udev_device_get_sysname(dev));
+        part->devnum = udev_device_get_devnum(dev);
+        part->holders = read_dir_names(udev_device_get_syspath(dev), "holders");
+        return part;
+}
+
+static int compare_parts(gconstpointer a, gconstpointer b) {
+        const BlockPart *x = *(BlockPart *const *) a, *y = *(BlockPart *const *) b;
+
+        return natural_compare(x->name, y->name);
+}
+
+static GPtrArray *read_partitions(Udev *udev, UdevDevice *disk) {
+        GPtrArray *parts = g_ptr_array_new_with_free_func((GDestroyNotify) block_part_free);
+        g_autoptr(UdevEnumerate) children = udev_enumerate_new(udev);
+        struct udev_list_entry *entry;
+
+        if (!children)
+                return parts;
+        udev_enumerate_add_match_parent(children, disk);
+        udev_enumerate_add_match_subsystem(children, "block");
+        if (udev_enumerate_scan_devices(children) < 0)
+                return parts;
+        udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(children)) {
+                g_autoptr(UdevDevice) dev =
+                        udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
+
+                if (dev && g_strcmp0(udev_device_get_devtype(dev), "partition") == 0)
+                        g_ptr_array_add(parts, block_part_new_from_device(dev));
+        }
+        g_ptr_array_sort(parts, compare_parts);
+        return parts;
+}
+
+static const char *const model_keys[] = { "ID_MODEL", "device/model", "device/name", NULL };
+static const char *const serial_keys[] = { "ID_SERIAL_SHORT", "device/serial", "serial", NULL };
+static const char *const wwn_keys[] = { "ID_WWN_WITH_EXTENSION", "ID_WWN", "wwid", "device/wwid", NULL };
+
+static DiskInfo *disk_info_new_from_device(Udev *udev, UdevDevice *dev) {
+        DiskInfo *disk = g_new0(DiskInfo, 1);
+
+        disk->name = clean_string(udev_device_get_sysname(dev));
+        disk->path = g_strconcat("/dev/", disk->name, NULL);
+        disk->devnum = udev_device_get_devnum(dev);
+        disk->size = device_size(dev);
+        disk->model = first_value(dev, model_keys);
+        disk->serial = first_value(dev, serial_keys);
+        disk->wwn = first_value(dev, wwn_keys);
+        disk->transport = g_strdup(device_transport(dev, disk->name));
+        disk->removable = attr_is_one(dev, "removable");
+        disk->read_only = attr_is_one(dev, "ro");
+        disk->partitions = read_partitions(udev, dev);
+        disk->holders = read_dir_names(udev_device_get_syspath(dev), "holders");
+        disk->by_id = read_by_id(dev);
+        disk->id = g_strdup(disk->by_id->len > 0 ? disk->by_id->pdata[0] : disk->name);
+        return disk;
+}
+
+/* nvme0n1; not nvme0n1p1 nor the hidden multipath node nvme0c0n1. */
+static gboolean is_nvme_namespace(const char *name) {
+        const char *p = name + strlen("nvme");
+
+        if (!g_ascii_isdigit(*p))
+                return FALSE;
+        p = skip_digits(p);
+        if (*p != 'n' || !g_ascii_isdigit(p[1]))
+                return FALSE;
+        return *skip_digits(p + 1) == '\0';
+}
+
+static gboolean has_any_prefix(const char *name, const char *const *prefixes) {
+        for (; *prefixes; prefixes++)
+                if (g_str_has_prefix(name, *prefixes))
+                        return TRUE;
+        return FALSE;
+}
+
+static const char *const plain_disk_prefixes[] = { "sd", "vd", "xvd", "hd", NULL };
+
+/* Whether a whole-disk block device is one we offer to VMs. */
+static gboolean disk_name_supported(UdevDevice *dev, const char *name) {
+        if (has_any_prefix(name, plain_disk_prefixes))
+                return TRUE;
+        if (g_str_has_prefix(name, "nvme"))
+                return is_nvme_namespace(name) && !attr_is_one(dev, "hidden");
+        if (g_str_has_prefix(name, "mmcblk"))
+                return !strstr(name, "boot") && !strstr(name, "rpmb");
+        if (g_str_has_prefix(name, "loop"))
+                return device_size(dev) > 0 &&
+                       !is_empty(udev_device_get_sysattr_value(dev, "loop/backing_file"));
+        if (g_str_has_prefix(name, "nbd"))
+                return device_size(dev) > 0;
+        return FALSE;
+}
+
+static gboolean is_stacked_name(const char *name) {
+        return g_str_has_prefix(name, "dm-") || g_str_has_prefix(name, "md");
+}
+
+/* Is this a whole disk we list? Else an error saying what to pass instead. */
+static gboolean check_whole_disk(UdevDevice *dev, GError **error) {
+        g_autofree char *name = clean_string(udev_device_get_sysname(dev));
+
+        if (g_strcmp0(udev_device_get_devtype(dev), "partition") == 0) {
+                UdevDevice *parent = udev_device_get_parent(dev);
+                g_autofree char *disk = clean_string(parent ? udev_device_get_sysname(parent) : "");
+
+                return fail(error, PT_ERROR_INVALID_ARGUMENT,
+                            "%s is a partition; pass the whole disk /dev/%s", name, disk);
+        }
+        if (is_stacked_name(name))
+                return fail(error, PT_ERROR_INVALID_ARGUMENT,
+                            "%s is a device-mapper/RAID device; only whole disks can be given to a VM. "
+                            "Pass one of the disks below it (see passthroughctl disk-list)", name);
+        if (g_strcmp0(udev_device_get_devtype(dev), "disk") != 0 || !disk_name_supported(dev, name))
+                return fail(error, PT_ERROR_INVALID_ARGUMENT,
+                            "%s is not a disk that can be given to a VM. See passthroughctl disk-list", name);
+        return TRUE;
+}
+
+static DiskInfo *disk_from_device(Udev *udev, UdevDevice *dev, GError **error) {
+        if (!check_whole_disk(dev, error))
+                return NULL;
+        return disk_info_new_from_device(udev, dev);
+}
+
+static int compare_disks(gconstpointer a, gconstpointer b) {
+        const DiskInfo *x = *(DiskInfo *const *) a, *y = *(DiskInfo *const *) b;
+
+        return natural_compare(x->name, y->name);
+}
+
+GPtrArray *disks_list(GError **error) {
+        g_autoptr(Udev) udev = udev_open(error);
+        g_autoptr(UdevEnumerate) all = NULL;
+        g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func((GDestroyNotify) disk_info_free);
+        struct udev_list_entry *entry;
+
+        if (!udev)
+                return NULL;
+        all = udev_enumerate_new(udev);
+        if (!all || udev_enumerate_add_match_subsystem(all, "block") < 0 ||
+            udev_enumerate_scan_devices(all) < 0) {
+                fail(error, PT_ERROR_FAILED, "Cannot enumerate block devices");
+                return NULL;
+        }
+        udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(all)) {
+                g_autoptr(UdevDevice) dev =
+                        udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
+
+                if (dev && check_whole_disk(dev, NULL))
+                        g_ptr_array_add(disks, disk_info_new_from_device(udev, dev));
+        }
+        g_ptr_array_sort(disks, compare_disks);
+        return g_steal_pointer(&disks);
+}
+
+static void no_such_disk(const char *spec, GError **error) {
+        fail(error, PT_ERROR_NO_SUCH_DEVICE, "No disk '%s'. See passthroughctl disk-list", spec);
+}
+
+DiskInfo *disk_read(const char *name, GError **error) {
+        g_autoptr(Udev) udev = NULL;
+        g_autoptr(UdevDevice) dev = NULL;
+
+        if (!plain_name_valid(name)) {
+                fail(error, PT_ERROR_INVALID_ARGUMENT, "Invalid disk name");
+                return NULL;
+        }
+        udev = udev_open(error);
+        if (!udev)
+                return NULL;
+        dev = udev_device_new_from_subsystem_sysname(udev, "block", name);
+        if (!dev) {
+                no_such_disk(name, error);
+                return NULL;
+        }
+        return disk_from_device(udev, dev, error);
+}
+
+/* ---------------------------------------------------------------- resolving */
+
+static gboolean spec_error(GError **error, const char *why) {
+        return fail(error, PT_ERROR_INVALID_ARGUMENT,
+                    "Invalid device: %s. Pass /dev/sdb, sdb, a /dev/disk/by-id link "
+                    "or an Id from passthroughctl disk-list", why);
+}
+
+static gboolean char_in(char c, const char *set) {
+        return c != '\0' && strchr(set, c) != NULL;
+}
+
+static gboolean plain_name_valid(const char *s) {
+        if (is_empty(s) || g_str_equal(s, ".") || g_str_equal(s, ".."))
+                return FALSE;
+        for (; *s; s++)
+                if (!g_ascii_isalnum(*s) && !char_in(*s, "._:+@-"))
+                        return FALSE;
+        return TRUE;
+}
+
+/* A path component: the plain-name characters plus what udev keeps in
+ * by-id link names (# = and its \x escapes). */
+static gboolean path_component_valid(const char *s) {
+        if (is_empty(s) || g_str_equal(s, ".") || g_str_equal(s, ".."))
+                return FALSE;
+        for (; *s; s++)
+                if (!g_ascii_isalnum(*s) && !char_in(*s, "._:+@-#=\\"))
+                        return FALSE;
+        return TRUE;
+}
+
+static gboolean path_spec_valid(const char *spec, GError **error) {
+        g_auto(GStrv) parts = NULL;
+
+        if (!g_str_has_prefix(spec, "/dev/"))
+                return spec_error(error, "only paths under /dev/ are accepted");
+        if (spec[strlen("/dev/")] == '\0')
+                return spec_error(error, "the path names no device");
+        parts = g_strsplit(spec + strlen("/dev/"), "/", -1);
+        for (guint i = 0; parts[i]; i++)
+                if (!path_component_valid(parts[i]))
+                        return spec_error(error, "the path has an empty, '.' or '..' component "
+                                                 "or characters not allowed in a device path");
+        return TRUE;
+}
+
+gboolean disk_spec_valid(const char *spec, GError **error) {
+        size_t len = spec ? strnlen(spec, MAX_SPEC + 1) : 0;
+
+        if (len == 0)
+                return spec_error(error, "the name is empty");
+        if (len > MAX_SPEC)
+                return spec_error(error, "the name is longer than 255 characters");
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) spec[i] < 0x20 || spec[i] == 0x7f)
+                        return spec_error(error, "the name contains control characters");
+        if (spec[0] == '/')
+                return path_spec_valid(spec, error);
+        if (strchr(spec, '/'))
+                return spec_error(error, "a path must be absolute and start with /dev/");
+        if (!plain_name_valid(spec))
+                return spec_error(error, "a name may only contain letters, digits and . _ : + @ -");
+        return TRUE;
+}
+
+static DiskInfo *resolve_devnum(dev_t devnum, const char *spec, GError **error) {
+        g_autoptr(Udev) udev = udev_open(error);
+        g_autoptr(UdevDevice) dev = NULL;
+
+        if (!udev)
+                return NULL;
+        dev = udev_device_new_from_devnum(udev, 'b', devnum);
+        if (!dev) {
+                no_such_disk(spec, error);
+                return NULL;
+        }
+        return disk_from_device(udev, dev, error);
+}
+
+static DiskInfo *resolve_path(const char *spec, GError **error) {
+        g_autofree char *real = realpath(spec, NULL);
+        g_autofree char *shown = NULL;
+        struct stat st;
+
+        if (!real && (errno == ENOENT || errno == ENOTDIR)) {
+                no_such_disk(spec, error);
+                return NULL;
+        }
+        if (!real) {
+                fail(error, PT_ERROR_INVALID_ARGUMENT, "Cannot resolve %s: %s", spec, g_strerror(errno));
+                return NULL;
+        }
+        shown = clean_string(real);
+        if (!g_str_has_prefix(real, "/dev/")) {
+                fail(error, PT_ERROR_INVALID_ARGUMENT,
+                     "%s leads to %s, outside /dev; pass a disk such as /dev/sdb", spec, shown);
+                return NULL;
+        }
+        if (lstat(real, &st) < 0) {
+                no_such_disk(spec, error);
+                return NULL;
+        }
+        if (!S_ISBLK(st.st_mode)) {
+                fail(error, PT_ERROR_INVALID_ARGUMENT,
+                     "%s is not a block device; pass a disk such as /dev/sdb (see passthroughctl disk-list)",
+                     shown);
+                return NULL;
+        }
+        return resolve_devnum(st.st_rdev, spec, error);
+}
+
+static DiskInfo *find_by_id(const char *spec, GError **error) {
+        g_autoptr(GPtrArray) disks = disks_list(error);
+
+        if (!disks)
+                return NULL;
+        for (guint i = 0; i < disks->len; i++) {
+                DiskInfo *disk = disks->pdata[i];
+
+                if (g_str_equal(disk->id, spec) || strings_contain(disk->by_id, spec))
+                        return g_ptr_array_steal_index(disks, i);
+        }
+        no_such_disk(spec, error);
+        return NULL;
+}
+
+static DiskInfo *resolve_name(const char *spec, GError **error) {
+        g_autofree char *by_id = g_strconcat("/dev/disk/by-id/", spec, NULL);
+        g_autoptr(Udev) udev = udev_open(error);
+        g_autoptr(UdevDevice) dev = NULL;
+
+        if (!udev)
+                return NULL;
+        dev = udev_device_new_from_subsystem_sysname(udev, "block", spec);
+        if (dev)
+                return disk_from_device(udev, dev, error);
+        if (g_file_test(by_id, G_FILE_TEST_EXISTS))
+                return resolve_path(by_id, error);
+        return find_by_id(spec, error);
+}
+
+DiskInfo *disks_resolve(const char *spec, GError **error) {
+        if (!disk_spec_valid(spec, error))
+                return NULL;
+        if (spec[0] == '/')
+                return resolve_path(spec, error);
+        return resolve_name(spec, error);
+}
+
+/* ---------------------------------------------------------------- host usage */
+
+static gboolean is_system_mount(const char *mount_point) {
+        return g_strv_contains(system_mounts, mount_point);
+}
+
+static dev_t source_devnum(const char *source) {
+        struct stat st;
+
+        if (!source || source[0] != '/' || stat(source, &st) < 0 || !S_ISBLK(st.st_mode))
+                return 0;
+        return st.st_rdev;
+}
+
+/* The block device behind a file system: its st_dev, or for btrfs-like
+ * 0:N numbers the block device named as the source of a mount of it. */
+static dev_t fs_block_devnum(const MountTable *mounts, dev_t fs_dev) {
+        if (major(fs_dev) != 0)
+                return fs_dev;
+        for (guint i = 0; i < mounts->entries->len; i++) {
+                const MountEntry *entry = mounts->entries->pdata[i];
+                dev_t devnum;
+
+                if (entry->devnum != fs_dev)
+                        continue;
+                devnum = source_devnum(entry->source);
+                if (devnum)
+                        return devnum;
+        }
+        return 0;
+}
+
+/* Swap devices are the device itself; swap files live on a file system. */
+static dev_t swap_backing_devnum(const MountTable *mounts, const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return 0;
+        if (S_ISBLK(st.st_mode))
+                return st.st_rdev;
+        return fs_block_devnum(mounts, st.st_dev);
+}
+
+static GArray *swap_block_devnums(const GPtrArray *swaps) {
+        GArray *devnums = g_array_new(FALSE, FALSE, sizeof(dev_t));
+
+        for (guint i = 0; i < swaps->len; i++) {
+                dev_t devnum = source_devnum(swaps->pdata[i]);
+
+                if (devnum)
+                        g_array_append_val(devnums, devnum);
+        }
+        return devnums;
+}
+
+static gboolean reason_lists(const char *reason, const char *what) {
+        g_auto(GStrv) items = g_strsplit(reason + strlen("holds "), ", ", -1);
+
+        return g_strv_contains((const char *const *) items, what);
+}
+
+static void add_critical(HostUsage *host, const char *disk, const char *what) {
+        for (guint i = 0; i < host->critical_disks->len; i++) {
+                char **reason = (char **) &host->critical_reasons->pdata[i];
+
+                if (!g_str_equal(host->critical_disks->pdata[i], disk))
+                        continue;
+                if (!reason_lists(*reason, what)) {
+                        char *longer = g_strconcat(*reason, ", ", what, NULL);
+
+                        g_free(*reason);
+                        *reason = longer;
+                }
+                return;
+        }
+        g_ptr_array_add(host->critical_disks, g_strdup(disk));
+        g_ptr_array_add(host->critical_reasons, g_strconcat("holds ", what, NULL));
+}
+
+/* Follow slaves/ (dm, md, LVM) down; partitions count as their disk. */
+static void add_device_behind(Udev *udev, HostUsage *host, UdevDevice *dev,
+                              const char *what, int depth) {
+        g_autoptr(GPtrArray) slaves = read_dir_names(udev_device_get_syspath(dev), "slaves");
+        UdevDevice *parent;
+
+        if (depth > MAX_DEPTH)
+                return;
+        for (guint i = 0; i < slaves->len; i++) {
+                g_autoptr(UdevDevice) slave =
+                        udev_device_new_from_subsystem_sysname(udev, "block", slaves->pdata[i]);
+
+                if (slave)
+                        add_device_behind(udev, host, slave, what, depth + 1);
+        }
+        if (slaves->len > 0)
+                return;
+        if (g_strcmp0(udev_device_get_devtype(dev), "partition") == 0) {
+                parent = udev_device_get_parent(dev);
+                if (parent)
+                        add_critical(host, udev_device_get_sysname(parent), what);
+                return;
+        }
+        add_critical(host, udev_device_get_sysname(dev), what);
+}
+
+static void add_disks_behind(Udev *udev, HostUsage *host, dev_t devnum, const char *what) {
+        g_autoptr(UdevDevice) dev = NULL;
+
+        if (devnum == 0)
+                return;
+        dev = udev_device_new_from_devnum(udev, 'b', devnum);
+        if (dev)
+                add_device_behind(udev, host, dev, what, 0);
+}
+
+static void collect_critical(Udev *udev, HostUsage *host) {
+        for (guint i = 0; i < host->mounts->entries->len; i++) {
+                const MountEntry *entry = host->mounts->entries->pdata[i];
+
+                if (is_system_mount(entry->mount_point))
+                        add_disks_behind(udev, host, fs_block_devnum(host->mounts, entry->devnum),
+                                         entry->mount_point);
+        }
+        for (guint i = 0; i < host->swaps->len; i++)
+                add_disks_behind(udev, host, swap_backing_devnum(host->mounts, host->swaps->pdata[i]),
+                                 "swap");
+}
+
+static GPtrArray *read_swaps(GError **error) {
+        if (!g_file_test("/proc/swaps", G_FILE_TEST_EXISTS))
+                return g_ptr_array_new_with_free_func(g_free);  /* kernel without swap */
+        return swaps_read("/proc/swaps", error);
+}
+
+HostUsage *host_usage_read(GError **error) {
+        g_autoptr(HostUsage) host = g_new0(HostUsage, 1);
+        g_autoptr(Udev) udev = NULL;
+
+        host->mounts = mount_table_read("/proc/self/mountinfo", error);
+        if (!host->mounts)
+                return NULL;
+        host->swaps = read_swaps(error);
+        if (!host->swaps)
+                return NULL;
+        host->swap_devnums = swap_block_devnums(host->swaps);
+        host->critical_disks = g_ptr_array_new_with_free_func(g_free);
+        host->critical_reasons = g_ptr_array_new_with_free_func(g_free);
+        udev = udev_open(error);
+        if (!udev)
+                return NULL;
+        collect_critical(udev, host);
+        return g_steal_pointer(&host);
+}
+
+/* ---------------------------------------------------------------- usage */
+
+/* The disk itself as a BlockPart, then its partitions: what may be busy. */
+static GPtrArray *usage_nodes(const DiskInfo *disk, BlockPart *whole) {
+        GPtrArray *nodes = g_ptr_array_new();
+
+        whole->name = disk->name;
+        whole->devnum = disk->devnum;
+        whole->holders = disk->holders;
+        g_ptr_array_add(nodes, whole);
+        for (guint i = 0; disk->partitions && i < disk->partitions->len; i++)
+                g_ptr_array_add(nodes, disk->partitions->pdata[i]);
+        return nodes;
+}
+
+static gboolean source_is_node(const char *source, const BlockPart *node) {
+        return source && g_str_has_prefix(source, "/dev/") &&
+               g_str_equal(source + strlen("/dev/"), node->name);
+}
+
+static gboolean mount_matches(const MountEntry *entry, const BlockPart *node) {
+        if (node->devnum != 0 && entry->devnum == node->devnum)
+                return TRUE;
+        return source_is_node(entry->source, node);
+}
+
+static gboolean node_is_swap(const BlockPart *node, const HostUsage *host) {
+        for (guint i = 0; host->swap_devnums && node->devnum != 0 && i < host->swap_devnums->len; i++)
+                if (g_array_index(host->swap_devnums, dev_t, i) == node->devnum)
+                        return TRUE;
+        for (guint i = 0; host->swaps && i < host->swaps->len; i++)
+                if (source_is_node(host->swaps->pdata[i], node))
+                        return TRUE;
+        return FALSE;
+}
+
+static void set_busy(DiskUsage *usage, DiskBusy busy, const BlockPart *node,
+                     gboolean partition, const char *detail) {
+        g_autofree char *who = partition ? g_strconcat(node->name, " ", NULL) : g_strdup("");
+
+        usage->busy = busy;
+        usage->busy_device = g_strconcat("/dev/", node->name, NULL);
+        usage->busy_detail = display_string(detail);
+        g_free(usage->in_use);
+        if (busy == DISK_BUSY_MOUNTED)
+                usage->in_use = g_strdup_printf("%smounted at %s", who, usage->busy_detail);
+        else if (busy == DISK_BUSY_SWAP)
+                usage->in_use = partition ? g_strdup_printf("%sused as swap", who) : g_strdup("swap");
+        else
+                usage->in_use = g_strdup_printf("%sheld by %s", who, usage->busy_detail);
+}
+
+static void find_mounts(DiskUsage *usage, const GPtrArray *nodes, const HostUsage *host) {
+        for (guint i = 0; host->mounts && i < host->mounts->entries->len; i++) {
+                const MountEntry *entry = host->mounts->entries->pdata[i];
+
+                for (guint n = 0; n < nodes->len; n++) {
+                        g_autofree char *shown = NULL;
+
+                        if (!mount_matches(entry, nodes->pdata[n]))
+                                continue;
+                        shown = display_string(entry->mount_point);
+                        if (!strings_contain(usage->mountpoints, shown))
+                                g_ptr_array_add(usage->mountpoints, g_steal_pointer(&shown));
+                        if (usage->busy == DISK_BUSY_NONE)
+                                set_busy(usage, DISK_BUSY_MOUNTED, nodes->pdata[n], n > 0,
+                                         entry->mount_point);
+                        break;
+                }
+        }
+}
+
+static gboolean any_swap(const GPtrArray *nodes, const HostUsage *host, guint *index) {
+        for (guint n = 0; n < nodes->len; n++) {
+                if (node_is_swap(nodes->pdata[n], host)) {
+                        *index = n;
+                        return TRUE;
+                }
+        }
+        return FALSE;
+}
+
+static void find_holders(DiskUsage *usage, const GPtrArray *nodes) {
+        for (guint n = 0; n < nodes->len && usage->busy == DISK_BUSY_NONE; n++) {
+                const BlockPart *node = nodes->pdata[n];
+
+                if (node->holders && node->holders->len > 0)
+                        set_busy(usage, DISK_BUSY_HELD, node, n > 0, node->holders->pdata[0]);
+        }
+}
+
+/* "holds /, swap" from what this disk's own nodes show. */
+static char *own_critical_reason(const DiskUsage *usage, gboolean swap) {
+        g_autoptr(GPtrArray) items = g_ptr_array_new();
+        g_autofree char *joined = NULL;
+
+        for (guint i = 0; i < usage->mountpoints->len; i++)
+                if (is_system_mount(usage->mountpoints->pdata[i]))
+                        g_ptr_array_add(items, usage->mountpoints->pdata[i]);
+        if (swap)
+                g_ptr_array_add(items, (char *) "swap");
+        if (items->len == 0)
+                return NULL;
+        g_ptr_array_add(items, NULL);
+        joined = g_strjoinv(", ", (char **) items->pdata);
+        return g_strconcat("holds ", joined, NULL);
+}
+
+static char *host_critical_reason(const DiskInfo *disk, const HostUsage *host, gboolean *found) {
+        for (guint i = 0; host->critical_disks && i < host->critical_disks->len; i++) {
+                if (!g_str_equal(host->critical_disks->pdata[i], disk->name))
+                        continue;
+                *found = TRUE;
+                if (host->critical_reasons && i < host->critical_reasons->len)
+                        return g_strdup(host->critical_reasons->pdata[i]);
+                return NULL;
+        }
+        return NULL;
+}
+
+static void find_critical(DiskUsage *usage, const DiskInfo *disk, const HostUsage *host,
+                          gboolean swap) {
+        gboolean listed = FALSE;
+        char *reason = host_critical_reason(disk, host, &listed);
+
+        if (!reason)
+                reason = own_critical_reason(usage, swap);
+        usage->critical = listed || reason != NULL;
+        if (usage->critical && !reason)
+                reason = g_strdup("holds a system file system");
+        usage->critical_reason = reason;
+}
+
+static gboolean transport_is_hotplug(const char *transport) {
+        return g_strcmp0(transport, "usb") == 0 || g_strcmp0(transport, "loop") == 0 ||
+               g_strcmp0(transport, "mmc") == 0;
+}
+
+DiskUsage *disk_usage_compute(const DiskInfo *disk, const HostUsage *host) {
+        DiskUsage *usage = g_new0(DiskUsage, 1);
+        BlockPart whole = { 0 };
+        g_autoptr(GPtrArray) nodes = usage_nodes(disk, &whole);
+        guint swap_index = 0;
+        gboolean swap = any_swap(nodes, host, &swap_index);
+
+        usage->mountpoints = g_ptr_array_new_with_free_func(g_free);
+        usage->in_use = g_strdup("");
+        find_mounts(usage, nodes, host);
+        if (swap && usage->busy == DISK_BUSY_NONE)
+                set_busy(usage, DISK_BUSY_SWAP, nodes->pdata[swap_index], swap_index > 0, "swap");
+        find_holders(usage, nodes);
+        find_critical(usage, disk, host, swap);
+        usage->system = usage->critical ||
+                        (!disk->removable && !transport_is_hotplug(disk->transport));
+        return usage;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static gboolean held_error(const char *device, const char *holder, GError **error) {
+        if (g_str_has_prefix(holder, "md"))
+                return fail(error, PT_ERROR_DEVICE_BUSY,
+                            "%s is held by %s (RAID). Stop the array first: sudo mdadm --stop /dev/%s",
+                            device, holder, holder);
+        return fail(error, PT_ERROR_DEVICE_BUSY,
+                    "%s is held by %s (device-mapper/LVM/RAID). Deactivate it first, "
+                    "e.g. sudo dmsetup remove /dev/%s, or sudo vgchange -an VOLUME_GROUP for LVM",
+                    device, holder, holder);
+}
+
+static gboolean busy_error(const DiskInfo *disk, const DiskUsage *usage, GError **error) {
+        const char *device = usage->busy_device ? usage->busy_device : disk->path;
+        const char *detail = usage->busy_detail ? usage->busy_detail : "";
+
+        switch (usage->busy) {
+        case DISK_BUSY_MOUNTED:
+                return fail(error, PT_ERROR_DEVICE_BUSY,
+                            "%s is mounted at %s. Unmount the device before attaching: sudo umount %s",
+                            device, detail, device);
+        case DISK_BUSY_SWAP:
+                return fail(error, PT_ERROR_DEVICE_BUSY,
+                            "%s is used as swap. Turn swap off on it before attaching: sudo swapoff %s",
+                            device, device);
+        case DISK_BUSY_HELD:
+                return held_error(device, detail, error);
+        case DISK_BUSY_NONE:
+        default:
+                return fail(error, PT_ERROR_DEVICE_BUSY,
+                            "%s is in use (%s). Free it before attaching", device, usage->in_use);
+        }
+}
+
+/* Active swap is the one critical use the user can end. */
+static gboolean critical_error(const DiskInfo *disk, const DiskUsage *usage, GError **error) {
+        const char *reason = usage->critical_reason ? usage->critical_reason : "is a system disk";
+
+        if (usage->busy == DISK_BUSY_SWAP && usage->busy_device && g_str_equal(reason, "holds swap"))
+                return fail(error, PT_ERROR_SYSTEM_DEVICE,
+                            "%s holds swap and cannot be given to a VM while swap is on. "
+                            "Turn it off first: sudo swapoff %s", disk->path, usage->busy_device);
+        return fail(error, PT_ERROR_SYSTEM_DEVICE, "%s %s and cannot be given to a VM",
+                    disk->path, reason);
+}
+
+gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
+                               gboolean readonly, GError **error) {
+        if (usage->critical)
+                return critical_error(disk, usage, error);
+        if (!is_empty(usage->in_use))
+                return busy_error(disk, usage, error);
+        if (disk->read_only && !readonly)
+                return fail(error, PT_ERROR_INVALID_ARGUMENT,
+                            "%s is read-only; pass the option readonly=true", disk->path);
+        return TRUE;
+}

@@ -34,6 +34,14 @@ void disk_info_free(DiskInfo *disk);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiskInfo, disk_info_free)
 DiskInfo *disk_info_copy(const DiskInfo *disk);
 
+/* What in_use refers to, so messages can name the device and the fix. */
+typedef enum {
+        DISK_BUSY_NONE,
+        DISK_BUSY_MOUNTED,
+        DISK_BUSY_SWAP,
+        DISK_BUSY_HELD,
+} DiskBusy;
+
 /* How a disk is used on the host, derived from DiskInfo + mounts + swaps. */
 typedef struct {
         GPtrArray *mountpoints;   /* char*: of the disk and all partitions */
@@ -41,6 +49,9 @@ typedef struct {
         gboolean system;          /* critical, or an internal non-removable disk */
         gboolean critical;        /* backs /, /boot, /efi, /boot/efi or active swap */
         char *critical_reason;    /* "holds /" ... or NULL */
+        DiskBusy busy;            /* kind of the first in_use reason */
+        char *busy_device;        /* "/dev/sdb1": disk or partition in use, or NULL */
+        char *busy_detail;        /* mount point or holder name, or NULL */
 } DiskUsage;
 
 void disk_usage_free(DiskUsage *usage);
@@ -52,6 +63,7 @@ typedef struct {
         GPtrArray *swaps;          /* char*: swap file/device paths */
         GArray *swap_devnums;      /* dev_t of swap block devices */
         GPtrArray *critical_disks; /* char*: kernel names of disks behind /, /boot, /efi, swap */
+        GPtrArray *critical_reasons; /* char*: "holds /, swap", parallel to critical_disks; may be NULL */
 } HostUsage;
 
 void host_usage_free(HostUsage *host);
