@@ -27,6 +27,7 @@ What stays private, and how:
     namespaced process raise SystemExit so every `with` block unwinds.
 """
 
+import atexit
 import fcntl
 import glob
 import gzip
@@ -58,6 +59,8 @@ LIBVIRT_DIRS = ['/run/libvirt', '/var/lib/libvirt', '/var/log/libvirt',
 # Environment markers set by ensure_private_namespace().
 ENV_OUTER_NS = 'PTHARNESS_OUTER_MNTNS'   # mount namespace we came from
 ENV_PRIVATE_NS = 'PTHARNESS_MNTNS'       # the private one we set up
+ENV_REGISTRY = 'PTHARNESS_REGISTRY'      # host dir: what the outer process must
+                                         # clean if the inner one could not
 
 VERBOSE = os.environ.get('PTHARNESS_VERBOSE', '') not in ('', '0')
 
@@ -163,7 +166,13 @@ def ensure_private_namespace(check_host=True):
 
     Inside (fresh): mount the private tmpfs directories and write the configs.
     Inside (already set up, e.g. a child of the test): do nothing.
-    SIGTERM and SIGINT raise SystemExit inside so cleanups run.
+    SIGTERM and SIGINT raise SystemExit inside so cleanups run; objects still
+    running at exit (Libvirtd, PrivateSystemBus, PolkitMock, LoopDisk) are
+    stopped by an atexit hook.
+
+    Safety net: when the inner script has exited, the outer process kills
+    whatever still runs in the private namespace (only our processes can be
+    there) and detaches loop devices LoopDisk recorded but did not clean.
     """
     if in_private_namespace():
         _install_signal_handlers()
@@ -173,6 +182,8 @@ def ensure_private_namespace(check_host=True):
     if outer and me and outer != me and os.environ.get(ENV_PRIVATE_NS) is None:
         # We are the freshly unshared child: set the namespace up.
         os.environ[ENV_PRIVATE_NS] = me
+        if os.environ.get(ENV_REGISTRY):
+            _write(os.path.join(os.environ[ENV_REGISTRY], 'mntns'), me)
         _setup_namespace_mounts()
         _install_signal_handlers()
         return
@@ -182,6 +193,8 @@ def ensure_private_namespace(check_host=True):
     env = dict(os.environ)
     env[ENV_OUTER_NS] = me or 'unknown'
     env.pop(ENV_PRIVATE_NS, None)
+    registry = tempfile.mkdtemp(prefix='ptharness-reg-')
+    env[ENV_REGISTRY] = registry
     before = _host_fingerprint() if check_host else None
     argv = ['unshare', '--mount', '--propagation', 'private',
             sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:]
@@ -195,6 +208,8 @@ def ensure_private_namespace(check_host=True):
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     rc = child.wait()
+    _reap_leftovers(registry)
+    shutil.rmtree(registry, ignore_errors=True)
     if check_host:
         after = _host_fingerprint()
         if after != before:
@@ -202,6 +217,112 @@ def ensure_private_namespace(check_host=True):
                              'namespace:\n  before %r\n  after  %r\n' % (before, after))
             sys.exit(1)
     sys.exit(rc)
+
+
+def _reap_leftovers(registry):
+    """Outer process, after the namespaced script ended: kill what still runs
+    in its namespace (daemonized QEMU, daemons of a test that did not stop
+    them) and detach the loop devices it left."""
+    try:
+        ns = open(os.path.join(registry, 'mntns')).read().strip()
+    except OSError:
+        ns = None
+    if ns and ns != _mntns():
+        def victims():
+            res = []
+            for d in os.listdir('/proc'):
+                if d.isdigit() and int(d) != os.getpid() and _mntns(d) == ns:
+                    res.append(int(d))
+            return res
+        left = victims()
+        if left:
+            sys.stderr.write('ptharness: stopping leftovers in the private namespace: %s\n'
+                             % ', '.join('%d(%s)' % (p, _comm(p)) for p in left))
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                for p in left:
+                    try:
+                        os.kill(p, sig)
+                    except ProcessLookupError:
+                        pass
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    left = [p for p in victims() if not _is_zombie(p)]
+                    if not left:
+                        break
+                    time.sleep(0.1)
+                if not left:
+                    break
+    for rec in glob.glob(os.path.join(registry, 'loop-*')):
+        try:
+            dev, backing = open(rec).read().split('\n')[:2]
+        except (OSError, ValueError):
+            continue
+        _detach_loop_if_ours(dev, backing)
+        shutil.rmtree(os.path.dirname(backing), ignore_errors=True)
+    for rec in glob.glob(os.path.join(registry, 'dir-*')):
+        try:
+            path = open(rec).read().strip()
+        except OSError:
+            continue
+        if os.path.basename(path).startswith('pt-'):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _record_dir(path, forget=False):
+    """Tell the outer process to remove this temp dir if we do not."""
+    reg = os.environ.get(ENV_REGISTRY)
+    if not reg or not in_private_namespace():
+        return
+    rec = os.path.join(reg, 'dir-' + os.path.basename(path))
+    if forget:
+        try:
+            os.unlink(rec)
+        except OSError:
+            pass
+    else:
+        _write(rec, path + '\n')
+
+
+def _is_zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except OSError:
+        return True
+
+
+def _detach_loop_if_ours(dev, backing):
+    """losetup -d dev, but only while it is still backed by our file."""
+    try:
+        with open('/sys/block/%s/loop/backing_file' % os.path.basename(dev)) as f:
+            current = f.read().strip()
+    except OSError:
+        return
+    if current.replace(' (deleted)', '') == backing:
+        sys.stderr.write('ptharness: detaching leftover %s (%s)\n' % (dev, backing))
+        subprocess.run(['losetup', '-d', dev], stderr=subprocess.DEVNULL)
+
+
+# Objects with a stop() that are running now, stopped at exit in reverse order.
+_running = []
+
+
+def _track(obj):
+    _running.append(obj)
+
+
+def _untrack(obj):
+    if obj in _running:
+        _running.remove(obj)
+
+
+@atexit.register
+def _stop_running():
+    for obj in reversed(list(_running)):
+        try:
+            obj.stop()
+        except Exception as e:     # keep cleaning the rest
+            sys.stderr.write('ptharness: cleanup of %r failed: %s\n' % (obj, e))
 
 
 def _install_signal_handlers():
@@ -376,6 +497,7 @@ class Libvirtd:
 
     def start(self):
         assert_private()
+        _track(self)
         os.makedirs(self.log_dir, exist_ok=True)
         t0 = time.monotonic()
         self._vl_log = open(os.path.join(self.log_dir, 'virtlogd.log'), 'ab')
@@ -394,10 +516,16 @@ class Libvirtd:
                 shutil.copy(f, self.CAPS_DIR)
         self._lv_log_path = os.path.join(self.log_dir, 'libvirtd.log')
         self._lv_log = open(self._lv_log_path, 'ab')
+        # libvirt's capabilities cache embeds host CPUID data, part of which
+        # (leaf 0x1f, the x2APIC id) depends on the CPU the probe ran on: pin
+        # libvirtd to one CPU while it starts so the cache stays valid, then
+        # give every thread all CPUs back (QEMU inherits the mask).
+        all_cpus = os.sched_getaffinity(0)
+        one_cpu = {min(all_cpus)}
         self.libvirtd = subprocess.Popen(
             ['libvirtd', '-f', '/etc/libvirt/libvirtd.conf', '-p', self.pid_file],
             stdin=subprocess.DEVNULL, stdout=self._lv_log, stderr=subprocess.STDOUT,
-            env=self._env())
+            env=self._env(), preexec_fn=lambda: os.sched_setaffinity(0, one_cpu))
 
         def up():
             if self.libvirtd.poll() is not None:
@@ -409,6 +537,11 @@ class Libvirtd:
         except HarnessError:
             self.stop()
             raise
+        for tid in os.listdir('/proc/%d/task' % self.libvirtd.pid):
+            try:
+                os.sched_setaffinity(int(tid), all_cpus)
+            except OSError:
+                pass
         self.startup_seconds = time.monotonic() - t0
         if self.caps_cache:
             os.makedirs(self.caps_cache, exist_ok=True)
@@ -441,6 +574,7 @@ class Libvirtd:
                     proc.kill()
                     proc.wait()
         self.libvirtd = self.virtlogd = None
+        _untrack(self)
         for f in ('_lv_log', '_vl_log'):
             if getattr(self, f, None):
                 getattr(self, f).close()
@@ -935,6 +1069,10 @@ class LoopDisk:
                 run(['sfdisk', '--quiet', '--no-reread', '--no-tell-kernel', self.backing],
                     input='label: %s\n,,L\n' % self.partition)
             self.dev = run(['losetup', '-f', '--show', self.backing]).stdout.strip()
+            _track(self)
+            if os.environ.get(ENV_REGISTRY):
+                self._record = os.path.join(os.environ[ENV_REGISTRY], 'loop-' + self.name)
+                _write(self._record, '%s\n%s\n' % (self.dev, self.backing))
             if self.partition:
                 # No udevd here: partx asks the kernel (BLKPG) and devtmpfs
                 # makes the loopNp1 node.
@@ -953,7 +1091,11 @@ class LoopDisk:
             self.cleanup()
             raise
 
+    def stop(self):
+        self.cleanup()
+
     def cleanup(self):
+        _untrack(self)
         errors = []
         if self.mountpoint and os.path.ismount(self.mountpoint):
             if run(['umount', self.mountpoint], check=False).returncode != 0:
@@ -966,6 +1108,12 @@ class LoopDisk:
             if p.returncode != 0:
                 errors.append(p.stderr.strip())
             self.dev = None
+        if getattr(self, '_record', None):
+            try:
+                os.unlink(self._record)
+            except OSError:
+                pass
+            self._record = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -1050,7 +1198,9 @@ class PrivateSystemBus:
 '''.format(sock=xml.sax.saxutils.escape(self.socket), svc='\n'.join(svc), inc='\n'.join(inc))
 
     def start(self):
+        _track(self)
         self.dir = tempfile.mkdtemp(prefix='pt-bus-', dir=self.tmpdir)
+        _record_dir(self.dir)
         os.chmod(self.dir, 0o755)          # unprivileged callers need the socket
         self.socket = os.path.join(self.dir, 'system_bus_socket')
         self.config_path = os.path.join(self.dir, 'system.conf')
@@ -1089,7 +1239,9 @@ class PrivateSystemBus:
             self.proc = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+            _record_dir(self.dir, forget=True)
             self.dir = None
+        _untrack(self)
 
     def __enter__(self):
         return self.start()
@@ -1111,8 +1263,10 @@ class PolkitMock:
     record every CheckAuthorization and to answer with challenges.
 
     Methods: set_allowed(actions), allow_unknown(bool), set_challenge(actions),
-    set_interactive_allowed(actions), hang(actions), release(), have_hanging(),
-    calls() -> [dict], clear_calls().
+    set_interactive_allowed(actions), hang(actions), hang_all(bool), release(),
+    have_hanging(), set_delay(s), calls() -> [dict], clear_calls().
+    The recorded list is GetAuthorizationChecks() on the mock interface (the
+    stock GetCalls() there is dbusmock's generic method-call log).
     """
 
     def __init__(self, bus_address, template=POLKIT_TEMPLATE, log_path=None):
@@ -1121,10 +1275,12 @@ class PolkitMock:
         self.log_path = log_path
         self.proc = None
         self._bus = None
+        self._log = None
 
     def start(self):
         env = dict(os.environ)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = self.bus_address
+        _track(self)
         self._log = open(self.log_path, 'ab') if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen([PYTHON, '-m', 'dbusmock', '--system', '--template',
                                       self.template], env=env, stdin=subprocess.DEVNULL,
@@ -1176,6 +1332,14 @@ class PolkitMock:
         """CheckAuthorization for these actions does not answer until release()."""
         self._mock('SimulateHangActions', list(actions))
 
+    def hang_all(self, hang=True):
+        """Every CheckAuthorization hangs until release()."""
+        self._mock('SimulateHang', bool(hang))
+
+    def set_delay(self, seconds):
+        """Delay every answer (blocks the mock: prefer hang())."""
+        self._mock('SetDelay', float(seconds))
+
     def release(self):
         self._mock('ReleaseHangingCalls')
 
@@ -1206,6 +1370,8 @@ class PolkitMock:
             self.proc = None
         if self.log_path and self._log not in (None, subprocess.DEVNULL):
             self._log.close()
+        self._log = None
+        _untrack(self)
 
     def __enter__(self):
         return self.start()
