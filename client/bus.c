@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The bus side of passthroughctl: connect, call, report errors. */
+
+#include "ctl.h"
+
+static int open_bus(const char *address, sd_bus **ret)
+{
+        g_autoptr(sd_bus) bus = NULL;
+        int r;
+
+        if (!address)
+                return sd_bus_open_system(ret);
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_bus_client(bus, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&bus);
+        return 0;
+}
+
+int ctl_connect(Ctl *ctl)
+{
+        g_autoptr(sd_bus) bus = NULL;
+        int r;
+
+        r = open_bus(ctl->address, &bus);
+        if (r < 0) {
+                ctl_error("Failed to connect to %s: %s",
+                          ctl->address ? ctl->address : "the system bus", g_strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        r = sd_bus_set_allow_interactive_authorization(bus, ctl->ask_password);
+        if (r < 0) {
+                ctl_error("Failed to set interactive authorization: %s", g_strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        ctl->bus = g_steal_pointer(&bus);
+        return CTL_EXIT_OK;
+}
+
+int ctl_parse_failure(int r)
+{
+        ctl_error("Failed to parse the service's reply: %s", g_strerror(-r));
+        return CTL_EXIT_FAILURE;
+}
+
+int ctl_append_failure(int r)
+{
+        ctl_error("Failed to build the call: %s", g_strerror(-r));
+        return CTL_EXIT_FAILURE;
+}
+
+static int report_call_error(const Ctl *ctl, const char *method, const sd_bus_error *error, int r)
+{
+        const char *message;
+
+        if (!sd_bus_error_is_set(error)) {
+                ctl_error("Failed to call %s: %s", method, g_strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        message = error->message && error->message[0] ? error->message : error->name;
+        if (ctl->verbose)
+                ctl_error("%s (%s)", message, error->name);
+        else
+                ctl_error("%s", message);
+        return CTL_EXIT_FAILURE;
+}
+
+int ctl_new_call(Ctl *ctl, const char *method, sd_bus_message **ret)
+{
+        int r;
+
+        r = sd_bus_message_new_method_call(ctl->bus, ret, BUS_NAME, BUS_PATH, BUS_INTERFACE, method);
+        if (r < 0) {
+                ctl_error("Failed to create %s call: %s", method, g_strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}
+
+/* Send call and wait for the reply. With interactive, a polkit text agent
+ * runs for the duration of the call (when one is wanted, see agent.c). */
+int ctl_call(Ctl *ctl, sd_bus_message *call, uint64_t timeout_usec, bool interactive,
+             sd_bus_message **ret_reply)
+{
+        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+        const char *method = sd_bus_message_get_member(call);
+        int r;
+
+        if (interactive)
+                agent_open(ctl);
+        r = sd_bus_call(ctl->bus, call, timeout_usec, &error, ret_reply);
+        if (interactive)
+                agent_close();
+        if (r < 0)
+                return report_call_error(ctl, method ? method : "method", &error, r);
+        return CTL_EXIT_OK;
+}
+
+int ctl_get_version(Ctl *ctl, char **ret)
+{
+        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property_string(ctl->bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Version",
+                                       &error, ret);
+        if (r < 0)
+                return report_call_error(ctl, "Get Version", &error, r);
+        return CTL_EXIT_OK;
+}
+
+/* Call a listing method (with a domain argument when given) and read its
+ * aa{sv} reply into records. */
+int ctl_fetch_records(Ctl *ctl, const char *method, const char *domain, GPtrArray **ret)
+{
+        g_autoptr(sd_bus_message) call = NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        int r;
+
+        r = ctl_new_call(ctl, method, &call);
+        if (r != CTL_EXIT_OK)
+                return r;
+        if (domain) {
+                r = sd_bus_message_append(call, "s", domain);
+                if (r < 0)
+                        return ctl_append_failure(r);
+        }
+        r = ctl_call(ctl, call, 0, false, &reply);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = record_read_array(reply, ret);
+        if (r < 0)
+                return ctl_parse_failure(r);
+        return CTL_EXIT_OK;
+}
+
+/* Entries of an a{sv} options argument (the container is already open). */
+int ctl_append_option_string(sd_bus_message *m, const char *key, const char *value)
+{
+        return sd_bus_message_append(m, "{sv}", key, "s", value);
+}
+
+int ctl_append_option_bool(sd_bus_message *m, const char *key, bool value)
+{
+        return sd_bus_message_append(m, "{sv}", key, "b", (int) value);
+}
+
+int ctl_append_option_uint32(sd_bus_message *m, const char *key, uint32_t value)
+{
+        return sd_bus_message_append(m, "{sv}", key, "u", value);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* passthroughctl: shared declarations of the command-line client. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
+
+#define CTL_PROGRAM "passthroughctl"
+
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAILURE = 1,
+        CTL_EXIT_USAGE = 2,
+};
+
+/* Global state: parsed options and the bus connection. */
+typedef struct {
+        bool json;
+        bool legend;
+        bool ask_password;
+        bool verbose;
+        const char *address;
+        const char *target;
+        bool readonly;
+        bool have_timeout;
+        uint32_t timeout_ms;
+        sd_bus *bus;
+} Ctl;
+
+/* main.c */
+void ctl_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+int ctl_usage_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+/* bus.c */
+int ctl_connect(Ctl *ctl);
+int ctl_new_call(Ctl *ctl, const char *method, sd_bus_message **ret);
+int ctl_call(Ctl *ctl, sd_bus_message *call, uint64_t timeout_usec, bool interactive,
+             sd_bus_message **ret_reply);
+int ctl_get_version(Ctl *ctl, char **ret);
+int ctl_fetch_records(Ctl *ctl, const char *method, const char *domain, GPtrArray **ret);
+int ctl_append_option_string(sd_bus_message *m, const char *key, const char *value);
+int ctl_append_option_bool(sd_bus_message *m, const char *key, bool value);
+int ctl_append_option_uint32(sd_bus_message *m, const char *key, uint32_t value);
+int ctl_parse_failure(int r);
+int ctl_append_failure(int r);
+
+/* record.c: read aa{sv} replies into GVariant a{sv} records. */
+int record_read_array(sd_bus_message *m, GPtrArray **ret);
+const char *record_string(GVariant *record, const char *key);
+guint64 record_uint(GVariant *record, const char *key);
+gboolean record_bool(GVariant *record, const char *key);
+const char **record_strv(GVariant *record, const char *key);
+
+/* output.c */
+typedef struct Table Table;
+Table *table_new(guint n_columns, const char *const *headers);
+void table_add_row(Table *table, const char *const *cells);
+void table_print(const Table *table, bool header);
+void table_free(Table *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Table, table_free)
+char *format_size(guint64 bytes);
+void print_records_json(GPtrArray *records);
+
+/* A listing: the method to call, the table columns and how one record
+ * becomes a row. */
+typedef struct {
+        const char *method;
+        guint n_columns;
+        const char *const *headers;
+        void (*add_row)(Table *table, GVariant *record);
+} ListSpec;
+
+int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray **ret);
+
+/* agent.c: the polkit text agent (pkttyagent) around interactive calls. */
+void agent_open(const Ctl *ctl);
+void agent_close(void);
+
+/* verbs */
+int verb_disk_list(Ctl *ctl, char **args);
+int verb_disk_attached(Ctl *ctl, char **args);
+int verb_disk_attach(Ctl *ctl, char **args);
+int verb_disk_detach(Ctl *ctl, char **args);
+int verb_domains(Ctl *ctl, char **args);
+int verb_usb_list(Ctl *ctl, char **args);
+int verb_version(Ctl *ctl, char **args);

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* passthroughctl: command-line client of org.example.Passthrough1.
+ * This file: options, help and verb dispatch. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define CTL_CONTINUE (-1)
+
+/* Options that belong to one verb. */
+enum {
+        OPT_TARGET = 1 << 0,
+        OPT_READONLY = 1 << 1,
+        OPT_TIMEOUT = 1 << 2,
+};
+
+typedef struct {
+        const char *name;
+        guint min_args;
+        guint max_args;
+        unsigned options;
+        int (*run)(Ctl *ctl, char **args);
+} Verb;
+
+#define MAX_VERB_ARGS 3
+
+static const Verb verbs[] = {
+        { "disk-list",     0, 0, 0,                      verb_disk_list },
+        { "disk-attached", 1, 1, 0,                      verb_disk_attached },
+        { "disk-attach",   2, 3, OPT_TARGET | OPT_READONLY, verb_disk_attach },
+        { "disk-detach",   2, 2, OPT_TIMEOUT,            verb_disk_detach },
+        { "domains",       0, 0, 0,                      verb_domains },
+        { "usb-list",      0, 0, 0,                      verb_usb_list },
+        { "version",       0, 0, 0,                      verb_version },
+};
+
+void ctl_error(const char *format, ...)
+{
+        va_list ap;
+
+        fputs(CTL_PROGRAM ": ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+int ctl_usage_error(const char *format, ...)
+{
+        va_list ap;
+
+        fputs(CTL_PROGRAM ": ", stderr);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputs("\nTry '" CTL_PROGRAM " --help' for more information.\n", stderr);
+        return CTL_EXIT_USAGE;
+}
+
+static void print_help(void)
+{
+        printf("%s",
+               CTL_PROGRAM " [OPTIONS...] COMMAND ...\n"
+               "\n"
+               "Hand host disks and USB devices to running virtual machines.\n"
+               "\n"
+               "Commands:\n"
+               "  disk-list                    List the host's disks\n"
+               "  disk-attached VM             List the host devices attached to VM\n"
+               "  disk-attach VM DEVICE [NAME] Attach a host disk to VM (NAME becomes\n"
+               "                               the guest's /dev/disk/by-id/virtio-NAME)\n"
+               "  disk-detach VM DEVICE        Detach a host disk from VM\n"
+               "  domains                      List the virtual machines\n"
+               "  usb-list                     List the host's USB devices\n"
+               "  version                      Show client and service versions\n"
+               "\n"
+               "Options:\n"
+               "  -h --help                    Show this help\n"
+               "     --version                 Show the client version\n"
+               "  -v --verbose                 Show D-Bus error names\n"
+               "     --json                    Print listings as JSON\n"
+               "     --no-legend               Omit table headers and hints\n"
+               "     --no-ask-password         Do not ask for a password (polkit)\n"
+               "     --address ADDRESS         Connect to this D-Bus address instead\n"
+               "                               of the system bus\n"
+               "     --target TARGET           disk-attach: guest target, e.g. vdc\n"
+               "     --readonly                disk-attach: attach read-only\n"
+               "     --timeout SECONDS         disk-detach: how long to wait for the\n"
+               "                               guest (default 10)\n"
+               "\n"
+               "See the " CTL_PROGRAM "(1) man page for details.\n");
+}
+
+/* SECONDS (decimals allowed) -> milliseconds, > 0 and fitting in a uint32. */
+static int parse_timeout(const char *s, uint32_t *ret)
+{
+        char *end;
+        double seconds;
+
+        errno = 0;
+        seconds = g_ascii_strtod(s, &end);
+        if (errno != 0 || end == s || *end != '\0' || !(seconds > 0) || seconds * 1000 > G_MAXUINT32)
+                return -EINVAL;
+        *ret = MAX((uint32_t) (seconds * 1000 + 0.5), 1u);
+        return 0;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_JSON,
+        ARG_NO_LEGEND,
+        ARG_NO_ASK_PASSWORD,
+        ARG_ADDRESS,
+        ARG_TARGET,
+        ARG_READONLY,
+        ARG_TIMEOUT,
+};
+
+static const struct option long_options[] = {
+        { "help",            no_argument,       NULL, 'h' },
+        { "verbose",         no_argument,       NULL, 'v' },
+        { "version",         no_argument,       NULL, ARG_VERSION },
+        { "json",            no_argument,       NULL, ARG_JSON },
+        { "no-legend",       no_argument,       NULL, ARG_NO_LEGEND },
+        { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
+        { "address",         required_argument, NULL, ARG_ADDRESS },
+        { "target",          required_argument, NULL, ARG_TARGET },
+        { "readonly",        no_argument,       NULL, ARG_READONLY },
+        { "timeout",         required_argument, NULL, ARG_TIMEOUT },
+        {}
+};
+
+/* One option; returns CTL_CONTINUE or an exit code. */
+static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsigned *verb_options)
+{
+        switch (c) {
+        case 'h':
+                print_help();
+                return CTL_EXIT_OK;
+        case ARG_VERSION:
+                printf(CTL_PROGRAM " %s\n", PACKAGE_VERSION);
+                return CTL_EXIT_OK;
+        case 'v':
+                ctl->verbose = true;
+                break;
+        case ARG_JSON:
+                ctl->json = true;
+                break;
+        case ARG_NO_LEGEND:
+                ctl->legend = false;
+                break;
+        case ARG_NO_ASK_PASSWORD:
+                ctl->ask_password = false;
+                break;
+        case ARG_ADDRESS:
+                ctl->address = arg;
+                break;
+        case ARG_TARGET:
+                ctl->target = arg;
+                *verb_options |= OPT_TARGET;
+                break;
+        case ARG_READONLY:
+                ctl->readonly = true;
+                *verb_options |= OPT_READONLY;
+                break;
+        case ARG_TIMEOUT:
+                if (parse_timeout(arg, &ctl->timeout_ms) < 0)
+                        return ctl_usage_error("invalid --timeout '%s': expected seconds > 0", arg);
+                ctl->have_timeout = true;
+                *verb_options |= OPT_TIMEOUT;
+                break;
+        case ':':
+                return ctl_usage_error("option '%s' needs an argument", raw);
+        default:
+                return ctl_usage_error("unknown option '%s'", raw);
+        }
+        return CTL_CONTINUE;
+}
+
+static int parse_options(Ctl *ctl, int argc, char **argv, unsigned *verb_options)
+{
+        char short_option[3] = "-?";
+        int c, r;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hv", long_options, NULL)) >= 0) {
+                const char *raw = argv[optind - 1];
+
+                if (c == '?' && optopt != 0) {
+                        short_option[1] = (char) optopt;
+                        raw = short_option;
+                }
+                r = handle_option(ctl, c, optarg, raw, verb_options);
+                if (r != CTL_CONTINUE)
+                        return r;
+        }
+        return CTL_CONTINUE;
+}
+
+static const Verb *find_verb(const char *name)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
+                if (strcmp(verbs[i].name, name) == 0)
+                        return &verbs[i];
+        return NULL;
+}
+
+static int check_verb_options(const Verb *verb, unsigned given)
+{
+        static const struct {
+                unsigned flag;
+                const char *name;
+        } names[] = {
+                { OPT_TARGET, "--target" },
+                { OPT_READONLY, "--readonly" },
+                { OPT_TIMEOUT, "--timeout" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+                if ((given & names[i].flag) && !(verb->options & names[i].flag))
+                        return ctl_usage_error("option %s is not valid for '%s'", names[i].name, verb->name);
+        return CTL_CONTINUE;
+}
+
+static int check_arg_count(const Verb *verb, guint n)
+{
+        if (n < verb->min_args)
+                return ctl_usage_error("too few arguments for '%s'", verb->name);
+        if (n > verb->max_args)
+                return ctl_usage_error("too many arguments for '%s'", verb->name);
+        return CTL_CONTINUE;
+}
+
+static int run_verb(Ctl *ctl, const Verb *verb, char **args)
+{
+        int r;
+
+        r = ctl_connect(ctl);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = verb->run(ctl, args);
+        ctl->bus = sd_bus_flush_close_unref(ctl->bus);
+        if (fflush(stdout) != 0) {
+                ctl_error("Failed to write output: %s", g_strerror(errno));
+                return CTL_EXIT_FAILURE;
+        }
+        return r;
+}
+
+int main(int argc, char **argv)
+{
+        Ctl ctl = { .legend = true, .ask_password = true };
+        char *args[MAX_VERB_ARGS + 1] = { NULL };
+        unsigned verb_options = 0;
+        const Verb *verb;
+        guint n_args;
+        int r;
+
+        setlocale(LC_ALL, "");
+        r = parse_options(&ctl, argc, argv, &verb_options);
+        if (r != CTL_CONTINUE)
+                return r;
+        if (optind >= argc)
+                return ctl_usage_error("missing command");
+        verb = find_verb(argv[optind]);
+        if (!verb)
+                return ctl_usage_error("unknown command '%s'", argv[optind]);
+        n_args = (guint) (argc - optind - 1);
+        r = check_arg_count(verb, n_args);
+        if (r == CTL_CONTINUE)
+                r = check_verb_options(verb, verb_options);
+        if (r != CTL_CONTINUE)
+                return r;
+        for (guint i = 0; i < n_args; i++)
+                args[i] = argv[optind + 1 + i];
+        return run_verb(&ctl, verb, args);
+}

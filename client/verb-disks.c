@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* disk-list, disk-attached, disk-attach, disk-detach */
+
+#include <stdio.h>
+
+#include "ctl.h"
+
+/* Room for a password prompt on top of the service's own work. */
+#define INTERACTIVE_SLACK_USEC (120 * G_USEC_PER_SEC)
+#define DETACH_DEFAULT_TIMEOUT_MS 10000
+
+static char *disk_mountpoint(GVariant *record)
+{
+        g_autofree const char **mountpoints = record_strv(record, "Mountpoints");
+        guint n = g_strv_length((char **) mountpoints);
+
+        if (n == 0)
+                return g_strdup("");
+        if (n == 1)
+                return g_strdup(mountpoints[0]);
+        return g_strdup_printf("%s +%u", mountpoints[0], n - 1);
+}
+
+static char *disk_state(GVariant *record)
+{
+        const char *in_use = record_string(record, "InUse");
+        const char *attached_to = record_string(record, "AttachedTo");
+
+        if (in_use[0])
+                return g_strdup(in_use);
+        if (attached_to[0])
+                return g_strdup_printf("attached to VM %s", attached_to);
+        if (record_bool(record, "System"))
+                return g_strdup("system");
+        return g_strdup("free");
+}
+
+static void disk_add_row(Table *table, GVariant *record)
+{
+        g_autofree char *size = format_size(record_uint(record, "Size"));
+        g_autofree char *mountpoint = disk_mountpoint(record);
+        g_autofree char *state = disk_state(record);
+
+        table_add_row(table, (const char *const[]) {
+                record_string(record, "Name"), size, record_string(record, "Transport"),
+                mountpoint, record_string(record, "Model"), state,
+        });
+}
+
+static bool disk_unavailable(GVariant *record)
+{
+        return record_bool(record, "System") || record_string(record, "InUse")[0] != '\0';
+}
+
+static void print_disk_hints(GPtrArray *disks)
+{
+        bool warn = false;
+
+        for (guint i = 0; i < disks->len; i++)
+                warn = warn || disk_unavailable(g_ptr_array_index(disks, i));
+        printf("\nAttach with: " CTL_PROGRAM " disk-attach VM /dev/NAME [name]\n");
+        if (warn)
+                printf("Warning: disks marked in use or system cannot be attached; unmount them first.\n");
+}
+
+int verb_disk_list(Ctl *ctl, char **args)
+{
+        static const char *const headers[] = { "NAME", "SIZE", "TYPE", "MOUNTPOINT", "MODEL", "STATE" };
+        static const ListSpec spec = { "ListDisks", G_N_ELEMENTS(headers), headers, disk_add_row };
+        g_autoptr(GPtrArray) disks = NULL;
+        int r;
+
+        r = ctl_show_list(ctl, &spec, NULL, &disks);
+        if (r != CTL_EXIT_OK)
+                return r;
+        if (!ctl->json && ctl->legend)
+                print_disk_hints(disks);
+        return CTL_EXIT_OK;
+}
+
+static void attached_add_row(Table *table, GVariant *record)
+{
+        table_add_row(table, (const char *const[]) {
+                record_string(record, "Kind"), record_string(record, "Id"),
+                record_string(record, "Source"), record_string(record, "Target"),
+        });
+}
+
+int verb_disk_attached(Ctl *ctl, char **args)
+{
+        static const char *const headers[] = { "KIND", "ID", "SOURCE", "TARGET" };
+        static const ListSpec spec = { "ListAttached", G_N_ELEMENTS(headers), headers, attached_add_row };
+
+        return ctl_show_list(ctl, &spec, args[0], NULL);
+}
+
+static int append_attach_options(const Ctl *ctl, sd_bus_message *m, const char *name)
+{
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && name)
+                r = ctl_append_option_string(m, "name", name);
+        if (r >= 0 && ctl->target)
+                r = ctl_append_option_string(m, "target", ctl->target);
+        if (r >= 0 && ctl->readonly)
+                r = ctl_append_option_bool(m, "readonly", true);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int verb_disk_attach(Ctl *ctl, char **args)
+{
+        g_autoptr(sd_bus_message) call = NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        const char *domain = args[0], *device = args[1], *target;
+        int r;
+
+        r = ctl_new_call(ctl, "AttachDisk", &call);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = sd_bus_message_append(call, "ss", domain, device);
+        if (r >= 0)
+                r = append_attach_options(ctl, call, args[2]);
+        if (r < 0)
+                return ctl_append_failure(r);
+        r = ctl_call(ctl, call, INTERACTIVE_SLACK_USEC, true, &reply);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = sd_bus_message_read(reply, "s", &target);
+        if (r < 0)
+                return ctl_parse_failure(r);
+        printf("Attached %s to %s as %s\n", device, domain, target);
+        return CTL_EXIT_OK;
+}
+
+static int append_detach_options(const Ctl *ctl, sd_bus_message *m)
+{
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && ctl->have_timeout)
+                r = ctl_append_option_uint32(m, "timeout-ms", ctl->timeout_ms);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int verb_disk_detach(Ctl *ctl, char **args)
+{
+        g_autoptr(sd_bus_message) call = NULL;
+        const char *domain = args[0], *device = args[1];
+        uint32_t wait_ms = ctl->have_timeout ? ctl->timeout_ms : DETACH_DEFAULT_TIMEOUT_MS;
+        int r;
+
+        r = ctl_new_call(ctl, "DetachDisk", &call);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = sd_bus_message_append(call, "ss", domain, device);
+        if (r >= 0)
+                r = append_detach_options(ctl, call);
+        if (r < 0)
+                return ctl_append_failure(r);
+        r = ctl_call(ctl, call, (uint64_t) wait_ms * 1000 + INTERACTIVE_SLACK_USEC, true, NULL);
+        if (r != CTL_EXIT_OK)
+                return r;
+        printf("Detached %s from %s\n", device, domain);
+        return CTL_EXIT_OK;
+}
