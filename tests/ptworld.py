@@ -65,6 +65,7 @@ class World:
         self.builddir = os.path.abspath(builddir)
         self.guests_wanted = guests
         self.tmp = tempfile.mkdtemp(prefix='pt-world-')
+        os.chmod(self.tmp, 0o755)   # unprivileged callers reach the bus socket below it
         self.stack = []
         self.guests = {}
         self.service = None
@@ -72,7 +73,8 @@ class World:
     # -- set-up ------------------------------------------------------------
 
     def start(self):
-        self.libvirtd = self._push(H.Libvirtd(log_dir=self.tmp))
+        self.libvirtd = self._push(H.Libvirtd(log_dir=self.tmp,
+                                              caps_cache=os.path.join(self.builddir, 'guest-kit', 'qemu-caps')))
         policy = os.path.join(SOURCE_ROOT, 'data', 'org.example.Passthrough1.conf')
         self.bus = self._push(H.PrivateSystemBus(policy_files=[policy], tmpdir=self.tmp))
         self.polkit = self._push(H.PolkitMock(self.bus.address,
@@ -111,11 +113,14 @@ class World:
 
     def start_service(self, extra_args=()):
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
-        log = open(os.path.join(self.tmp, 'passthroughd.log'), 'ab')
+        config = os.path.join(self.tmp, 'passthrough.conf')
+        with open(config, 'w') as f:
+            f.write('[libvirt]\n# uri comes from --connect\n')
         wrapper = os.environ.get('PT_SERVICE_WRAPPER', '').split()
-        argv = wrapper + [self.service_binary(), '--connect', H.URI, '--config', '/dev/null',
+        argv = wrapper + [self.service_binary(), '--connect', H.URI, '--config', config,
                           '--verbose', *extra_args]
-        self.service = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+        with open(os.path.join(self.tmp, 'passthroughd.log'), 'ab') as log:
+            self.service = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
         H.wait_for(self._service_on_bus, 30, what='passthroughd on the bus')
 
     def _service_on_bus(self):

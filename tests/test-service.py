@@ -89,10 +89,10 @@ class TestContract(Base):
 class TestListing(Base):
     def test_list_disks_shows_loop_disk(self):
         with H.LoopDisk(48) as disk:
-            d = W.disk_entry(disk.path)
+            d = W.disk_entry(disk.dev)
             self.assertIsNotNone(d, 'loop disk missing from ListDisks')
             self.assertEqual(d['Size'], 48 * 1024 * 1024)
-            self.assertEqual(d['Name'], os.path.basename(disk.path))
+            self.assertEqual(d['Name'], os.path.basename(disk.dev))
             self.assertEqual(d['Transport'], 'loop')
             self.assertFalse(d['System'])
             self.assertEqual(d['InUse'], '')
@@ -119,15 +119,15 @@ class TestAttachDetach(Base):
     def test_attach_detach_round_trip_as_unprivileged_user(self):
         guest = W.guests['linux']
         with H.LoopDisk(32) as disk:
-            target = self.attach('pt-linux', disk.path, name='ptdisk1')
+            target = self.attach('pt-linux', disk.dev, name='ptdisk1')
             self.assertRegex(target, r'^vd[b-z]$')
             seen = guest.wait_disks(lambda ds: any(v[0] == 'ptdisk1' for v in ds.values()), 30)
             size = [v[1] for v in seen.values() if v[0] == 'ptdisk1'][0]
             self.assertEqual(size, 32 * 1024 * 1024)
             W.signals.wait('DeviceAttached', ['pt-linux', 'disk', disk.name, target])
-            listed = [a for a in W.attached('pt-linux') if a['Source'] == disk.path]
-            self.assertEqual(listed, [{'Kind': 'disk', 'Id': disk.name, 'Source': disk.path, 'Target': target}])
-            entry = W.disk_entry(disk.path)
+            listed = [a for a in W.attached('pt-linux') if a['Source'] == disk.dev]
+            self.assertEqual(listed, [{'Kind': 'disk', 'Id': disk.name, 'Source': disk.dev, 'Target': target}])
+            entry = W.disk_entry(disk.dev)
             self.assertEqual(entry['AttachedTo'], 'pt-linux')
             self.assertEqual(entry['InUse'], 'attached to VM pt-linux')
 
@@ -136,13 +136,13 @@ class TestAttachDetach(Base):
             self.assertEqual(calls[0]['subject_kind'], 'system-bus-name')
             self.assertRegex(calls[0]['subject']['name'], r'^:\d+\.\d+$')
             self.assertEqual(calls[0]['details']['domain'], 'pt-linux')
-            self.assertEqual(calls[0]['details']['device'], disk.path)
+            self.assertEqual(calls[0]['details']['device'], disk.dev)
 
-            self.detach('pt-linux', disk.path)
+            self.detach('pt-linux', disk.dev)
             guest.wait_disks(lambda ds: not any(v[0] == 'ptdisk1' for v in ds.values()), 30)
             W.signals.wait('DeviceDetached', ['pt-linux', 'disk', disk.name])
-            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
-            self.assertEqual(W.disk_entry(disk.path)['AttachedTo'], '')
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+            self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], '')
             self.assertEqual(W.polkit.calls()[-1]['action_id'], DETACH)
 
     def test_domain_by_uuid_and_device_by_name(self):
@@ -151,7 +151,7 @@ class TestAttachDetach(Base):
             target = self.attach(uuid, disk.name, target='vdk', readonly=True)
             self.assertEqual(target, 'vdk')
             root = ET.fromstring(H.virsh('dumpxml', 'pt-linux').stdout)
-            d = [x for x in root.findall('./devices/disk') if x.find('source').get('dev') == disk.path][0]
+            d = [x for x in root.findall('./devices/disk') if x.find('source').get('dev') == disk.dev][0]
             self.assertEqual(d.get('type'), 'block')
             drv = d.find('driver')
             self.assertEqual((drv.get('type'), drv.get('cache'), drv.get('io')), ('raw', 'none', 'native'))
@@ -163,67 +163,67 @@ class TestAttachDetach(Base):
         W.polkit.set_allowed([])
         with H.LoopDisk(16) as disk:
             before = self.live_sources('pt-linux')
-            r = W.call('AttachDisk', args3('pt-linux', disk.path))
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev))
             self.assertError(r, ERR + 'NotAuthorized')
             self.assertEqual(self.live_sources('pt-linux'), before)
-            self.assertEqual(W.disk_entry(disk.path)['AttachedTo'], '')
+            self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], '')
             self.assertEqual(W.polkit.calls()[0]['subject_kind'], 'system-bus-name')
 
     def test_challenge_without_interactive_flag(self):
         W.polkit.set_allowed([])
         W.polkit.set_challenge([ATTACH])
         with H.LoopDisk(16) as disk:
-            r = W.call('AttachDisk', args3('pt-linux', disk.path))
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev))
             self.assertError(r, 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired')
-            r = W.call('AttachDisk', args3('pt-linux', disk.path), interactive=True)
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev), interactive=True)
             self.assertError(r, ERR + 'NotAuthorized')
             flags = [c['flags'] for c in W.polkit.calls()]
             self.assertEqual(flags, [0, 1])
-            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
 
     def test_root_caller_skips_polkit(self):
         W.polkit.set_allowed([])
         with H.LoopDisk(16) as disk:
-            r = W.call('AttachDisk', args3('pt-linux', disk.path), user=None)
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev), user=None)
             self.assertIn('result', r, r)
-            r = W.call('DetachDisk', args3('pt-linux', disk.path), user=None)
+            r = W.call('DetachDisk', args3('pt-linux', disk.dev), user=None)
             self.assertEqual(r, {'result': []})
             self.assertEqual(W.polkit.calls(), [])
 
     def test_already_attached_same_or_other_domain(self):
         with H.LoopDisk(16) as disk:
-            self.attach('pt-linux', disk.path)
+            self.attach('pt-linux', disk.dev)
             for dom in ('pt-linux', 'pt-fw'):
-                r = W.call('AttachDisk', args3(dom, disk.path))
+                r = W.call('AttachDisk', args3(dom, disk.dev))
                 self.assertError(r, ERR + 'AlreadyAttached')
                 self.assertIn('pt-linux', r['message'])
-            self.assertNotIn(disk.path, self.live_sources('pt-fw'))
-            self.detach('pt-linux', disk.path)
+            self.assertNotIn(disk.dev, self.live_sources('pt-fw'))
+            self.detach('pt-linux', disk.dev)
 
     def test_another_call_answers_while_polkit_is_pending(self):
         W.polkit.hang([ATTACH])
         with H.LoopDisk(16) as disk:
-            pending = W.call_async('AttachDisk', args3('pt-linux', disk.path, name='late'))
+            pending = W.call_async('AttachDisk', args3('pt-linux', disk.dev, name='late'))
             H.wait_for(W.polkit.have_hanging, 20, what='a hanging polkit check')
             r = W.call('ListDomains')
             self.assertIn('result', r)
             self.assertIsNone(pending.poll(), 'the attach finished before polkit answered')
-            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
             W.polkit.release()
             out, _ = pending.communicate(timeout=60)
             self.assertIn('"result"', out)
-            self.assertIn(disk.path, self.live_sources('pt-linux'))
-            self.detach('pt-linux', disk.path)
+            self.assertIn(disk.dev, self.live_sources('pt-linux'))
+            self.detach('pt-linux', disk.dev)
 
 
 class TestRefusals(Base):
     def test_mounted_partition_is_busy(self):
         with H.LoopDisk(64, partition=True, mount=True) as disk:
-            r = W.call('AttachDisk', args3('pt-linux', disk.path))
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev))
             self.assertError(r, ERR + 'DeviceBusy')
             self.assertIn('umount', r['message'])
-            self.assertIn('mounted at', W.disk_entry(disk.path)['InUse'])
-            self.assertNotIn(disk.path, self.live_sources('pt-linux'))
+            self.assertIn('mounted at', W.disk_entry(disk.dev)['InUse'])
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
 
     def test_root_disk_is_a_system_device(self):
         if not os.path.exists('/dev/vda') or W.disk_entry('/dev/vda') is None:
@@ -233,18 +233,18 @@ class TestRefusals(Base):
 
     def test_domain_not_running(self):
         with H.LoopDisk(16) as disk:
-            self.assertError(W.call('AttachDisk', args3('pt-off', disk.path)), ERR + 'DomainNotRunning')
+            self.assertError(W.call('AttachDisk', args3('pt-off', disk.dev)), ERR + 'DomainNotRunning')
 
     def test_unknown_domain_and_device(self):
         with H.LoopDisk(16) as disk:
-            self.assertError(W.call('AttachDisk', args3('no-such-vm', disk.path)), ERR + 'NoSuchDomain')
+            self.assertError(W.call('AttachDisk', args3('no-such-vm', disk.dev)), ERR + 'NoSuchDomain')
         self.assertError(W.call('AttachDisk', args3('pt-linux', '/dev/sdzz')), ERR + 'NoSuchDevice')
         self.assertError(W.call('AttachDisk', args3('pt-linux', 'nosuchdisk0')), ERR + 'NoSuchDevice')
         self.assertError(W.call('ListAttached', "('no-such-vm',)"), ERR + 'NoSuchDomain')
 
     def test_detach_not_attached(self):
         with H.LoopDisk(16) as disk:
-            self.assertError(W.call('DetachDisk', args3('pt-linux', disk.path)), ERR + 'NotAttached')
+            self.assertError(W.call('DetachDisk', args3('pt-linux', disk.dev)), ERR + 'NotAttached')
 
     def test_bad_inputs_are_typed_errors_and_change_nothing(self):
         link = os.path.join(H.tempfile.mkdtemp(), 'evil')
@@ -258,23 +258,23 @@ class TestRefusals(Base):
             with H.LoopDisk(16) as disk:
                 bad_devices = ['dev/loop0', '../dev/' + disk.name, '/dev/../etc/passwd', link, dev_link,
                                regular, '/dev/null', '/etc/passwd', "/dev/sd'b", '/dev/<x>', 'a' * 4096, '',
-                               'loop0\n', disk.path + '1']
+                               'loop0\n', disk.dev + '1']
                 for dev in bad_devices:
                     r = W.call('AttachDisk', args3('pt-linux', dev))
                     self.assertIn(r.get('error'), (ERR + 'InvalidArgument', ERR + 'NoSuchDevice'), (dev[:40], r))
                 for name in ("it's", '<x/>', 'a' * 21, '', 'sp ace'):
-                    r = W.call('AttachDisk', args3('pt-linux', disk.path, name=name))
+                    r = W.call('AttachDisk', args3('pt-linux', disk.dev, name=name))
                     self.assertError(r, ERR + 'InvalidArgument')
                 for kw in ({'target': 'sda'}, {'target': "vd'"}, {'bogus': 'x'}):
-                    self.assertError(W.call('AttachDisk', args3('pt-linux', disk.path, **kw)), ERR + 'InvalidArgument')
-                wrong_type = "('pt-linux', %s, {'readonly': <'yes'>})" % gv(disk.path)
+                    self.assertError(W.call('AttachDisk', args3('pt-linux', disk.dev, **kw)), ERR + 'InvalidArgument')
+                wrong_type = "('pt-linux', %s, {'readonly': <'yes'>})" % gv(disk.dev)
                 self.assertError(W.call('AttachDisk', wrong_type), ERR + 'InvalidArgument')
-                wrong_type = "('pt-linux', %s, {'timeout-ms': <int32 5>})" % gv(disk.path)
+                wrong_type = "('pt-linux', %s, {'timeout-ms': <int32 5>})" % gv(disk.dev)
                 self.assertError(W.call('DetachDisk', wrong_type), ERR + 'InvalidArgument')
-                self.assertError(W.call('DetachDisk', args3('pt-linux', disk.path, name='x')),
+                self.assertError(W.call('DetachDisk', args3('pt-linux', disk.dev, name='x')),
                                  ERR + 'InvalidArgument')
                 for dom in ('', 'x' * 4096, 'bad\x01name'):
-                    self.assertError(W.call('AttachDisk', args3(dom, disk.path)), ERR + 'InvalidArgument')
+                    self.assertError(W.call('AttachDisk', args3(dom, disk.dev)), ERR + 'InvalidArgument')
                 r = W.call('AttachDisk', "('pt-linux', 42, @a{sv} {})", vtype='(sia{sv})')
                 self.assertEqual(r['error'], 'org.freedesktop.DBus.Error.InvalidArgs')
         finally:
@@ -286,12 +286,12 @@ class TestRefusals(Base):
 class TestFirmwareGuest(Base):
     def test_guest_that_never_releases_times_out_and_stays_attached(self):
         with H.LoopDisk(16) as disk:
-            target = self.attach('pt-fw', disk.path)
-            r = W.call('DetachDisk', args3('pt-fw', disk.path, timeout_ms=2000))
+            target = self.attach('pt-fw', disk.dev)
+            r = W.call('DetachDisk', args3('pt-fw', disk.dev, timeout_ms=2000))
             self.assertError(r, ERR + 'Timeout')
-            self.assertIn(disk.path, self.live_sources('pt-fw'))
+            self.assertIn(disk.dev, self.live_sources('pt-fw'))
             self.assertIn(target, [a['Target'] for a in W.attached('pt-fw')])
-            self.assertEqual(W.disk_entry(disk.path)['AttachedTo'], 'pt-fw')
+            self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], 'pt-fw')
 
 
 class TestServiceLifecycle(Base):
