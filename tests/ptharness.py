@@ -514,6 +514,16 @@ class Libvirtd:
             os.makedirs(self.CAPS_DIR, exist_ok=True)
             for f in glob.glob(os.path.join(self.caps_cache, '*.xml')):
                 shutil.copy(f, self.CAPS_DIR)
+        self._spawn_libvirtd()
+        self.startup_seconds = time.monotonic() - t0
+        if self.caps_cache:
+            os.makedirs(self.caps_cache, exist_ok=True)
+            for f in glob.glob(os.path.join(self.CAPS_DIR, '*.xml')):
+                shutil.copy(f, self.caps_cache)
+        log('libvirtd up in %.2fs (pid %d)' % (self.startup_seconds, self.libvirtd.pid))
+        return self
+
+    def _spawn_libvirtd(self):
         self._lv_log_path = os.path.join(self.log_dir, 'libvirtd.log')
         self._lv_log = open(self._lv_log_path, 'ab')
         # libvirt's capabilities cache embeds host CPUID data, part of which
@@ -542,13 +552,14 @@ class Libvirtd:
                 os.sched_setaffinity(int(tid), all_cpus)
             except OSError:
                 pass
-        self.startup_seconds = time.monotonic() - t0
-        if self.caps_cache:
-            os.makedirs(self.caps_cache, exist_ok=True)
-            for f in glob.glob(os.path.join(self.CAPS_DIR, '*.xml')):
-                shutil.copy(f, self.caps_cache)
-        log('libvirtd up in %.2fs (pid %d)' % (self.startup_seconds, self.libvirtd.pid))
-        return self
+
+    def restart_daemon(self):
+        """End libvirtd alone, as an upgrade would: the guests keep running and
+        the new libvirtd takes them over. Clients see their connection close."""
+        self.libvirtd.terminate()
+        self.libvirtd.wait(30)
+        self._lv_log.close()
+        self._spawn_libvirtd()
 
     def log_tail(self, n=30):
         try:

@@ -8,6 +8,7 @@ Needs root (loop devices, a private mount namespace, libvirtd); exits 77 with
 the reason otherwise.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -292,6 +293,70 @@ class TestFirmwareGuest(Base):
             self.assertIn(disk.dev, self.live_sources('pt-fw'))
             self.assertIn(target, [a['Target'] for a in W.attached('pt-fw')])
             self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], 'pt-fw')
+
+
+class TestReadOnly(Base):
+    def test_read_only_device_needs_readonly_option(self):
+        with H.LoopDisk(16) as disk:
+            H.run(['blockdev', '--setro', disk.dev])
+            try:
+                self.assertTrue(W.disk_entry(disk.dev)['ReadOnly'])
+                r = W.call('AttachDisk', args3('pt-linux', disk.dev))
+                self.assertError(r, ERR + 'InvalidArgument')
+                self.assertIn('readonly', r['message'])
+                self.attach('pt-linux', disk.dev, readonly=True)
+                self.detach('pt-linux', disk.dev)
+            finally:
+                H.run(['blockdev', '--setrw', disk.dev])
+
+
+class TestClient(Base):
+    """passthroughctl against the real service, as the unprivileged user."""
+
+    def test_client_json_listing_and_round_trip(self):
+        with H.LoopDisk(24) as disk:
+            p = W.ctl('--json', 'disk-list')
+            self.assertEqual(p.returncode, 0, p.stderr)
+            listed = {d['Path']: d for d in json.loads(p.stdout)}
+            self.assertEqual(listed[disk.dev]['Size'], 24 * 1024 * 1024)
+            p = W.ctl('--no-ask-password', 'disk-attach', 'pt-linux', disk.dev, 'ctldisk')
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = W.ctl('--json', 'disk-attached', 'pt-linux')
+            self.assertIn(disk.dev, [a['Source'] for a in json.loads(p.stdout)])
+            p = W.ctl('disk-detach', 'pt-linux', disk.dev)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+
+    def test_client_reports_service_errors(self):
+        p = W.ctl('disk-attach', 'no-such-vm', '/dev/null')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('not a block device', p.stderr)
+        p = W.ctl('-v', 'disk-attached', 'no-such-vm')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(ERR + 'NoSuchDomain', p.stderr)
+
+
+class TestResilience(Base):
+    def test_polkit_unreachable_denies(self):
+        W.polkit.stop()
+        try:
+            with H.LoopDisk(16) as disk:
+                r = W.call('AttachDisk', args3('pt-linux', disk.dev))
+                self.assertError(r, ERR + 'NotAuthorized')
+                self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+        finally:
+            W.polkit.start()
+
+    def test_libvirtd_restart_reconnects_and_events_return(self):
+        W.libvirtd.restart_daemon()
+        # The service notices the closed connection and reopens it; the detach
+        # below only completes if the DEVICE_REMOVED event is registered again.
+        with H.LoopDisk(16) as disk:
+            H.wait_for(lambda: 'result' in W.call('ListDomains'), 60, what='service reconnected')
+            self.attach('pt-linux', disk.dev, name='again')
+            W.guests['linux'].wait_disks(lambda ds: any(v[0] == 'again' for v in ds.values()), 30)
+            self.detach('pt-linux', disk.dev)
+        self.assertIn('connection closed', W.service_log())
 
 
 class TestServiceLifecycle(Base):
