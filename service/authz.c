@@ -180,6 +180,11 @@ static void authority_ready(GObject *source, GAsyncResult *res, gpointer data) {
 
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 return;   /* authz is gone */
+        if (authz->authority) {
+                /* A check fetched it first (authority_for_check). */
+                g_clear_object(&authority);
+                return;
+        }
         authz->authority = authority;
         if (!authority)
                 g_warning("polkit is not available, every request will be denied: %s", error->message);

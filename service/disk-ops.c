@@ -246,7 +246,9 @@ static gboolean read_call(sd_bus_message *message, DiskRequest *req, guint allow
         return TRUE;
 }
 
-/* Look the domain up and record its canonical name and UUID. */
+/* Look the domain up and record its canonical name and UUID. Once recorded
+ * (the first look-up), later look-ups go by UUID and leave both alone: the
+ * main thread reads them meanwhile (detach timer, removal waiter). */
 static virDomainPtr lookup_domain(DiskRequest *req, virConnectPtr conn, GError **error) {
         const char *spec = req->domain_uuid ? req->domain_uuid : req->domain_spec;
         virDomainPtr dom = virt_lookup_domain(conn, spec, error);
@@ -258,6 +260,8 @@ static virDomainPtr lookup_domain(DiskRequest *req, virConnectPtr conn, GError *
                 virDomainFree(dom);
                 return NULL;
         }
+        if (req->domain_uuid)
+                return dom;
         (void) virDomainGetUUIDString(dom, uuid);
         g_free(req->domain_name);
         req->domain_name = g_strdup(virDomainGetName(dom));
@@ -408,10 +412,34 @@ static void attach_work(gpointer data, GError **error) {
                 virConnectClose(conn);
 }
 
+/* Main thread: the host disks (devnum) an attach is under way for. The check
+ * that no domain has the disk and the attach run in a worker; two requests
+ * for one disk must not both pass the check before either has attached (the
+ * exclusive open does not keep out a second attach: QEMU opens without O_EXCL). */
+static GHashTable *attaching;
+
+static gboolean attaching_claim(dev_t devnum) {
+        guint64 key = devnum;
+
+        if (!attaching)
+                attaching = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+        if (g_hash_table_contains(attaching, &key))
+                return FALSE;
+        g_hash_table_add(attaching, g_memdup2(&key, sizeof(key)));
+        return TRUE;
+}
+
+static void attaching_release(dev_t devnum) {
+        guint64 key = devnum;
+
+        g_hash_table_remove(attaching, &key);
+}
+
 static void attach_done(gpointer data, GError *error) {
         DiskRequest *req = data;
         int r;
 
+        attaching_release(req->devnum);
         if (error) {
                 request_fail(req, error);
         } else {
@@ -427,6 +455,7 @@ static void attach_done(gpointer data, GError *error) {
 static void attach_authorized(GError *error, gpointer data) {
         DiskRequest *req = data;
         g_autoptr(GError) local = NULL;
+        gboolean authorized_system = req->system;
 
         if (error) {
                 request_fail(req, error);
@@ -434,6 +463,21 @@ static void attach_authorized(GError *error, gpointer data) {
                 return;
         }
         if (!check_disk(req, &local)) {
+                request_fail(req, local);
+                request_unref(req);
+                return;
+        }
+        /* The action polkit allowed must still be the one this disk needs. */
+        if (req->system != authorized_system) {
+                local = g_error_new(PT_ERROR, PT_ERROR_FAILED,
+                                    "%s changed while waiting for authorization; try again", req->device_spec);
+                request_fail(req, local);
+                request_unref(req);
+                return;
+        }
+        if (!attaching_claim(req->devnum)) {
+                local = g_error_new(PT_ERROR, PT_ERROR_DEVICE_BUSY,
+                                    "%s is being attached by another request; try again later", req->source);
                 request_fail(req, local);
                 request_unref(req);
                 return;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthroughd: one GLib main loop; sd-event runs inside it as a GSource and
- * sd-bus on sd-event; libvirt's event loop has its own thread. */
+ * sd-bus on sd-event; libvirt's (GLib) event loop runs in that main loop too. */
 #include "config.h"
 
 #include <glib-unix.h>
@@ -88,7 +88,6 @@ static void manager_clear(Manager *m) {
         }
         g_clear_pointer(&m->authz, authz_free);
         g_clear_pointer(&m->virt, virt_free);
-        virt_event_loop_stop();
         m->event = sd_event_unref(m->event);
         g_clear_pointer(&m->loop, g_main_loop_unref);
 }
@@ -105,13 +104,15 @@ static int run(Manager *m, const char *uri) {
         event_glue_attach(m->event);
         m->authz = authz_new();
         m->virt = virt_new(uri, &handlers);
+        /* Before the name is on the bus: a SIGTERM right after start must
+         * still end the main loop, not kill the process. */
+        g_unix_signal_add(SIGTERM, on_signal, m);
+        g_unix_signal_add(SIGINT, on_signal, m);
         if (!setup_bus(m, &error)) {
                 g_printerr("passthroughd: %s\n", error->message);
                 return EXIT_FAILURE;
         }
         virt_connect_in_background(m->virt);
-        g_unix_signal_add(SIGTERM, on_signal, m);
-        g_unix_signal_add(SIGINT, on_signal, m);
         g_message("Ready on %s (libvirt %s)", BUS_NAME, uri ? uri : "default URI");
         g_main_loop_run(m->loop);
         return EXIT_SUCCESS;

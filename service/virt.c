@@ -30,46 +30,28 @@ typedef struct {
         gpointer data;
 } Waiter;
 
-/* ---- the libvirt event loop thread ---- */
-
-static gint loop_quit;
-static GThread *loop_thread;
-
-static gpointer event_loop_main(gpointer data) {
-        while (!g_atomic_int_get(&loop_quit))
-                if (virEventRunDefaultImpl() < 0)
-                        g_warning("libvirt event loop: %s", virGetLastErrorMessage());
-        return NULL;
-}
+/* ---- the libvirt event loop ---- */
 
 static void ignore_libvirt_error(void *data, virErrorPtr error) {
         /* Errors are reported to callers from virGetLastErrorMessage(). */
 }
 
+/* libvirt's default event implementation (GLib based since libvirt 6.1)
+ * attaches its fds and timers to GLib's global default main context, which
+ * the service's main loop runs. A thread of its own looping on
+ * virEventRunDefaultImpl() would compete with the main loop for that
+ * context and dispatch sd-bus, polkit and our callbacks off the main thread
+ * (while main() is still setting up, and after the main loop has quit). */
 gboolean virt_event_loop_start(GError **error) {
         virSetErrorFunc(NULL, ignore_libvirt_error);
         if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
                 virt_set_error(error, PT_ERROR_FAILED, "Cannot start the libvirt event loop");
                 return FALSE;
         }
-        loop_thread = g_thread_new("libvirt-events", event_loop_main, NULL);
         return TRUE;
 }
 
-static void wake_timer(int timer, void *data) {
-        virEventRemoveTimeout(timer);
-}
-
-void virt_event_loop_stop(void) {
-        if (!loop_thread)
-                return;
-        g_atomic_int_set(&loop_quit, 1);
-        virEventAddTimeout(0, wake_timer, NULL, NULL);
-        g_thread_join(loop_thread);
-        loop_thread = NULL;
-}
-
-/* ---- events, handed from the event thread to the main thread ---- */
+/* ---- events, handed to the main thread (where the main loop dispatches them) ---- */
 
 typedef struct {
         Virt *virt;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Everything libvirt: the event loop thread, the connection (opened lazily,
+/* Everything libvirt: the event loop, the connection (opened lazily,
  * reopened when it dies, events re-registered), domain look-ups and the
  * device-removal waiters. Functions marked [worker] block and must run in a
  * worker thread (worker.h); the others run on the main thread. */
@@ -20,10 +20,9 @@ typedef struct {
         gpointer data;
 } VirtHandlers;
 
-/* Register libvirt's default event loop and run it in its own thread. Must be
- * called once, before any connection is opened. */
+/* Register libvirt's default event loop; the GLib main loop on the default
+ * context runs it. Must be called once, before any connection is opened. */
 gboolean virt_event_loop_start(GError **error);
-void virt_event_loop_stop(void);
 
 Virt *virt_new(const char *uri, const VirtHandlers *handlers);
 void virt_free(Virt *virt);

@@ -152,11 +152,17 @@ class World:
     def stop(self):
         if getattr(self, 'signals', None):
             self.signals.stop()
-        self.stop_service()
+        status = self.stop_service()
         for g in self.guests.values():
             g.destroy()
         while self.stack:
             self.stack.pop().__exit__(None, None, None)
+        # A clean SIGTERM exit is 0; ASan/LSan, UBSan and valgrind
+        # (--error-exitcode) findings at exit show up here.
+        if self.service and status != 0:
+            raise H.HarnessError('passthroughd %s (log: %s):\n%s' % (
+                'did not exit on SIGTERM' if status is None else 'exited with %d' % status,
+                os.path.join(self.tmp, 'passthroughd.log'), self.service_log()))
 
     # -- calls -------------------------------------------------------------
 
