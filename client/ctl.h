@@ -7,12 +7,14 @@
 
 #include <glib.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "config.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
 
 #define CTL_PROGRAM "passthroughctl"
 
@@ -53,6 +55,14 @@ int ctl_append_option_uint32(sd_bus_message *m, const char *key, uint32_t value)
 int ctl_parse_failure(int r);
 int ctl_append_failure(int r);
 
+/* change.c: METHOD(s domain, s device, a{sv} options) calls, which may ask
+ * for a password; args are domain, device and the verb's further arguments.
+ * append_options adds the options' entries (NULL: none). */
+typedef int (*OptionsAppender)(const Ctl *ctl, sd_bus_message *m, char **args);
+int ctl_attach(Ctl *ctl, const char *method, char **args, OptionsAppender append_options,
+               sd_bus_message **ret_reply);
+int ctl_detach(Ctl *ctl, const char *method, const char *what, char **args);
+
 /* record.c: read aa{sv} replies into GVariant a{sv} records. */
 int record_read_array(sd_bus_message *m, GPtrArray **ret);
 const char *record_string(GVariant *record, const char *key);
@@ -61,6 +71,7 @@ gboolean record_bool(GVariant *record, const char *key);
 const char **record_strv(GVariant *record, const char *key);
 
 /* output.c */
+char *sanitize_text(const char *s);
 typedef struct Table Table;
 Table *table_new(guint n_columns, const char *const *headers);
 void table_add_row(Table *table, const char *const *cells);
@@ -69,6 +80,7 @@ void table_free(Table *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Table, table_free)
 char *format_size(guint64 bytes);
 void print_records_json(GPtrArray *records);
+void print_record_json_line(GVariant *record);
 
 /* A listing: the method to call, the table columns and how one record
  * becomes a row. */
@@ -79,6 +91,7 @@ typedef struct {
         void (*add_row)(Table *table, GVariant *record);
 } ListSpec;
 
+void ctl_print_list(const Ctl *ctl, const ListSpec *spec, GPtrArray *records);
 int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray **ret);
 
 /* agent.c: the polkit text agent (pkttyagent) around interactive calls. */
@@ -86,10 +99,15 @@ void agent_open(const Ctl *ctl);
 void agent_close(void);
 
 /* verbs */
+int verb_attached(Ctl *ctl, char **args);
 int verb_disk_list(Ctl *ctl, char **args);
 int verb_disk_attached(Ctl *ctl, char **args);
 int verb_disk_attach(Ctl *ctl, char **args);
 int verb_disk_detach(Ctl *ctl, char **args);
 int verb_domains(Ctl *ctl, char **args);
+int verb_monitor(Ctl *ctl, char **args);
 int verb_usb_list(Ctl *ctl, char **args);
+int verb_usb_attached(Ctl *ctl, char **args);
+int verb_usb_attach(Ctl *ctl, char **args);
+int verb_usb_detach(Ctl *ctl, char **args);
 int verb_version(Ctl *ctl, char **args);

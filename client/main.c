@@ -31,12 +31,17 @@ typedef struct {
 #define MAX_VERB_ARGS 3
 
 static const Verb verbs[] = {
+        { "attached",      1, 1, 0,                      verb_attached },
         { "disk-list",     0, 0, 0,                      verb_disk_list },
         { "disk-attached", 1, 1, 0,                      verb_disk_attached },
         { "disk-attach",   2, 3, OPT_TARGET | OPT_READONLY, verb_disk_attach },
         { "disk-detach",   2, 2, OPT_TIMEOUT,            verb_disk_detach },
         { "domains",       0, 0, 0,                      verb_domains },
+        { "monitor",       0, 0, 0,                      verb_monitor },
         { "usb-list",      0, 0, 0,                      verb_usb_list },
+        { "usb-attached",  1, 1, 0,                      verb_usb_attached },
+        { "usb-attach",    2, 2, 0,                      verb_usb_attach },
+        { "usb-detach",    2, 2, OPT_TIMEOUT,            verb_usb_detach },
         { "version",       0, 0, 0,                      verb_version },
 };
 
@@ -72,27 +77,34 @@ static void print_help(void)
                "\n"
                "Commands:\n"
                "  disk-list                    List the host's disks\n"
-               "  disk-attached VM             List the host devices attached to VM\n"
+               "  disk-attached VM             List the host disks attached to VM\n"
                "  disk-attach VM DEVICE [NAME] Attach a host disk to VM (NAME becomes\n"
                "                               the guest's /dev/disk/by-id/virtio-NAME)\n"
                "  disk-detach VM DEVICE        Detach a host disk from VM\n"
-               "  domains                      List the virtual machines\n"
                "  usb-list                     List the host's USB devices\n"
+               "  usb-attached VM              List the host USB devices attached to VM\n"
+               "  usb-attach VM DEVICE         Attach a host USB device to VM (DEVICE: Id,\n"
+               "                               serial, BUS:DEV, BUS-PORT[.PORT] or VVVV:PPPP)\n"
+               "  usb-detach VM DEVICE         Detach a host USB device from VM\n"
+               "  attached VM                  List all host devices attached to VM\n"
+               "  domains                      List the virtual machines\n"
+               "  monitor                      Print the service's events as they happen\n"
                "  version                      Show client and service versions\n"
                "\n"
                "Options:\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the client version\n"
                "  -v --verbose                 Show D-Bus error names\n"
-               "     --json                    Print listings as JSON\n"
+               "     --json                    Print listings as JSON (monitor: one JSON\n"
+               "                               object per line)\n"
                "     --no-legend               Omit table headers and hints\n"
                "     --no-ask-password         Do not ask for a password (polkit)\n"
                "     --address ADDRESS         Connect to this D-Bus address instead\n"
                "                               of the system bus\n"
                "     --target TARGET           disk-attach: guest target, e.g. vdc\n"
                "     --readonly                disk-attach: attach read-only\n"
-               "     --timeout SECONDS         disk-detach: how long to wait for the\n"
-               "                               guest (default 10)\n"
+               "     --timeout SECONDS         disk-detach, usb-detach: how long to wait\n"
+               "                               for the guest (default 10)\n"
                "\n"
                "See the " CTL_PROGRAM "(1) man page for details.\n");
 }

@@ -16,7 +16,7 @@ struct Table {
 };
 
 /* Device strings come from firmware: never let them drive the terminal. */
-static char *sanitize_cell(const char *s)
+char *sanitize_text(const char *s)
 {
         char *copy = g_strdup(s ? s : "");
 
@@ -41,7 +41,7 @@ void table_add_row(Table *table, const char *const *cells)
         char **row = g_new0(char *, table->n_columns + 1);
 
         for (guint i = 0; i < table->n_columns; i++)
-                row[i] = sanitize_cell(cells[i]);
+                row[i] = sanitize_text(cells[i]);
         g_ptr_array_add(table->rows, row);
 }
 
@@ -191,24 +191,52 @@ static void json_add_record(JsonBuilder *builder, GVariant *record)
         json_builder_end_object(builder);
 }
 
+static void print_json(JsonBuilder *builder, bool pretty)
+{
+        g_autoptr(JsonGenerator) generator = json_generator_new();
+        g_autoptr(JsonNode) root = json_builder_get_root(builder);
+        g_autofree char *text = NULL;
+
+        json_generator_set_pretty(generator, pretty);
+        json_generator_set_indent(generator, 2);
+        json_generator_set_root(generator, root);
+        text = json_generator_to_data(generator, NULL);
+        printf("%s\n", text);
+}
+
+/* A listing: an array of objects, pretty-printed. */
 void print_records_json(GPtrArray *records)
 {
         g_autoptr(JsonBuilder) builder = json_builder_new();
-        g_autoptr(JsonGenerator) generator = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
 
         json_builder_begin_array(builder);
         for (guint i = 0; i < records->len; i++)
                 json_add_record(builder, g_ptr_array_index(records, i));
         json_builder_end_array(builder);
+        print_json(builder, true);
+}
 
-        root = json_builder_get_root(builder);
-        json_generator_set_pretty(generator, TRUE);
-        json_generator_set_indent(generator, 2);
-        json_generator_set_root(generator, root);
-        text = json_generator_to_data(generator, NULL);
-        printf("%s\n", text);
+/* One record as one line (JSON Lines). */
+void print_record_json_line(GVariant *record)
+{
+        g_autoptr(JsonBuilder) builder = json_builder_new();
+
+        json_add_record(builder, record);
+        print_json(builder, false);
+}
+
+void ctl_print_list(const Ctl *ctl, const ListSpec *spec, GPtrArray *records)
+{
+        g_autoptr(Table) table = NULL;
+
+        if (ctl->json) {
+                print_records_json(records);
+                return;
+        }
+        table = table_new(spec->n_columns, spec->headers);
+        for (guint i = 0; i < records->len; i++)
+                spec->add_row(table, g_ptr_array_index(records, i));
+        table_print(table, ctl->legend);
 }
 
 /* Fetch a listing and print it as a table or JSON. The records are handed
@@ -216,20 +244,12 @@ void print_records_json(GPtrArray *records)
 int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray **ret)
 {
         g_autoptr(GPtrArray) records = NULL;
-        g_autoptr(Table) table = NULL;
         int r;
 
         r = ctl_fetch_records(ctl, spec->method, domain, &records);
         if (r != CTL_EXIT_OK)
                 return r;
-        if (ctl->json) {
-                print_records_json(records);
-        } else {
-                table = table_new(spec->n_columns, spec->headers);
-                for (guint i = 0; i < records->len; i++)
-                        spec->add_row(table, g_ptr_array_index(records, i));
-                table_print(table, ctl->legend);
-        }
+        ctl_print_list(ctl, spec, records);
         if (ret)
                 *ret = g_steal_pointer(&records);
         return CTL_EXIT_OK;

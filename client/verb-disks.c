@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* disk-list, disk-attached, disk-attach, disk-detach */
+/* disk-list, disk-attach, disk-detach */
 
 #include <stdio.h>
 
 #include "ctl.h"
-
-/* Room for a password prompt on top of the service's own work. */
-#define INTERACTIVE_SLACK_USEC (120 * G_USEC_PER_SEC)
-#define DETACH_DEFAULT_TIMEOUT_MS 10000
 
 static char *disk_mountpoint(GVariant *record)
 {
@@ -78,93 +74,37 @@ int verb_disk_list(Ctl *ctl, char **args)
         return CTL_EXIT_OK;
 }
 
-static void attached_add_row(Table *table, GVariant *record)
+static int append_attach_options(const Ctl *ctl, sd_bus_message *m, char **args)
 {
-        table_add_row(table, (const char *const[]) {
-                record_string(record, "Kind"), record_string(record, "Id"),
-                record_string(record, "Source"), record_string(record, "Target"),
-        });
-}
+        const char *name = args[2];
+        int r = 0;
 
-int verb_disk_attached(Ctl *ctl, char **args)
-{
-        static const char *const headers[] = { "KIND", "ID", "SOURCE", "TARGET" };
-        static const ListSpec spec = { "ListAttached", G_N_ELEMENTS(headers), headers, attached_add_row };
-
-        return ctl_show_list(ctl, &spec, args[0], NULL);
-}
-
-static int append_attach_options(const Ctl *ctl, sd_bus_message *m, const char *name)
-{
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && name)
+        if (name)
                 r = ctl_append_option_string(m, "name", name);
         if (r >= 0 && ctl->target)
                 r = ctl_append_option_string(m, "target", ctl->target);
         if (r >= 0 && ctl->readonly)
                 r = ctl_append_option_bool(m, "readonly", true);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
         return r;
 }
 
 int verb_disk_attach(Ctl *ctl, char **args)
 {
-        g_autoptr(sd_bus_message) call = NULL;
         g_autoptr(sd_bus_message) reply = NULL;
-        const char *domain = args[0], *device = args[1], *target;
+        const char *target;
         int r;
 
-        r = ctl_new_call(ctl, "AttachDisk", &call);
-        if (r != CTL_EXIT_OK)
-                return r;
-        r = sd_bus_message_append(call, "ss", domain, device);
-        if (r >= 0)
-                r = append_attach_options(ctl, call, args[2]);
-        if (r < 0)
-                return ctl_append_failure(r);
-        r = ctl_call(ctl, call, INTERACTIVE_SLACK_USEC, true, &reply);
+        r = ctl_attach(ctl, "AttachDisk", args, append_attach_options, &reply);
         if (r != CTL_EXIT_OK)
                 return r;
         r = sd_bus_message_read(reply, "s", &target);
         if (r < 0)
                 return ctl_parse_failure(r);
-        printf("Attached %s to %s as %s\n", device, domain, target);
+        printf("Attached %s to %s as %s\n", args[1], args[0], target);
         return CTL_EXIT_OK;
-}
-
-static int append_detach_options(const Ctl *ctl, sd_bus_message *m)
-{
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && ctl->have_timeout)
-                r = ctl_append_option_uint32(m, "timeout-ms", ctl->timeout_ms);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
 }
 
 int verb_disk_detach(Ctl *ctl, char **args)
 {
-        g_autoptr(sd_bus_message) call = NULL;
-        const char *domain = args[0], *device = args[1];
-        uint32_t wait_ms = ctl->have_timeout ? ctl->timeout_ms : DETACH_DEFAULT_TIMEOUT_MS;
-        int r;
-
-        r = ctl_new_call(ctl, "DetachDisk", &call);
-        if (r != CTL_EXIT_OK)
-                return r;
-        r = sd_bus_message_append(call, "ss", domain, device);
-        if (r >= 0)
-                r = append_detach_options(ctl, call);
-        if (r < 0)
-                return ctl_append_failure(r);
-        r = ctl_call(ctl, call, (uint64_t) wait_ms * 1000 + INTERACTIVE_SLACK_USEC, true, NULL);
-        if (r != CTL_EXIT_OK)
-                return r;
-        printf("Detached %s from %s\n", device, domain);
-        return CTL_EXIT_OK;
+        return ctl_detach(ctl, "DetachDisk", "", args);
 }

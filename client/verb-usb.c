@@ -1,7 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* usb-list */
+/* usb-list, usb-attach, usb-detach */
+
+#include <stdio.h>
 
 #include "ctl.h"
+
+/* The product name, else the manufacturer's; hubs (which cannot be
+ * attached) are marked "(hub)". */
+static char *usb_product(GVariant *record)
+{
+        const char *name = record_string(record, "Product");
+
+        if (!name[0])
+                name = record_string(record, "Manufacturer");
+        if (!record_bool(record, "IsHub"))
+                return g_strdup(name);
+        return name[0] ? g_strdup_printf("(hub) %s", name) : g_strdup("(hub)");
+}
 
 static void usb_add_row(Table *table, GVariant *record)
 {
@@ -9,11 +24,11 @@ static void usb_add_row(Table *table, GVariant *record)
         g_autofree char *dev = g_strdup_printf("%03" G_GUINT64_FORMAT, record_uint(record, "Device"));
         g_autofree char *ids = g_strdup_printf("%s:%s", record_string(record, "VendorId"),
                                                record_string(record, "ProductId"));
+        g_autofree char *product = usb_product(record);
 
         table_add_row(table, (const char *const[]) {
                 bus, dev, record_string(record, "Id"), record_string(record, "Port"), ids,
-                record_string(record, "Serial"), record_string(record, "Product"),
-                record_string(record, "AttachedTo"),
+                record_string(record, "Serial"), product, record_string(record, "AttachedTo"),
         });
 }
 
@@ -25,4 +40,20 @@ int verb_usb_list(Ctl *ctl, char **args)
         static const ListSpec spec = { "ListUsbDevices", G_N_ELEMENTS(headers), headers, usb_add_row };
 
         return ctl_show_list(ctl, &spec, NULL, NULL);
+}
+
+int verb_usb_attach(Ctl *ctl, char **args)
+{
+        int r;
+
+        r = ctl_attach(ctl, "AttachUsb", args, NULL, NULL);
+        if (r != CTL_EXIT_OK)
+                return r;
+        printf("Attached USB %s to %s\n", args[1], args[0]);
+        return CTL_EXIT_OK;
+}
+
+int verb_usb_detach(Ctl *ctl, char **args)
+{
+        return ctl_detach(ctl, "DetachUsb", "USB ", args);
 }

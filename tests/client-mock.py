@@ -8,11 +8,19 @@ method call to --log: method, arguments, options with their D-Bus types, and
 whether the caller allowed interactive authorization. Writes --ready once the
 bus name is owned; exits when the bus goes away.
 
+Signals for `passthroughctl monitor`: the mock also serves a test-only object
+(CONTROL_PATH, outside the contract's object) whose Emit(s signal, as args)
+makes it emit that contract signal from the service's name. Run with
+--emit 'SIGNAL ARG...' (repeatable; shell-style quoting, so '' is an empty
+argument) to call it, in order; add --foreign to emit the signals from the
+calling connection instead, as an impostor would.
+
 Needs Debian's python3-gi: run it with /usr/bin/python3.
 """
 
 import argparse
 import json
+import shlex
 import sys
 
 from gi.repository import Gio, GLib
@@ -21,6 +29,11 @@ NAME = 'org.example.Passthrough1'
 PATH = '/org/example/Passthrough1'
 ERROR = 'org.example.Passthrough1.Error.'
 VERSION = '0.1.0-mock'
+CONTROL_PATH = '/org/example/Passthrough1/MockControl'
+CONTROL_IFACE = 'org.example.Passthrough1.MockControl'
+CONTROL_XML = f'''<node><interface name="{CONTROL_IFACE}"><method name="Emit">
+<arg name="signal" type="s" direction="in"/><arg name="args" type="as" direction="in"/>
+</method></interface></node>'''
 
 
 def v(signature, value):
@@ -71,25 +84,30 @@ DOMAINS = [
      'State': v('s', 'shut off')},
 ]
 
+def usb(bus, dev, port, vendor, product_id, serial, manufacturer, product,
+        hub=False, attached_to=''):
+    dev_id = f'{vendor}:{product_id}:{serial}' if serial else f'{vendor}:{product_id}@{port}'
+    return {'Id': v('s', dev_id), 'Bus': v('u', bus), 'Device': v('u', dev),
+            'Port': v('s', port), 'VendorId': v('s', vendor), 'ProductId': v('s', product_id),
+            'Serial': v('s', serial), 'Manufacturer': v('s', manufacturer),
+            'Product': v('s', product), 'IsHub': v('b', hub), 'AttachedTo': v('s', attached_to)}
+
+
 USB = [
-    {'Id': v('s', 'usb-1d6b-0003-usb1'), 'Bus': v('u', 1), 'Device': v('u', 1),
-     'Port': v('s', 'usb1'), 'VendorId': v('s', '1d6b'), 'ProductId': v('s', '0003'),
-     'Serial': v('s', '0000:00:04.0'), 'Manufacturer': v('s', 'Linux'),
-     'Product': v('s', 'xHCI Host Controller'), 'IsHub': v('b', True),
-     'AttachedTo': v('s', '')},
-    {'Id': v('s', 'usb-46f4-0001-SN-LAB-0001'), 'Bus': v('u', 1), 'Device': v('u', 12),
-     'Port': v('s', '1-1'), 'VendorId': v('s', '46f4'), 'ProductId': v('s', '0001'),
-     'Serial': v('s', 'SN-LAB-0001'), 'Manufacturer': v('s', 'QEMU'),
-     'Product': v('s', 'QEMU USB HARDDRIVE'), 'IsHub': v('b', False),
-     'AttachedTo': v('s', 'debian')},
+    usb(1, 1, 'usb1', '1d6b', '0003', '0000:00:04.0', 'Linux 6.1.0 xhci-hcd',
+        'xHCI Host Controller', hub=True),
+    usb(1, 12, '1-1', '46f4', '0001', 'SN-LAB-0001', 'QEMU', 'QEMU USB HARDDRIVE',
+        attached_to='debian'),
+    # No serial (Id by port) and no product name (the client shows the maker).
+    usb(2, 3, '2-1.4', '046d', 'c077', '', 'Logitech', ''),
 ]
 
 ATTACHED = {
     'debian': [
         {'Kind': v('s', 'disk'), 'Id': v('s', 'id-loop0'), 'Source': v('s', '/dev/loop0'),
          'Target': v('s', 'vdb')},
-        {'Kind': v('s', 'usb'), 'Id': v('s', 'usb-46f4-0001-SN-LAB-0001'),
-         'Source': v('s', '001/012'), 'Target': v('s', '')},
+        {'Kind': v('s', 'usb'), 'Id': v('s', '46f4:0001'), 'Source': v('s', '1:12'),
+         'Target': v('s', 'hostdev0')},
     ],
     'win11': [],
 }
@@ -131,6 +149,42 @@ def attach_disk(domain, device, options, interactive):
     if device in ('/dev/vda', 'vda'):
         raise Failure('SystemDevice', 'vda holds the host\'s root file system')
     return options['target'].unpack() if 'target' in options else 'vdb'
+
+
+def find_usb(device):
+    """The USB device a name means: Id, serial, bus:dev, port or vvvv:pppp."""
+    if device == '0781:5567':
+        raise Failure('AmbiguousDevice', 'USB device 0781:5567 is ambiguous: '
+                      '0781:5567:AA01 (1-3), 0781:5567:AA02 (1-4)')
+    for d in USB:
+        u = {k: val.unpack() for k, val in d.items()}
+        names = (u['Id'], u['Serial'], f"{u['Bus']}:{u['Device']}", u['Port'],
+                 f"{u['VendorId']}:{u['ProductId']}")
+        if device in names:
+            return u
+    raise Failure('NoSuchDevice', f'No such USB device: {device}')
+
+
+def attach_usb(domain, device, options):
+    name = find_domain(domain)
+    check_options(options, {})
+    u = find_usb(device)
+    if u['IsHub']:
+        raise Failure('InvalidArgument', f'{u["Id"]} is a hub')
+    if u['AttachedTo']:
+        raise Failure('AlreadyAttached', f'{u["Id"]} is attached to {u["AttachedTo"]}')
+    return name
+
+
+def detach_usb(domain, device, options):
+    name = find_domain(domain)
+    check_options(options, DETACH_OPTIONS)
+    u = find_usb(device)
+    if u['AttachedTo'] != name:
+        raise Failure('NotAttached', f'{u["Id"]} is not attached to {name}')
+    if 'timeout-ms' in options and options['timeout-ms'].unpack() < 1000:
+        ms = options['timeout-ms'].unpack()
+        raise Failure('Timeout', f'{name} did not release {u["Id"]} within {ms} ms')
 
 
 def detach_disk(domain, device, options):
@@ -179,6 +233,12 @@ class Mock:
         if method == 'DetachDisk':
             detach_disk(values[0], values[1], self.vardict(params[2]))
             return None
+        if method == 'AttachUsb':
+            attach_usb(values[0], values[1], self.vardict(params[2]))
+            return None
+        if method == 'DetachUsb':
+            detach_usb(values[0], values[1], self.vardict(params[2]))
+            return None
         raise Failure('Failed', f'Not mocked: {method}')
 
     def method_call(self, conn, sender, path, iface, method, params, invocation):
@@ -196,24 +256,55 @@ class Mock:
         return v('s', VERSION) if prop == 'Version' else None
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--address', required=True)
-    parser.add_argument('--xml', required=True)
-    parser.add_argument('--log', required=True)
-    parser.add_argument('--ready', required=True)
-    opts = parser.parse_args()
+def signal_variant(iface, name, args):
+    """The arguments of a contract signal, checked against its arguments."""
+    info = iface.lookup_signal(name)
+    if info is None or len(info.args) != len(args):
+        raise Failure('InvalidArgument', f'Not a contract signal: {name}{tuple(args)}')
+    return v('(' + ''.join(a.signature for a in info.args) + ')', tuple(args))
 
-    with open(opts.xml) as f:
-        node = Gio.DBusNodeInfo.new_for_xml(f.read())
+
+class Control:
+    """The test-only Emit method: emit a contract signal as the service."""
+    def __init__(self, iface):
+        self.iface = iface
+
+    def method_call(self, conn, sender, path, iface, method, params, invocation):
+        name, args = params.unpack()
+        try:
+            conn.emit_signal(None, PATH, NAME, name, signal_variant(self.iface, name, args))
+            invocation.return_value(None)
+        except Failure as e:
+            invocation.return_dbus_error(e.name, e.message)
+
+
+def connect(address):
     conn = Gio.DBusConnection.new_for_address_sync(
-        opts.address,
+        address,
         Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
         Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
     conn.set_exit_on_close(False)
+    return conn
+
+
+def emit(conn, iface, specs, foreign):
+    """--emit: have the mock emit each signal (or, foreign, emit it here)."""
+    for spec in specs:
+        name, *args = shlex.split(spec)
+        if foreign:
+            conn.emit_signal(None, PATH, NAME, name, signal_variant(iface, name, args))
+        else:
+            conn.call_sync(NAME, CONTROL_PATH, CONTROL_IFACE, 'Emit', v('(sas)', (name, args)),
+                           None, Gio.DBusCallFlags.NONE, -1, None)
+    conn.flush_sync(None)
+
+
+def serve(conn, node, opts):
     mock = Mock(opts.log)
-    conn.register_object(PATH, node.lookup_interface(NAME), mock.method_call,
-                         mock.get_property, None)
+    iface = node.lookup_interface(NAME)
+    conn.register_object(PATH, iface, mock.method_call, mock.get_property, None)
+    control = Gio.DBusNodeInfo.new_for_xml(CONTROL_XML).lookup_interface(CONTROL_IFACE)
+    conn.register_object(CONTROL_PATH, control, Control(iface).method_call, None, None)
     reply = conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus',
                            'org.freedesktop.DBus', 'RequestName',
                            v('(su)', (NAME, 4)), GLib.VariantType('(u)'),
@@ -226,6 +317,28 @@ def main():
     loop = GLib.MainLoop()
     conn.connect('closed', lambda *args: loop.quit())
     loop.run()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--address', required=True)
+    parser.add_argument('--xml', required=True)
+    parser.add_argument('--log')
+    parser.add_argument('--ready')
+    parser.add_argument('--emit', action='append', metavar='SIGNAL ARG...')
+    parser.add_argument('--foreign', action='store_true')
+    opts = parser.parse_args()
+    if not opts.emit and not (opts.log and opts.ready):
+        parser.error('serving needs --log and --ready')
+
+    with open(opts.xml) as f:
+        node = Gio.DBusNodeInfo.new_for_xml(f.read())
+    conn = connect(opts.address)
+    if opts.emit:
+        emit(conn, node.lookup_interface(NAME), opts.emit, opts.foreign)
+    else:
+        serve(conn, node, opts)
 
 
 if __name__ == '__main__':

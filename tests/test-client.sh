@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # passthroughctl against tests/client-mock.py on a private bus: exact tables,
-# JSON (parsed), options sent, error propagation and exit codes.
+# JSON (parsed), options sent, error propagation and exit codes, the signals
+# monitor prints, and the bash completion.
 #
 # Usage: test-client.sh PATH-TO-passthroughctl
 #
@@ -21,7 +22,9 @@ command -v dbus-daemon >/dev/null || skip "no dbus-daemon"
 TMP=$(mktemp -d)
 BUS_PID=
 MOCK_PID=
+MON_PID=
 cleanup() {
+        [ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null
         [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null
         [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
         rm -rf "$TMP"
@@ -36,6 +39,7 @@ start_bus() {
 }
 
 start_mock() {
+        rm -f "$TMP/ready"
         "$PY" "$HERE/client-mock.py" --address "$ADDR" --xml "$XML" \
                 --log "$TMP/calls" --ready "$TMP/ready" &
         MOCK_PID=$!
@@ -87,7 +91,10 @@ check_py() {
 import json, sys
 with open(sys.argv[1]) as f:
     text = f.read()
-j = json.loads(text) if text.strip().startswith(('[', '{')) else None
+try:
+    j = json.loads(text)
+except ValueError:
+    j = None        # not one JSON document: JSON lines, or a table
 calls = [json.loads(l) for l in open(sys.argv[2])]
 $code
 EOF
@@ -96,6 +103,76 @@ EOF
         else
                 not_ok "$name" "$(cat "$TMP/pyerr")"
         fi
+}
+
+# emit [--foreign] --emit 'SIGNAL ARG...'...: signals from the mock (or an impostor).
+emit() {
+        "$PY" "$HERE/client-mock.py" --address "$ADDR" --xml "$XML" "$@"
+}
+
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS.
+wait_for() {
+        local tries=$(($1 * 10))
+        shift
+        for _ in $(seq "$tries"); do
+                "$@" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# start_monitor ARGS...: passthroughctl ARGS monitor in the background; its
+# stdout in $TMP/mon, stderr in $TMP/mon-err.
+start_monitor() {
+        "$CTL" --address "$ADDR" "$@" monitor >"$TMP/mon" 2>"$TMP/mon-err" &
+        MON_PID=$!
+}
+
+monitor_running() { kill -0 "$MON_PID" 2>/dev/null; }
+monitor_stopped() { ! monitor_running; }
+probed() {
+        monitor_running || return 1
+        emit --emit 'DeviceAdded probe 0' && grep -q probe "$TMP/mon"
+}
+
+# monitor_ready: the monitor's match is in place once a probe signal from the
+# mock comes through (the probe lines are left out of the comparisons).
+monitor_ready() {
+        wait_for 10 probed && ok "monitor: listening" || not_ok "monitor: listening" "$(cat "$TMP/mon-err")"
+}
+
+# events N: the monitor's lines but the probes, in $TMP/out, once there are N.
+has_events() { [ "$(grep -vc probe "$TMP/mon")" -ge "$1" ]; }
+events() {
+        wait_for 10 has_events "$1"
+        grep -v probe "$TMP/mon" >"$TMP/out"
+}
+
+# stop_monitor RC [SIGNAL]: send SIGNAL (none: the monitor is to end by
+# itself) and check that it exits with RC within 10 s.
+stop_monitor() {
+        local want=$1 sig=${2:-} rc name
+        name="monitor: exit $want${sig:+ on SIG$sig}"
+        [ -n "$sig" ] && kill "-$sig" "$MON_PID"
+        wait_for 10 monitor_stopped || kill -KILL "$MON_PID"
+        wait "$MON_PID"
+        rc=$?
+        MON_PID=
+        [ "$rc" = "$want" ] && ok "$name" || not_ok "$name" "got exit $rc" "stderr: $(cat "$TMP/mon-err")"
+}
+
+# complete_words WORDS...: what the bash completion offers for the last word
+# (in $TMP/out), with passthroughctl the one under test, on the mock's bus.
+mkdir "$TMP/bin"
+ln -s "$(realpath "$CTL")" "$TMP/bin/passthroughctl"
+complete_words() {
+        DBUS_SYSTEM_BUS_ADDRESS=$ADDR PATH="$TMP/bin:$PATH" bash -c '
+                source "$1"
+                shift
+                COMP_WORDS=(passthroughctl "$@")
+                COMP_CWORD=$#
+                _passthroughctl
+                printf "%s\n" "${COMPREPLY[@]}"' _ "$HERE/../data/passthroughctl.bash-completion" "$@" >"$TMP/out"
 }
 
 start_bus
@@ -111,6 +188,16 @@ run 2 disk-attach debian /dev/sdb name extra
 run 2 disk-detach debian /dev/sdb --timeout soon
 run 2 disk-detach debian /dev/sdb --timeout 0
 run 2 domains --target vdc
+run 2 usb-attach debian
+run 2 usb-attach debian 1:12 extra
+run 2 usb-attach debian 1:12 --timeout 3
+run 2 usb-detach debian
+run 2 usb-detach debian 1:12 --timeout 0
+run 2 usb-attached
+run 2 attached
+run 2 attached debian extra
+run 2 monitor extra
+run 2 monitor --readonly
 run 2 disk-list --readonly
 same "$TMP/err" "usage error message" <<'EOF'
 passthroughctl: option --readonly is not valid for 'disk-list'
@@ -119,6 +206,9 @@ EOF
 
 run 0 --help
 grep -q '^  disk-attach VM DEVICE \[NAME\]' "$TMP/out" && ok "help lists verbs" || not_ok "help lists verbs"
+for verb in usb-attach usb-detach usb-attached attached monitor; do
+        grep -q "^  $verb " "$TMP/out" && ok "help lists $verb" || not_ok "help lists $verb"
+done
 run 0 --version
 grep -Eq '^passthroughctl [0-9]+\.[0-9]+' "$TMP/out" && ok "--version" || not_ok "--version" "$(cat "$TMP/out")"
 
@@ -174,24 +264,57 @@ assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", 
 '
 
 run 0 usb-list
-same "$TMP/out" "usb-list table" <<'EOF'
-BUS  DEV  ID                         PORT  VENDOR:PRODUCT  SERIAL        PRODUCT               ATTACHED
-001  001  usb-1d6b-0003-usb1         usb1  1d6b:0003       0000:00:04.0  xHCI Host Controller
-001  012  usb-46f4-0001-SN-LAB-0001  1-1   46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE    debian
+same "$TMP/out" "usb-list table: hubs marked, maker when no product name" <<'EOF'
+BUS  DEV  ID                      PORT   VENDOR:PRODUCT  SERIAL        PRODUCT                     ATTACHED
+001  001  1d6b:0003:0000:00:04.0  usb1   1d6b:0003       0000:00:04.0  (hub) xHCI Host Controller
+001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE          debian
+002  003  046d:c077@2-1.4         2-1.4  046d:c077                     Logitech
+EOF
+
+run 0 --no-legend usb-list
+same "$TMP/out" "usb-list --no-legend" <<'EOF'
+001  001  1d6b:0003:0000:00:04.0  usb1   1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller
+001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          debian
+002  003  046d:c077@2-1.4         2-1.4  046d:c077                Logitech
 EOF
 
 run 0 usb-list --json
-check_py "usb-list --json" '
-assert len(j) == 2 and j[1]["Bus"] == 1 and j[1]["Device"] == 12 and j[0]["IsHub"] is True, j
-assert j[1]["VendorId"] == "46f4" and j[1]["AttachedTo"] == "debian", j
+check_py "usb-list --json: the contract's keys and types" '
+assert len(j) == 3, j
+hub, disk, mouse = j
+assert list(disk) == ["Id", "Bus", "Device", "Port", "VendorId", "ProductId", "Serial",
+                      "Manufacturer", "Product", "IsHub", "AttachedTo"], list(disk)
+assert disk["Bus"] == 1 and disk["Device"] == 12 and disk["AttachedTo"] == "debian", disk
+assert disk["IsHub"] is False and hub["IsHub"] is True, j
+assert hub["Product"] == "xHCI Host Controller", hub
+assert mouse["Id"] == "046d:c077@2-1.4" and mouse["Serial"] == "" and mouse["Product"] == "", mouse
 '
 
-run 0 disk-attached debian
-same "$TMP/out" "disk-attached table" <<'EOF'
-KIND  ID                         SOURCE      TARGET
-disk  id-loop0                   /dev/loop0  vdb
-usb   usb-46f4-0001-SN-LAB-0001  001/012
+run 0 attached debian
+same "$TMP/out" "attached: disks and USB" <<'EOF'
+KIND  ID         SOURCE      TARGET
+disk  id-loop0   /dev/loop0  vdb
+usb   46f4:0001  1:12        hostdev0
 EOF
+
+run 0 disk-attached debian
+same "$TMP/out" "disk-attached: disks only" <<'EOF'
+KIND  ID        SOURCE      TARGET
+disk  id-loop0  /dev/loop0  vdb
+EOF
+
+run 0 usb-attached debian
+same "$TMP/out" "usb-attached: USB only" <<'EOF'
+KIND  ID         SOURCE  TARGET
+usb   46f4:0001  1:12    hostdev0
+EOF
+
+run 0 --json usb-attached debian
+check_py "usb-attached --json" '
+assert j == [{"Kind": "usb", "Id": "46f4:0001", "Source": "1:12", "Target": "hostdev0"}], j
+'
+run 0 --json attached debian
+check_py "attached --json" 'assert [d["Kind"] for d in j] == ["disk", "usb"], j'
 
 run 0 disk-attached win11
 same "$TMP/out" "disk-attached empty table" <<'EOF'
@@ -199,6 +322,9 @@ KIND  ID  SOURCE  TARGET
 EOF
 run 0 --json disk-attached win11
 check_py "disk-attached empty JSON" 'assert j == [], j'
+run 0 --no-legend usb-attached win11
+[ ! -s "$TMP/out" ] && ok "usb-attached --no-legend, nothing attached: no output" \
+        || not_ok "usb-attached --no-legend, nothing attached: no output" "$(cat "$TMP/out")"
 
 # --- errors from the service: exit 1, its message ---------------------------
 run 1 disk-attached nosuchvm
@@ -210,6 +336,8 @@ run 1 -v disk-attached nosuchvm
 same "$TMP/err" "error name with -v" <<'EOF'
 passthroughctl: No such domain: nosuchvm (org.example.Passthrough1.Error.NoSuchDomain)
 EOF
+run 1 usb-attached nosuchvm
+run 1 attached nosuchvm
 
 # --- changes -----------------------------------------------------------------
 : >"$TMP/calls"
@@ -258,6 +386,122 @@ same "$TMP/err" "disk-detach timeout error" <<'EOF'
 passthroughctl: The guest did not release /dev/stuck within 3000 ms (org.example.Passthrough1.Error.Timeout)
 EOF
 
+: >"$TMP/calls"
+run 0 usb-attach debian 046d:c077
+same "$TMP/out" "usb-attach output" <<'EOF'
+Attached USB 046d:c077 to debian
+EOF
+run 0 --no-ask-password usb-attach win11 2-1.4
+check_py "usb-attach sends no options, interactive unless --no-ask-password" '
+assert calls == [{"method": "AttachUsb", "interactive": True, "args": ["debian", "046d:c077", {}]},
+                 {"method": "AttachUsb", "interactive": False, "args": ["win11", "2-1.4", {}]}], calls
+'
+run 1 -v usb-attach debian 0781:5567
+same "$TMP/err" "usb-attach ambiguous device" <<'EOF'
+passthroughctl: USB device 0781:5567 is ambiguous: 0781:5567:AA01 (1-3), 0781:5567:AA02 (1-4) (org.example.Passthrough1.Error.AmbiguousDevice)
+EOF
+[ ! -s "$TMP/out" ] && ok "usb-attach error: nothing on stdout" || not_ok "usb-attach error: nothing on stdout"
+run 1 usb-attach debian 1:1
+same "$TMP/err" "usb-attach hub refused" <<'EOF'
+passthroughctl: 1d6b:0003:0000:00:04.0 is a hub
+EOF
+
+: >"$TMP/calls"
+run 0 usb-detach debian 46f4:0001:SN-LAB-0001 --timeout 2.5
+same "$TMP/out" "usb-detach output" <<'EOF'
+Detached USB 46f4:0001:SN-LAB-0001 from debian
+EOF
+run 0 usb-detach debian SN-LAB-0001
+check_py "usb-detach timeout-ms is a u, absent by default" '
+assert calls[0] == {"method": "DetachUsb", "interactive": True,
+                    "args": ["debian", "46f4:0001:SN-LAB-0001", {"timeout-ms": ["u", 2500]}]}, calls[0]
+assert calls[1]["args"] == ["debian", "SN-LAB-0001", {}], calls[1]
+'
+run 1 -v usb-detach --timeout 0.5 debian 1:12
+same "$TMP/err" "usb-detach timeout error" <<'EOF'
+passthroughctl: debian did not release 46f4:0001:SN-LAB-0001 within 500 ms (org.example.Passthrough1.Error.Timeout)
+EOF
+run 1 usb-detach win11 1:12
+same "$TMP/err" "usb-detach not attached" <<'EOF'
+passthroughctl: 46f4:0001:SN-LAB-0001 is not attached to win11
+EOF
+
+# --- monitor -------------------------------------------------------------------
+: >"$TMP/calls"
+start_monitor
+monitor_ready
+emit --foreign --emit 'DeviceAdded usb forged-by-an-impostor'
+emit --emit 'DeviceAdded usb 46f4:0001:SN-1' \
+        --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
+        --emit 'DeviceDetached debian usb 46f4:0001:SN-1' \
+        --emit 'DeviceRemoved usb 46f4:0001:SN-1' \
+        --emit 'DeviceAttached win11 disk id-sdb vdc' \
+        --emit "DeviceAttached win11 disk id-sdc ''" \
+        --emit $'DeviceAdded disk evil\e[2J'
+events 7
+same "$TMP/out" "monitor: one line per signal, in order, only from the service" <<'EOF'
+DeviceAdded usb 46f4:0001:SN-1
+DeviceAttached debian usb 46f4:0001:SN-1 hostdev1
+DeviceDetached debian usb 46f4:0001:SN-1
+DeviceRemoved usb 46f4:0001:SN-1
+DeviceAttached win11 disk id-sdb vdc
+DeviceAttached win11 disk id-sdc
+DeviceAdded disk evil?[2J
+EOF
+stop_monitor 0 INT
+[ ! -s "$TMP/mon-err" ] && ok "monitor: nothing on stderr" || not_ok "monitor: nothing on stderr" "$(cat "$TMP/mon-err")"
+[ ! -s "$TMP/calls" ] && ok "monitor: no method call to the service" \
+        || not_ok "monitor: no method call to the service" "$(cat "$TMP/calls")"
+
+start_monitor --json
+monitor_ready
+emit --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
+        --emit 'DeviceDetached debian usb 46f4:0001:SN-1' \
+        --emit 'DeviceRemoved usb 46f4:0001:SN-1' \
+        --emit $'DeviceAdded disk evil\e[2J'
+events 4
+check_py "monitor --json: one object per line, signal then arguments by name" '
+lines = text.splitlines()
+assert len(lines) == 4, lines
+events = [json.loads(l) for l in lines]
+assert events == [
+    {"signal": "DeviceAttached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1",
+     "target": "hostdev1"},
+    {"signal": "DeviceDetached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1"},
+    {"signal": "DeviceRemoved", "kind": "usb", "id": "46f4:0001:SN-1"},
+    {"signal": "DeviceAdded", "kind": "disk", "id": "evil\x1b[2J"},
+], events
+assert list(events[0]) == ["signal", "domain", "kind", "id", "target"], events[0]
+'
+stop_monitor 0 TERM
+
+# --- bash completion -------------------------------------------------------------
+complete_words us
+same "$TMP/out" "completion: verbs" <<'EOF'
+usb-list
+usb-attached
+usb-attach
+usb-detach
+EOF
+complete_words usb-attach ''
+same "$TMP/out" "completion: usb-attach VM" <<'EOF'
+debian
+win11
+EOF
+complete_words usb-attach debian ''
+same "$TMP/out" "completion: usb-attach devices, no hubs" <<'EOF'
+46f4:0001:SN-LAB-0001
+046d:c077@2-1.4
+EOF
+complete_words usb-detach debian ''
+same "$TMP/out" "completion: usb-detach, the VM's devices" <<'EOF'
+46f4:0001:SN-LAB-0001
+EOF
+complete_words usb-detach debian 46f4:0001:SN-LAB-0001 --t
+same "$TMP/out" "completion: usb-detach --timeout" <<'EOF'
+--timeout
+EOF
+
 run 0 version
 grep -qx 'passthroughd 0.1.0-mock' "$TMP/out" && grep -Eq '^passthroughctl [0-9]' "$TMP/out" \
         && ok "version shows both" || not_ok "version shows both" "$(cat "$TMP/out")"
@@ -266,6 +510,30 @@ grep -qx 'passthroughd 0.1.0-mock' "$TMP/out" && grep -Eq '^passthroughctl [0-9]
 kill "$MOCK_PID"; wait "$MOCK_PID" 2>/dev/null; MOCK_PID=
 run 1 domains
 grep -q '^passthroughctl: ' "$TMP/err" && ok "service gone: message" || not_ok "service gone: message" "$(cat "$TMP/err")"
+
+# monitor runs without the service and hears it once it is back; it ends
+# with the bus.
+: >"$TMP/calls"
+start_monitor
+sleep 0.5
+monitor_running && ok "monitor: runs without the service" \
+        || not_ok "monitor: runs without the service" "$(cat "$TMP/mon-err")"
+start_mock
+monitor_ready
+emit --emit 'DeviceAdded usb 46f4:0001:SN-2'
+events 1
+same "$TMP/out" "monitor: hears the service that started later" <<'EOF'
+DeviceAdded usb 46f4:0001:SN-2
+EOF
+[ ! -s "$TMP/calls" ] && ok "monitor: still no method call" || not_ok "monitor: still no method call" "$(cat "$TMP/calls")"
+kill "$BUS_PID"
+BUS_PID=
+stop_monitor 1
+same "$TMP/mon-err" "monitor: the bus went away" <<'EOF'
+passthroughctl: Disconnected from the bus
+EOF
+wait "$MOCK_PID" 2>/dev/null
+MOCK_PID=
 "$CTL" --address "unix:path=$TMP/nonexistent" domains >"$TMP/out" 2>"$TMP/err"
 [ $? = 1 ] && grep -q '^passthroughctl: Failed to connect' "$TMP/err" \
         && ok "bad address: exit 1" || not_ok "bad address: exit 1" "$(cat "$TMP/err")"
