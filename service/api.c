@@ -26,6 +26,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("s", target), method_attach_disk, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DetachDisk", SD_BUS_ARGS("s", domain, "s", device, "a{sv}", options),
                                 SD_BUS_NO_RESULT, method_detach_disk, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachUsb", SD_BUS_ARGS("s", domain, "s", device, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_attach_usb, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DetachUsb", SD_BUS_ARGS("s", domain, "s", device, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_detach_usb, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceAttached", SD_BUS_ARGS("s", domain, "s", kind, "s", id, "s", target), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceDetached", SD_BUS_ARGS("s", domain, "s", kind, "s", id), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceAdded", SD_BUS_ARGS("s", kind, "s", id), 0),
@@ -49,6 +53,20 @@ void api_emit_device_detached(Manager *m, const char *domain, const char *kind, 
 
         if (r < 0)
                 g_warning("Cannot emit DeviceDetached: %s", g_strerror(-r));
+}
+
+void api_emit_device_added(Manager *m, const char *kind, const char *id) {
+        int r = sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "DeviceAdded", "ss", kind, id);
+
+        if (r < 0)
+                g_warning("Cannot emit DeviceAdded: %s", g_strerror(-r));
+}
+
+void api_emit_device_removed(Manager *m, const char *kind, const char *id) {
+        int r = sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "DeviceRemoved", "ss", kind, id);
+
+        if (r < 0)
+                g_warning("Cannot emit DeviceRemoved: %s", g_strerror(-r));
 }
 
 void reply_error(sd_bus_message *message, const GError *error) {

@@ -98,12 +98,37 @@ static gboolean xml_text_valid(const char *s) {
 
 /* ---- building ------------------------------------------------------------- */
 
+/* A new document with an empty root element `name`; returns the root. */
+static xmlNodePtr new_document(xmlDocPtr *doc, const char *name) {
+        xmlNodePtr root;
+
+        devxml_init();
+        *doc = xmlNewDoc(BAD_CAST "1.0");
+        root = xmlNewDocNode(*doc, NULL, BAD_CAST name, NULL);
+        xmlDocSetRootElement(*doc, root);
+        return root;
+}
+
+static void add_alias(xmlNodePtr parent, const char *alias) {
+        xmlNodePtr node = xmlNewChild(parent, NULL, BAD_CAST "alias", NULL);
+
+        xmlNewProp(node, BAD_CAST "name", BAD_CAST alias);
+}
+
+/* The document's root element as a string, without an XML declaration. */
+static char *dump_root(xmlDocPtr doc) {
+        g_autoptr(xmlBuffer) buf = xmlBufferCreate();
+
+        if (!buf || xmlNodeDump(buf, doc, xmlDocGetRootElement(doc), 0, 0) < 0)
+                return NULL;
+        return g_strndup((const char *) xmlBufferContent(buf), (gsize) xmlBufferLength(buf));
+}
+
 /* Returns NULL when the spec would not make a valid disk (no source, a target
  * or serial the validators refuse, an alias without "ua-", text XML cannot
  * carry); callers validate first, this is the last line. */
 char *devxml_build_disk(const DiskXmlSpec *spec) {
         g_autoptr(xmlDoc) doc = NULL;
-        g_autoptr(xmlBuffer) buf = NULL;
         xmlNodePtr disk, node;
 
         g_return_val_if_fail(spec != NULL, NULL);
@@ -115,11 +140,7 @@ char *devxml_build_disk(const DiskXmlSpec *spec) {
         if (spec->alias && !alias_valid(spec->alias))
                 return NULL;
 
-        devxml_init();
-
-        doc = xmlNewDoc(BAD_CAST "1.0");
-        disk = xmlNewDocNode(doc, NULL, BAD_CAST "disk", NULL);
-        xmlDocSetRootElement(doc, disk);
+        disk = new_document(&doc, "disk");
         xmlNewProp(disk, BAD_CAST "type", BAD_CAST "block");
         xmlNewProp(disk, BAD_CAST "device", BAD_CAST "disk");
 
@@ -143,16 +164,52 @@ char *devxml_build_disk(const DiskXmlSpec *spec) {
         if (spec->serial)
                 xmlNewTextChild(disk, NULL, BAD_CAST "serial", BAD_CAST spec->serial);
 
-        if (spec->alias) {
-                node = xmlNewChild(disk, NULL, BAD_CAST "alias", NULL);
-                xmlNewProp(node, BAD_CAST "name", BAD_CAST spec->alias);
-        }
+        if (spec->alias)
+                add_alias(disk, spec->alias);
+        return dump_root(doc);
+}
 
-        buf = xmlBufferCreate();
-        if (!buf || xmlNodeDump(buf, doc, disk, 0, 0) < 0)
+static void add_id(xmlNodePtr parent, const char *element, guint id) {
+        char text[sizeof("0xffff")];
+        xmlNodePtr node = xmlNewChild(parent, NULL, BAD_CAST element, NULL);
+
+        g_snprintf(text, sizeof(text), "0x%04x", id);
+        xmlNewProp(node, BAD_CAST "id", BAD_CAST text);
+}
+
+static void add_address(xmlNodePtr parent, guint bus, guint device) {
+        g_autofree char *bus_text = g_strdup_printf("%u", bus);
+        g_autofree char *device_text = g_strdup_printf("%u", device);
+        xmlNodePtr node = xmlNewChild(parent, NULL, BAD_CAST "address", NULL);
+
+        xmlNewProp(node, BAD_CAST "bus", BAD_CAST bus_text);
+        xmlNewProp(node, BAD_CAST "device", BAD_CAST device_text);
+}
+
+char *devxml_build_usb_hostdev(const UsbHostdevXmlSpec *spec) {
+        g_autoptr(xmlDoc) doc = NULL;
+        xmlNodePtr hostdev, source;
+
+        g_return_val_if_fail(spec != NULL, NULL);
+
+        if (spec->vendor > 0xffff || spec->product > 0xffff || spec->bus == 0 || spec->device == 0)
+                return NULL;
+        if (spec->alias && !alias_valid(spec->alias))
                 return NULL;
 
-        return g_strndup((const char *) xmlBufferContent(buf), (gsize) xmlBufferLength(buf));
+        hostdev = new_document(&doc, "hostdev");
+        xmlNewProp(hostdev, BAD_CAST "mode", BAD_CAST "subsystem");
+        xmlNewProp(hostdev, BAD_CAST "type", BAD_CAST "usb");
+        xmlNewProp(hostdev, BAD_CAST "managed", BAD_CAST "yes");
+
+        source = xmlNewChild(hostdev, NULL, BAD_CAST "source", NULL);
+        add_id(source, "vendor", spec->vendor);
+        add_id(source, "product", spec->product);
+        add_address(source, spec->bus, spec->device);
+
+        if (spec->alias)
+                add_alias(hostdev, spec->alias);
+        return dump_root(doc);
 }
 
 /* ---- parsing -------------------------------------------------------------- */

@@ -20,6 +20,20 @@ typedef struct {
 char *devxml_build_disk(const DiskXmlSpec *spec);
 
 typedef struct {
+        guint vendor, product; /* USB ids, at most 0xffff */
+        guint bus, device;     /* host address, both > 0 */
+        const char *alias;     /* NULL or "ua-..." user alias */
+} UsbHostdevXmlSpec;
+
+/* <hostdev mode='subsystem' type='usb' managed='yes'>
+ *   <source> <vendor id='0xVVVV'/> <product id='0xPPPP'/>
+ *            <address bus='BUS' device='DEVICE'/> </source>   (decimal)
+ *   [<alias name='ALIAS'/>]
+ * </hostdev>
+ * NULL when a value is out of range or the alias is not a user alias. */
+char *devxml_build_usb_hostdev(const UsbHostdevXmlSpec *spec);
+
+typedef struct {
         char *type;            /* block, file, network, volume ... */
         char *device;          /* disk, cdrom, lun */
         char *source;          /* source dev= or file=, may be NULL */

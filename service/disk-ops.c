@@ -15,9 +15,7 @@
 #include "busdict.h"
 #include "devxml.h"
 #include "disks.h"
-#include "manager.h"
-#include "options.h"
-#include "worker.h"
+#include "request.h"
 
 /* ---- who has which host disk: scanned from every running domain ---- */
 
@@ -173,127 +171,46 @@ int method_list_disks(sd_bus_message *message, void *userdata, sd_bus_error *err
 /* ---- the request shared by AttachDisk and DetachDisk ---- */
 
 typedef struct {
-        gint ref;
-        Manager *m;
-        sd_bus_message *message;      /* NULL once answered */
-        char *domain_spec;
-        char *device_spec;
-        CallOptions options;
+        Request base;                 /* source: the path we attach, or found in the domain */
         DiskInfo *disk;               /* the host disk (NULL in source-only detach) */
-        char *source;                 /* the path we attach, or found in the domain */
         dev_t devnum;
-        char *id;                     /* Id for signals */
         gboolean system;
-        char *domain_name;            /* canonical, from libvirt */
-        char *domain_uuid;
-        char *target;                 /* attach result / detach: the disk's target */
-        char *alias;                  /* detach: the disk's alias */
-        guint waiter;                 /* detach: removal waiter id */
-        guint timer;                  /* detach: timeout source */
 } DiskRequest;
 
-static DiskRequest *request_new(Manager *m, sd_bus_message *message) {
-        DiskRequest *req = g_new0(DiskRequest, 1);
+static void disk_request_clear(Request *base) {
+        DiskRequest *req = (DiskRequest *) base;
 
-        req->ref = 1;
-        req->m = m;
-        req->message = sd_bus_message_ref(message);
-        return req;
-}
-
-static DiskRequest *request_ref(DiskRequest *req) {
-        g_atomic_int_inc(&req->ref);
-        return req;
-}
-
-static void request_unref(DiskRequest *req) {
-        if (!g_atomic_int_dec_and_test(&req->ref))
-                return;
-        sd_bus_message_unref(req->message);
-        g_free(req->domain_spec);
-        g_free(req->device_spec);
-        call_options_clear(&req->options);
         g_clear_pointer(&req->disk, disk_info_free);
-        g_free(req->source);
-        g_free(req->id);
-        g_free(req->domain_name);
-        g_free(req->domain_uuid);
-        g_free(req->target);
-        g_free(req->alias);
-        g_free(req);
 }
 
-static void request_fail(DiskRequest *req, const GError *error) {
-        if (!req->message)
-                return;
-        reply_error(req->message, error);
-        g_clear_pointer(&req->message, sd_bus_message_unref);
-}
+static void attach_work(gpointer data, GError **error);
+static void detach_work(gpointer data, GError **error);
 
-static gboolean read_call(sd_bus_message *message, DiskRequest *req, guint allowed, GError **error) {
-        const char *domain = NULL, *device = NULL;
+static const RequestKind disk_kind = {
+        .name = "disk",
+        .size = sizeof(DiskRequest),
+        .clear = disk_request_clear,
+        .attach_returns_target = TRUE,
+        .attach_work = attach_work,
+        .detach_work = detach_work,
+};
 
-        if (sd_bus_message_read(message, "ss", &domain, &device) < 0) {
-                g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT, "Cannot read the arguments");
-                return FALSE;
-        }
-        if (!options_read(message, allowed, &req->options, error))
-                return FALSE;
-        if (!virt_domain_spec_valid(domain, error) || !disk_spec_valid(device, error))
-                return FALSE;
-        req->domain_spec = g_strdup(domain);
-        req->device_spec = g_strdup(device);
-        return TRUE;
-}
+static void authorize(DiskRequest *req, const char *action, AuthzDone done) {
+        g_autoptr(GHashTable) details = g_hash_table_new(g_str_hash, g_str_equal);
 
-/* Look the domain up and record its canonical name and UUID. Once recorded
- * (the first look-up), later look-ups go by UUID and leave both alone: the
- * main thread reads them meanwhile (detach timer, removal waiter). */
-static virDomainPtr lookup_domain(DiskRequest *req, virConnectPtr conn, GError **error) {
-        const char *spec = req->domain_uuid ? req->domain_uuid : req->domain_spec;
-        virDomainPtr dom = virt_lookup_domain(conn, spec, error);
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
-
-        if (!dom)
-                return NULL;
-        if (!virt_require_running(dom, error)) {
-                virDomainFree(dom);
-                return NULL;
-        }
-        if (req->domain_uuid)
-                return dom;
-        (void) virDomainGetUUIDString(dom, uuid);
-        g_free(req->domain_name);
-        req->domain_name = g_strdup(virDomainGetName(dom));
-        g_free(req->domain_uuid);
-        req->domain_uuid = g_strdup(uuid);
-        return dom;
-}
-
-static GHashTable *make_details(DiskRequest *req) {
-        GHashTable *details = g_hash_table_new(g_str_hash, g_str_equal);
-
-        g_hash_table_insert(details, (gpointer) "domain", req->domain_name);
-        g_hash_table_insert(details, (gpointer) "domain.uuid", req->domain_uuid);
-        g_hash_table_insert(details, (gpointer) "device", req->source);
+        g_hash_table_insert(details, (gpointer) "device", req->base.source);
         if (req->disk) {
                 g_hash_table_insert(details, (gpointer) "device.serial", req->disk->serial);
                 g_hash_table_insert(details, (gpointer) "device.model", req->disk->model);
         }
-        return details;
-}
-
-static void authorize(DiskRequest *req, const char *action, AuthzDone done) {
-        g_autoptr(GHashTable) details = make_details(req);
-
-        authz_check(req->m->authz, req->message, action, details, done, req);
+        request_authorize(&req->base, action, details, done);
 }
 
 /* ---- AttachDisk ---- */
 
 /* Main thread: resolve the disk and check it may be given away. */
 static gboolean check_disk(DiskRequest *req, GError **error) {
-        g_autoptr(DiskInfo) disk = disks_resolve(req->device_spec, error);
+        g_autoptr(DiskInfo) disk = disks_resolve(req->base.device_spec, error);
         g_autoptr(HostUsage) host = NULL;
         g_autoptr(DiskUsage) usage = NULL;
 
@@ -301,28 +218,29 @@ static gboolean check_disk(DiskRequest *req, GError **error) {
                 return FALSE;
         if (req->devnum && disk->devnum != req->devnum) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
-                            "%s changed while waiting for authorization; try again", req->device_spec);
+                            "%s changed while waiting for authorization; try again", req->base.device_spec);
                 return FALSE;
         }
         host = host_usage_read(error);
         if (!host)
                 return FALSE;
         usage = disk_usage_compute(disk, host);
-        if (!disk_check_attachable(disk, usage, req->options.readonly, error))
+        if (!disk_check_attachable(disk, usage, req->base.options.readonly, error))
                 return FALSE;
         req->system = usage->system;
         req->devnum = disk->devnum;
-        g_free(req->source);
-        req->source = g_strdup(disk->path);
-        g_free(req->id);
-        req->id = g_strdup(disk->id);
+        g_free(req->base.source);
+        req->base.source = g_strdup(disk->path);
+        g_free(req->base.id);
+        req->base.id = g_strdup(disk->id);
         g_clear_pointer(&req->disk, disk_info_free);
         req->disk = g_steal_pointer(&disk);
         return TRUE;
 }
 
 /* [worker] Refuse a disk any running domain already has. */
-static gboolean check_not_attached(DiskRequest *req, virConnectPtr conn, GError **error) {
+static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        DiskRequest *req = (DiskRequest *) base;
         g_autoptr(GHashTable) held = scan_attachments(conn, error);
         const Holder *h;
 
@@ -333,43 +251,35 @@ static gboolean check_not_attached(DiskRequest *req, virConnectPtr conn, GError 
                 return TRUE;
         g_set_error(error, PT_ERROR, PT_ERROR_ALREADY_ATTACHED,
                     "%s is already attached to VM %s as %s. Detach it first: passthroughctl disk-detach %s %s",
-                    req->source, h->domain, h->target ? h->target : "?", h->domain, req->source);
+                    base->source, h->domain, h->target ? h->target : "?", h->domain, base->source);
         return FALSE;
 }
 
 static void attach_lookup_work(gpointer data, GError **error) {
-        DiskRequest *req = data;
-        virConnectPtr conn = virt_get_conn(req->m->virt, error);
-        virDomainPtr dom = conn ? lookup_domain(req, conn, error) : NULL;
-
-        if (dom)
-                (void) check_not_attached(req, conn, error);
-        if (dom)
-                virDomainFree(dom);
-        if (conn)
-                virConnectClose(conn);
+        (void) request_on_domain(data, check_not_attached, error);
 }
 
 /* [worker] The target to use: the caller's (if free) or the first free one. */
 static char *choose_target(DiskRequest *req, virDomainPtr dom, GError **error) {
         g_autofree char *xml = virt_domain_xml(dom, error);
         g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, error) : NULL;
+        const char *wanted = req->base.options.target;
 
         if (!parsed)
                 return NULL;
-        if (!req->options.target)
+        if (!wanted)
                 return devxml_next_target(parsed);
         for (guint i = 0; i < parsed->disks->len; i++) {
                 const DomainDisk *d = parsed->disks->pdata[i];
 
-                if (g_strcmp0(d->target, req->options.target) == 0) {
+                if (g_strcmp0(d->target, wanted) == 0) {
                         g_set_error(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
                                     "Target %s is already used in VM %s; choose another or leave it out",
-                                    req->options.target, req->domain_name);
+                                    wanted, req->base.domain_name);
                         return NULL;
                 }
         }
-        return g_strdup(req->options.target);
+        return g_strdup(wanted);
 }
 
 /* [worker] Prove nobody on the host holds the disk, then attach while we
@@ -377,18 +287,18 @@ static char *choose_target(DiskRequest *req, virDomainPtr dom, GError **error) {
 static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char *target, GError **error) {
         g_autofree char *alias = g_strdup_printf("ua-pt-%s", target);
         DiskXmlSpec spec = {
-                .source = req->source, .target = target, .serial = req->options.name,
-                .alias = alias, .readonly = req->options.readonly,
+                .source = req->base.source, .target = target, .serial = req->base.options.name,
+                .alias = alias, .readonly = req->base.options.readonly,
         };
         g_autofree char *xml = devxml_build_disk(&spec);
-        int fd = open(req->source, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+        int fd = open(req->base.source, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
         gboolean ok;
 
         if (fd < 0) {
                 int err = errno;
                 g_set_error(error, PT_ERROR, err == EBUSY ? PT_ERROR_DEVICE_BUSY : PT_ERROR_FAILED,
                             "%s is in use on the host (exclusive open failed: %s). Stop what uses it first",
-                            req->source, g_strerror(err));
+                            req->base.source, g_strerror(err));
                 return FALSE;
         }
         ok = virt_attach_live(dom, xml, error);
@@ -396,60 +306,21 @@ static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char 
         return ok;
 }
 
-static void attach_work(gpointer data, GError **error) {
-        DiskRequest *req = data;
-        virConnectPtr conn = virt_get_conn(req->m->virt, error);
-        virDomainPtr dom = conn ? lookup_domain(req, conn, error) : NULL;
+static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        DiskRequest *req = (DiskRequest *) base;
         g_autofree char *target = NULL;
 
-        if (dom && check_not_attached(req, conn, error))
-                target = choose_target(req, dom, error);
-        if (target && attach_exclusive(req, dom, target, error))
-                req->target = g_steal_pointer(&target);
-        if (dom)
-                virDomainFree(dom);
-        if (conn)
-                virConnectClose(conn);
-}
-
-/* Main thread: the host disks (devnum) an attach is under way for. The check
- * that no domain has the disk and the attach run in a worker; two requests
- * for one disk must not both pass the check before either has attached (the
- * exclusive open does not keep out a second attach: QEMU opens without O_EXCL). */
-static GHashTable *attaching;
-
-static gboolean attaching_claim(dev_t devnum) {
-        guint64 key = devnum;
-
-        if (!attaching)
-                attaching = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-        if (g_hash_table_contains(attaching, &key))
+        if (!check_not_attached(base, conn, dom, error))
                 return FALSE;
-        g_hash_table_add(attaching, g_memdup2(&key, sizeof(key)));
+        target = choose_target(req, dom, error);
+        if (!target || !attach_exclusive(req, dom, target, error))
+                return FALSE;
+        base->target = g_steal_pointer(&target);
         return TRUE;
 }
 
-static void attaching_release(dev_t devnum) {
-        guint64 key = devnum;
-
-        g_hash_table_remove(attaching, &key);
-}
-
-static void attach_done(gpointer data, GError *error) {
-        DiskRequest *req = data;
-        int r;
-
-        attaching_release(req->devnum);
-        if (error) {
-                request_fail(req, error);
-        } else {
-                g_message("Attached %s to %s as %s", req->source, req->domain_name, req->target);
-                r = sd_bus_reply_method_return(req->message, "s", req->target);
-                if (r < 0)
-                        g_warning("Cannot reply to AttachDisk: %s", g_strerror(-r));
-                api_emit_device_attached(req->m, req->domain_name, "disk", req->id, req->target);
-        }
-        request_unref(req);
+static void attach_work(gpointer data, GError **error) {
+        (void) request_on_domain(data, attach_on_domain, error);
 }
 
 static void attach_authorized(GError *error, gpointer data) {
@@ -458,57 +329,43 @@ static void attach_authorized(GError *error, gpointer data) {
         gboolean authorized_system = req->system;
 
         if (error) {
-                request_fail(req, error);
-                request_unref(req);
+                request_abort(&req->base, error);
                 return;
         }
         if (!check_disk(req, &local)) {
-                request_fail(req, local);
-                request_unref(req);
+                request_abort(&req->base, local);
                 return;
         }
         /* The action polkit allowed must still be the one this disk needs. */
         if (req->system != authorized_system) {
                 local = g_error_new(PT_ERROR, PT_ERROR_FAILED,
-                                    "%s changed while waiting for authorization; try again", req->device_spec);
-                request_fail(req, local);
-                request_unref(req);
+                                    "%s changed while waiting for authorization; try again", req->base.device_spec);
+                request_abort(&req->base, local);
                 return;
         }
-        if (!attaching_claim(req->devnum)) {
-                local = g_error_new(PT_ERROR, PT_ERROR_DEVICE_BUSY,
-                                    "%s is being attached by another request; try again later", req->source);
-                request_fail(req, local);
-                request_unref(req);
-                return;
-        }
-        worker_run(attach_work, attach_done, req);
+        /* The claim keeps a second attach of the disk out (the exclusive
+         * open does not: QEMU opens without O_EXCL). */
+        request_attach(&req->base, g_strdup_printf("disk:%" G_GUINT64_FORMAT, (guint64) req->devnum));
 }
 
 static void attach_looked_up(gpointer data, GError *error) {
         DiskRequest *req = data;
 
         if (error) {
-                request_fail(req, error);
-                request_unref(req);
+                request_abort(&req->base, error);
                 return;
         }
         authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_DISK, attach_authorized);
 }
 
 int method_attach_disk(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        DiskRequest *req = request_new(userdata, message);
+        DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
-        int r;
 
-        if (!read_call(message, req, OPTION_NAME | OPTION_TARGET | OPTION_READONLY, &local) ||
-            !check_disk(req, &local)) {
-                r = pt_error_to_bus(local, error);
-                request_unref(req);
-                return r;
-        }
-        worker_run(attach_lookup_work, attach_looked_up, req);
-        return 1;
+        if (request_read_call(&req->base, message, OPTION_NAME | OPTION_TARGET | OPTION_READONLY, disk_spec_valid,
+                              &local))
+                (void) check_disk(req, &local);
+        return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
 
 /* ---- DetachDisk ---- */
@@ -517,12 +374,12 @@ int method_attach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
  * gone can still be detached by its source path. */
 static gboolean resolve_for_detach(DiskRequest *req, GError **error) {
         g_autoptr(GError) local = NULL;
-        g_autoptr(DiskInfo) disk = disks_resolve(req->device_spec, &local);
+        g_autoptr(DiskInfo) disk = disks_resolve(req->base.device_spec, &local);
 
         if (!disk && g_error_matches(local, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE) &&
-            g_str_has_prefix(req->device_spec, "/dev/")) {
-                req->source = g_strdup(req->device_spec);
-                req->id = g_strdup(req->device_spec);
+            g_str_has_prefix(req->base.device_spec, "/dev/")) {
+                req->base.source = g_strdup(req->base.device_spec);
+                req->base.id = g_strdup(req->base.device_spec);
                 return TRUE;
         }
         if (!disk) {
@@ -530,8 +387,8 @@ static gboolean resolve_for_detach(DiskRequest *req, GError **error) {
                 return FALSE;
         }
         req->devnum = disk->devnum;
-        req->source = g_strdup(disk->path);
-        req->id = g_strdup(disk->id);
+        req->base.source = g_strdup(disk->path);
+        req->base.id = g_strdup(disk->id);
         req->disk = g_steal_pointer(&disk);
         return TRUE;
 }
@@ -539,12 +396,12 @@ static gboolean resolve_for_detach(DiskRequest *req, GError **error) {
 static gboolean disk_matches(DiskRequest *req, const DomainDisk *d) {
         if (g_strcmp0(d->type, "block") != 0 || !d->source)
                 return FALSE;
-        if (g_str_equal(d->source, req->source))
+        if (g_str_equal(d->source, req->base.source))
                 return TRUE;
         return req->devnum && source_devnum(d->source) == req->devnum;
 }
 
-/* [worker] Find the disk in the domain's live XML: record target and alias. */
+/* [worker] Find the disk in the domain's live XML. */
 static gboolean find_in_domain(DiskRequest *req, virDomainPtr dom, DomainDisk **found, DomainXml **xml_out,
                                GError **error) {
         g_autofree char *xml = virt_domain_xml(dom, error);
@@ -561,142 +418,61 @@ static gboolean find_in_domain(DiskRequest *req, virDomainPtr dom, DomainDisk **
         domain_xml_free(parsed);
         g_set_error(error, PT_ERROR, PT_ERROR_NOT_ATTACHED,
                     "%s is not attached to VM %s. See passthroughctl disk-attached %s",
-                    req->source, req->domain_name, req->domain_name);
+                    req->base.source, req->base.domain_name, req->base.domain_name);
+        return FALSE;
+}
+
+/* [worker] Record the disk's target and alias. */
+static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        DomainDisk *disk = NULL;
+        g_autoptr(DomainXml) parsed = NULL;
+
+        if (!find_in_domain((DiskRequest *) base, dom, &disk, &parsed, error))
+                return FALSE;
+        base->target = g_strdup(disk->target);
+        base->alias = g_strdup(disk->alias);
+        if (base->alias)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                    "%s has no device alias in VM %s; libvirt cannot report its removal",
+                    base->source, base->domain_name);
         return FALSE;
 }
 
 static void detach_lookup_work(gpointer data, GError **error) {
-        DiskRequest *req = data;
-        virConnectPtr conn = virt_get_conn(req->m->virt, error);
-        virDomainPtr dom = conn ? lookup_domain(req, conn, error) : NULL;
-        DomainDisk *disk = NULL;
-        g_autoptr(DomainXml) parsed = NULL;
-
-        if (dom && find_in_domain(req, dom, &disk, &parsed, error)) {
-                req->target = g_strdup(disk->target);
-                req->alias = g_strdup(disk->alias);
-                if (!req->alias)
-                        g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
-                                    "%s has no device alias in VM %s; libvirt cannot report its removal",
-                                    req->source, req->domain_name);
-        }
-        if (dom)
-                virDomainFree(dom);
-        if (conn)
-                virConnectClose(conn);
+        (void) request_on_domain(data, detach_lookup_on_domain, error);
 }
 
-/* Answer the call (once), then drop the timer and the waiter. Dropping the
- * waiter releases its reference, so `req` may be gone afterwards. */
-static void detach_finish(DiskRequest *req, const GError *error) {
-        int r;
-
-        g_clear_handle_id(&req->timer, g_source_remove);
-        if (req->message && error) {
-                request_fail(req, error);
-        } else if (req->message) {
-                g_message("Detached %s from %s", req->source, req->domain_name);
-                r = sd_bus_reply_method_return(req->message, "");
-                if (r < 0)
-                        g_warning("Cannot reply to DetachDisk: %s", g_strerror(-r));
-                g_clear_pointer(&req->message, sd_bus_message_unref);
-                api_emit_device_detached(req->m, req->domain_name, "disk", req->id);
-        }
-        if (req->waiter) {
-                virt_unwatch_removal(req->m->virt, req->waiter);
-                req->waiter = 0;
-                request_unref(req);
-        }
-}
-
-/* libvirt says the guest let go (or refused). */
-static void detach_removed(gboolean failed, gpointer data) {
-        DiskRequest *req = data;
-        g_autoptr(GError) error = NULL;
-
-        if (failed)
-                error = g_error_new(PT_ERROR, PT_ERROR_FAILED, "The guest in VM %s refused to release %s",
-                                    req->domain_name, req->source);
-        detach_finish(req, error);
-}
-
-static gboolean detach_timed_out(gpointer data) {
-        DiskRequest *req = data;
-        g_autoptr(GError) error = NULL;
-
-        req->timer = 0;
-        error = g_error_new(PT_ERROR, PT_ERROR_TIMEOUT,
-                            "The guest in VM %s did not release %s (%s) within %u ms; it stays attached and the "
-                            "removal request stays pending in the guest. Retry, or shut the guest down",
-                            req->domain_name, req->source, req->target, req->options.timeout_ms);
-        detach_finish(req, error);
-        return G_SOURCE_REMOVE;
-}
-
-static void detach_work(gpointer data, GError **error) {
-        DiskRequest *req = data;
-        virConnectPtr conn = virt_get_conn(req->m->virt, error);
-        virDomainPtr dom = conn ? lookup_domain(req, conn, error) : NULL;
+static gboolean detach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         DomainDisk *disk = NULL;
         g_autoptr(DomainXml) parsed = NULL;
         g_autofree char *xml = NULL;
 
-        if (dom && find_in_domain(req, dom, &disk, &parsed, error)) {
-                DiskXmlSpec spec = { .source = disk->source, .target = disk->target };
-
-                xml = devxml_build_disk(&spec);
-                (void) virt_detach_live(dom, xml, error);
-        }
-        if (dom)
-                virDomainFree(dom);
-        if (conn)
-                virConnectClose(conn);
+        if (!find_in_domain((DiskRequest *) base, dom, &disk, &parsed, error))
+                return FALSE;
+        xml = devxml_build_disk(&(DiskXmlSpec) { .source = disk->source, .target = disk->target });
+        return virt_detach_live(dom, xml, error);
 }
 
-static void detach_requested(gpointer data, GError *error) {
-        DiskRequest *req = data;
-
-        if (error)
-                detach_finish(req, error);
-        request_unref(req);   /* the worker's reference */
-}
-
-static void detach_authorized(GError *error, gpointer data) {
-        DiskRequest *req = data;
-
-        if (error) {
-                request_fail(req, error);
-                request_unref(req);
-                return;
-        }
-        /* The waiter and the timer exist before the request is made. The
-         * initial reference now belongs to the waiter. */
-        req->waiter = virt_watch_removal(req->m->virt, req->domain_uuid, req->alias, detach_removed, req);
-        req->timer = g_timeout_add(req->options.timeout_ms, detach_timed_out, req);
-        worker_run(detach_work, detach_requested, request_ref(req));
+static void detach_work(gpointer data, GError **error) {
+        (void) request_on_domain(data, detach_on_domain, error);
 }
 
 static void detach_looked_up(gpointer data, GError *error) {
         DiskRequest *req = data;
 
         if (error) {
-                request_fail(req, error);
-                request_unref(req);
+                request_abort(&req->base, error);
                 return;
         }
-        authorize(req, ACTION_DETACH, detach_authorized);
+        authorize(req, ACTION_DETACH, request_detach_authorized);
 }
 
 int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        DiskRequest *req = request_new(userdata, message);
+        DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
-        int r;
 
-        if (!read_call(message, req, OPTION_TIMEOUT_MS, &local) || !resolve_for_detach(req, &local)) {
-                r = pt_error_to_bus(local, error);
-                request_unref(req);
-                return r;
-        }
-        worker_run(detach_lookup_work, detach_looked_up, req);
-        return 1;
+        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS, disk_spec_valid, &local))
+                (void) resolve_for_detach(req, &local);
+        return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
 }

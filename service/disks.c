@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <libudev.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,18 +10,11 @@
 
 #include "disks.h"
 #include "errors.h"
+#include "udev-util.h"
 
-#define MAX_DEVICE_STRING 128   /* cap for strings read from devices */
 #define MAX_SPEC 255
 #define MAX_DEPTH 16            /* dm on md on dm ... */
 #define SECTOR_SIZE 512
-
-typedef struct udev Udev;
-typedef struct udev_device UdevDevice;
-typedef struct udev_enumerate UdevEnumerate;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Udev, udev_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(UdevDevice, udev_device_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(UdevEnumerate, udev_enumerate_unref)
 
 static const char *const system_mounts[] = { "/", "/boot", "/efi", "/boot/efi", NULL };
 
@@ -39,22 +31,6 @@ static gboolean fail(GError **error, PtError code, const char *format, ...) {
 }
 
 /* ---------------------------------------------------------------- strings */
-
-/* Device strings are untrusted: printable ASCII only, trimmed, capped. */
-static char *clean_string(const char *s) {
-        GString *out = g_string_new(NULL);
-        char *text;
-
-        for (; s && *s; s++)
-                if (*s >= 0x20 && *s < 0x7f)
-                        g_string_append_c(out, *s);
-        text = g_strstrip(g_string_free(out, FALSE));
-        if (strlen(text) > MAX_DEVICE_STRING) {
-                text[MAX_DEVICE_STRING] = '\0';
-                g_strchomp(text);
-        }
-        return text;
-}
 
 /* Host strings (mount points) shown to humans and sent over D-Bus. */
 static char *display_string(const char *s) {
@@ -210,14 +186,6 @@ void host_usage_free(HostUsage *host) {
 
 /* ---------------------------------------------------------------- sysfs */
 
-static Udev *udev_open(GError **error) {
-        Udev *udev = udev_new();
-
-        if (!udev)
-                fail(error, PT_ERROR_FAILED, "Cannot initialize libudev: %s", g_strerror(errno));
-        return udev;
-}
-
 static gboolean is_empty(const char *s) {
         return !s || !*s;
 }
@@ -232,7 +200,7 @@ static const char *device_value(UdevDevice *dev, const char *key) {
 /* The first non-empty cleaned value among keys, else "". */
 static char *first_value(UdevDevice *dev, const char *const *keys) {
         for (; *keys; keys++) {
-                g_autofree char *value = clean_string(device_value(dev, *keys));
+                g_autofree char *value = device_string_clean(device_value(dev, *keys));
 
                 if (*value)
                         return g_steal_pointer(&value);
@@ -261,7 +229,7 @@ static GPtrArray *read_dir_names(const char *syspath, const char *subdir) {
         const char *name;
 
         while (dir && (name = g_dir_read_name(dir)))
-                g_ptr_array_add(names, clean_string(name));
+                g_ptr_array_add(names, device_string_clean(name));
         g_ptr_array_sort(names, compare_names);
         return names;
 }
@@ -285,7 +253,7 @@ static void add_by_id(GPtrArray *ids, const char *link) {
 
         if (!g_str_has_prefix(link, "/dev/disk/by-id/"))
                 return;
-        id = clean_string(link + strlen("/dev/disk/by-id/"));
+        id = device_string_clean(link + strlen("/dev/disk/by-id/"));
         if (plain_name_valid(id) && !strings_contain(ids, id))
                 g_ptr_array_add(ids, g_steal_pointer(&id));
 }
@@ -365,7 +333,7 @@ static const char *device_transport(UdevDevice *dev, const char *name) {
 static BlockPart *block_part_new_from_device(UdevDevice *dev) {
         BlockPart *part = g_new0(BlockPart, 1);
 
-        part->name = clean_string(udev_device_get_sysname(dev));
+        part->name = device_string_clean(udev_device_get_sysname(dev));
         part->devnum = udev_device_get_devnum(dev);
         part->holders = read_dir_names(udev_device_get_syspath(dev), "holders");
         return part;
@@ -406,7 +374,7 @@ static const char *const wwn_keys[] = { "ID_WWN_WITH_EXTENSION", "ID_WWN", "wwid
 static DiskInfo *disk_info_new_from_device(Udev *udev, UdevDevice *dev) {
         DiskInfo *disk = g_new0(DiskInfo, 1);
 
-        disk->name = clean_string(udev_device_get_sysname(dev));
+        disk->name = device_string_clean(udev_device_get_sysname(dev));
         disk->path = g_strconcat("/dev/", disk->name, NULL);
         disk->devnum = udev_device_get_devnum(dev);
         disk->size = device_size(dev);
@@ -466,11 +434,11 @@ static gboolean is_stacked_name(const char *name) {
 
 /* Is this a whole disk we list? Else an error saying what to pass instead. */
 static gboolean check_whole_disk(UdevDevice *dev, GError **error) {
-        g_autofree char *name = clean_string(udev_device_get_sysname(dev));
+        g_autofree char *name = device_string_clean(udev_device_get_sysname(dev));
 
         if (g_strcmp0(udev_device_get_devtype(dev), "partition") == 0) {
                 UdevDevice *parent = udev_device_get_parent(dev);
-                g_autofree char *disk = clean_string(parent ? udev_device_get_sysname(parent) : "");
+                g_autofree char *disk = device_string_clean(parent ? udev_device_get_sysname(parent) : "");
 
                 return fail(error, PT_ERROR_INVALID_ARGUMENT,
                             "%s is a partition; pass the whole disk /dev/%s", name, disk);
@@ -498,7 +466,7 @@ static int compare_disks(gconstpointer a, gconstpointer b) {
 }
 
 GPtrArray *disks_list(GError **error) {
-        g_autoptr(Udev) udev = udev_open(error);
+        g_autoptr(Udev) udev = udev_util_open(error);
         g_autoptr(UdevEnumerate) all = NULL;
         g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func((GDestroyNotify) disk_info_free);
         struct udev_list_entry *entry;
@@ -534,7 +502,7 @@ DiskInfo *disk_read(const char *name, GError **error) {
                 fail(error, PT_ERROR_INVALID_ARGUMENT, "Invalid disk name");
                 return NULL;
         }
-        udev = udev_open(error);
+        udev = udev_util_open(error);
         if (!udev)
                 return NULL;
         dev = udev_device_new_from_subsystem_sysname(udev, "block", name);
@@ -612,7 +580,7 @@ gboolean disk_spec_valid(const char *spec, GError **error) {
 }
 
 static DiskInfo *resolve_devnum(dev_t devnum, const char *spec, GError **error) {
-        g_autoptr(Udev) udev = udev_open(error);
+        g_autoptr(Udev) udev = udev_util_open(error);
         g_autoptr(UdevDevice) dev = NULL;
 
         if (!udev)
@@ -638,7 +606,7 @@ static DiskInfo *resolve_path(const char *spec, GError **error) {
                 fail(error, PT_ERROR_INVALID_ARGUMENT, "Cannot resolve %s: %s", spec, g_strerror(errno));
                 return NULL;
         }
-        shown = clean_string(real);
+        shown = device_string_clean(real);
         if (!g_str_has_prefix(real, "/dev/")) {
                 fail(error, PT_ERROR_INVALID_ARGUMENT,
                      "%s leads to %s, outside /dev; pass a disk such as /dev/sdb", spec, shown);
@@ -674,7 +642,7 @@ static DiskInfo *find_by_id(const char *spec, GError **error) {
 
 static DiskInfo *resolve_name(const char *spec, GError **error) {
         g_autofree char *by_id = g_strconcat("/dev/disk/by-id/", spec, NULL);
-        g_autoptr(Udev) udev = udev_open(error);
+        g_autoptr(Udev) udev = udev_util_open(error);
         g_autoptr(UdevDevice) dev = NULL;
 
         if (!udev)
@@ -842,7 +810,7 @@ HostUsage *host_usage_read(GError **error) {
         host->swap_devnums = swap_block_devnums(host->swaps);
         host->critical_disks = g_ptr_array_new_with_free_func(g_free);
         host->critical_reasons = g_ptr_array_new_with_free_func(g_free);
-        udev = udev_open(error);
+        udev = udev_util_open(error);
         if (!udev)
                 return NULL;
         collect_critical(udev, host);

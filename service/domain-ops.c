@@ -8,6 +8,7 @@
 #include "devxml.h"
 #include "disks.h"
 #include "manager.h"
+#include "usb.h"
 #include "worker.h"
 
 typedef struct {
@@ -191,14 +192,25 @@ static char *hex_id(const char *value) {
         return g_ascii_strdown(value, -1);
 }
 
+/* The host device's Id (as ListUsbDevices gives it) when it is still
+ * there, else "vvvv:pppp". */
+static char *usb_id(const DomainUsbHostdev *h, GPtrArray *host_devices) {
+        g_autofree char *vendor = hex_id(h->vendor);
+        g_autofree char *product = hex_id(h->product);
+
+        for (guint i = 0; host_devices && i < host_devices->len; i++)
+                if (usb_hostdev_holds(h, host_devices->pdata[i]))
+                        return g_strdup(((UsbDevice *) host_devices->pdata[i])->id);
+        return g_strdup_printf("%s:%s", vendor, product);
+}
+
 static int append_usb(sd_bus_message *reply, const DomainXml *dom) {
+        g_autoptr(GPtrArray) host_devices = dom->usb_hostdevs->len ? usb_list(NULL) : NULL;
         int r = 0;
 
         for (guint i = 0; r >= 0 && i < dom->usb_hostdevs->len; i++) {
                 const DomainUsbHostdev *h = dom->usb_hostdevs->pdata[i];
-                g_autofree char *vendor = hex_id(h->vendor);
-                g_autofree char *product = hex_id(h->product);
-                g_autofree char *id = g_strdup_printf("%s:%s", vendor, product);
+                g_autofree char *id = usb_id(h, host_devices);
                 g_autofree char *source = g_strdup_printf("%u:%u", h->bus, h->device);
 
                 r = append_entry(reply, "usb", id, source, h->alias ? h->alias : "");

@@ -20,6 +20,7 @@ static const char *const error_names[_PT_ERROR_MAX] = {
         [PT_ERROR_TIMEOUT] = ERROR_PREFIX "Timeout",
         [PT_ERROR_FAILED] = ERROR_PREFIX "Failed",
         [PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] = SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+        [PT_ERROR_AMBIGUOUS_DEVICE] = ERROR_PREFIX "AmbiguousDevice",
 };
 
 static const sd_bus_error_map error_map[] = {
@@ -34,6 +35,7 @@ static const sd_bus_error_map error_map[] = {
         SD_BUS_ERROR_MAP(ERROR_PREFIX "NotAuthorized", EACCES),
         SD_BUS_ERROR_MAP(ERROR_PREFIX "Timeout", ETIMEDOUT),
         SD_BUS_ERROR_MAP(ERROR_PREFIX "Failed", EIO),
+        SD_BUS_ERROR_MAP(ERROR_PREFIX "AmbiguousDevice", ENOTUNIQ),
         SD_BUS_ERROR_MAP_END,
 };
 

@@ -22,6 +22,7 @@ typedef enum {
         PT_ERROR_TIMEOUT,
         PT_ERROR_FAILED,
         PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+        PT_ERROR_AMBIGUOUS_DEVICE,
         _PT_ERROR_MAX,
 } PtError;
 

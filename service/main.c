@@ -38,6 +38,24 @@ static void on_lifecycle(const char *name, const char *uuid, int event, int deta
         g_debug("Domain %s (%s): lifecycle event %d/%d", name, uuid, event, detail);
 }
 
+static void on_device_event(const char *kind, const char *id, gboolean added, gpointer data) {
+        Manager *m = data;
+
+        g_debug("%s %s %s", added ? "Added" : "Removed", kind, id);
+        if (added)
+                api_emit_device_added(m, kind, id);
+        else
+                api_emit_device_removed(m, kind, id);
+}
+
+static void watch_devices(Manager *m) {
+        g_autoptr(GError) error = NULL;
+
+        m->udev_watch = udev_watch_new(on_device_event, m, &error);
+        if (!m->udev_watch)
+                g_warning("No DeviceAdded/DeviceRemoved signals: %s", error->message);
+}
+
 static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
@@ -86,6 +104,7 @@ static void manager_clear(Manager *m) {
                 m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
+        g_clear_pointer(&m->udev_watch, udev_watch_free);
         g_clear_pointer(&m->authz, authz_free);
         g_clear_pointer(&m->virt, virt_free);
         m->event = sd_event_unref(m->event);
@@ -108,6 +127,9 @@ static int run(Manager *m, const char *uri) {
          * still end the main loop, not kill the process. */
         g_unix_signal_add(SIGTERM, on_signal, m);
         g_unix_signal_add(SIGINT, on_signal, m);
+        /* Watching before the name is on the bus: a device plugged in once
+         * a client sees the service is reported. */
+        watch_devices(m);
         if (!setup_bus(m, &error)) {
                 g_printerr("passthroughd: %s\n", error->message);
                 return EXIT_FAILURE;

@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "authz.h"
+#include "udev-monitor.h"
 #include "virt.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
         sd_bus_slot *vtable_slot;
         Authz *authz;
         Virt *virt;
+        UdevWatch *udev_watch;        /* DeviceAdded/DeviceRemoved; NULL if udev is unavailable */
         gboolean verbose;
 } Manager;
 
@@ -25,6 +27,8 @@ int api_register(Manager *m);
 /* Signals (main thread). */
 void api_emit_device_attached(Manager *m, const char *domain, const char *kind, const char *id, const char *target);
 void api_emit_device_detached(Manager *m, const char *domain, const char *kind, const char *id);
+void api_emit_device_added(Manager *m, const char *kind, const char *id);
+void api_emit_device_removed(Manager *m, const char *kind, const char *id);
 
 /* Method handlers living in their own files. */
 int method_list_disks(sd_bus_message *message, void *userdata, sd_bus_error *error);
@@ -33,6 +37,8 @@ int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
 int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_list_attached(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_list_usb_devices(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_attach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_detach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
 /* Reply to a kept call with a GError (PT_ERROR names) and drop the ref. */
 void reply_error(sd_bus_message *message, const GError *error);

@@ -1,10 +1,392 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* USB devices. Listing and attaching them is the USB milestone's work: until
- * then the list is honestly empty, as the interface allows. */
+/* ListUsbDevices, AttachUsb and DetachUsb.
+ *
+ * The flow is the disks' (disk-ops.c): validate -> resolve the device (sysfs,
+ * main thread) -> resolve the domain (worker) -> polkit (async) -> re-resolve
+ * and check it is still the same device -> the libvirt call (worker) -> reply
+ * and signal. A device is given as <hostdev type='usb' managed='yes'> by
+ * vendor, product and bus/device address, live only, with a user alias made
+ * from its port (ua-pt-usb-1-2_3) so the service knows its own entries. */
 #include "config.h"
 
-#include "manager.h"
+#include <string.h>
+
+#include "busdict.h"
+#include "devxml.h"
+#include "request.h"
+#include "usb.h"
+
+/* ---- who has which host USB device: every running domain's live XML ---- */
+
+/* [worker] DomainXml* of every running domain. */
+static GPtrArray *scan_domains(virConnectPtr conn, GError **error) {
+        g_autoptr(GPtrArray) doms = virt_list_domains(conn, TRUE, error);
+        GPtrArray *parsed;
+
+        if (!doms)
+                return NULL;
+        parsed = g_ptr_array_new_with_free_func((GDestroyNotify) domain_xml_free);
+        for (guint i = 0; i < doms->len; i++) {
+                g_autofree char *xml = virt_domain_xml(doms->pdata[i], NULL);
+                DomainXml *dom = xml ? devxml_parse_domain(xml, NULL) : NULL;
+
+                if (dom)
+                        g_ptr_array_add(parsed, dom);
+        }
+        return parsed;
+}
+
+/* The domain whose hostdev holds `dev` (its hostdev in *hostdev), or NULL. */
+static const DomainXml *find_holder(GPtrArray *domains, const UsbDevice *dev, const DomainUsbHostdev **hostdev) {
+        for (guint i = 0; domains && i < domains->len; i++) {
+                const DomainXml *dom = domains->pdata[i];
+
+                for (guint j = 0; j < dom->usb_hostdevs->len; j++)
+                        if (usb_hostdev_holds(dom->usb_hostdevs->pdata[j], dev)) {
+                                if (hostdev)
+                                        *hostdev = dom->usb_hostdevs->pdata[j];
+                                return dom;
+                        }
+        }
+        return NULL;
+}
+
+/* ---- ListUsbDevices ---- */
+
+typedef struct {
+        Manager *m;
+        sd_bus_message *message;
+        GPtrArray *domains;
+} ListRequest;
+
+static void list_work(gpointer data, GError **error) {
+        ListRequest *req = data;
+        g_autoptr(GError) local = NULL;
+        virConnectPtr conn = virt_get_conn(req->m->virt, &local);
+
+        if (conn) {
+                req->domains = scan_domains(conn, &local);
+                virConnectClose(conn);
+        }
+        /* Devices are listed even when libvirt is away; AttachedTo is then unknown. */
+        if (local)
+                g_warning("ListUsbDevices without libvirt: %s", local->message);
+}
+
+static int append_device(sd_bus_message *reply, const UsbDevice *dev, const DomainXml *holder) {
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+
+        if (r >= 0) r = dict_add_s(reply, "Id", dev->id);
+        if (r >= 0) r = dict_add_u(reply, "Bus", dev->bus);
+        if (r >= 0) r = dict_add_u(reply, "Device", dev->device);
+        if (r >= 0) r = dict_add_s(reply, "Port", dev->port);
+        if (r >= 0) r = dict_add_s(reply, "VendorId", dev->vendor_id);
+        if (r >= 0) r = dict_add_s(reply, "ProductId", dev->product_id);
+        if (r >= 0) r = dict_add_s(reply, "Serial", dev->serial);
+        if (r >= 0) r = dict_add_s(reply, "Manufacturer", dev->manufacturer);
+        if (r >= 0) r = dict_add_s(reply, "Product", dev->product);
+        if (r >= 0) r = dict_add_b(reply, "IsHub", dev->is_hub);
+        if (r >= 0) r = dict_add_s(reply, "AttachedTo", holder ? holder->name : "");
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
+}
+
+static int append_devices(sd_bus_message *reply, GPtrArray *devices, GPtrArray *domains) {
+        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+
+        for (guint i = 0; r >= 0 && i < devices->len; i++)
+                r = append_device(reply, devices->pdata[i], find_holder(domains, devices->pdata[i], NULL));
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
+}
+
+static void list_done(gpointer data, GError *unused) {
+        ListRequest *req = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) devices = usb_list(&error);
+        sd_bus_message *reply = NULL;
+        int r;
+
+        if (!devices) {
+                reply_error(req->message, error);
+        } else {
+                r = sd_bus_message_new_method_return(req->message, &reply);
+                if (r >= 0)
+                        r = append_devices(reply, devices, req->domains);
+                if (r >= 0)
+                        r = sd_bus_send(NULL, reply, NULL);
+                if (r < 0)
+                        g_warning("Cannot reply to ListUsbDevices: %s", g_strerror(-r));
+        }
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(req->message);
+        g_clear_pointer(&req->domains, g_ptr_array_unref);
+        g_free(req);
+}
 
 int method_list_usb_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return sd_bus_reply_method_return(message, "aa{sv}", 0);
+        ListRequest *req = g_new0(ListRequest, 1);
+
+        req->m = userdata;
+        req->message = sd_bus_message_ref(message);
+        worker_run(list_work, list_done, req);
+        return 1;
+}
+
+/* ---- the request shared by AttachUsb and DetachUsb ---- */
+
+typedef struct {
+        Request base;      /* source: "USB device <Id>"; target: the hostdev's alias */
+        UsbDevice *dev;    /* the host device (NULL in a port-only detach) */
+        char *port;        /* its physical port */
+} UsbRequest;
+
+static void usb_request_clear(Request *base) {
+        UsbRequest *req = (UsbRequest *) base;
+
+        g_clear_pointer(&req->dev, usb_device_free);
+        g_free(req->port);
+}
+
+static void attach_work(gpointer data, GError **error);
+static void detach_work(gpointer data, GError **error);
+
+static const RequestKind usb_kind = {
+        .name = "usb",
+        .size = sizeof(UsbRequest),
+        .clear = usb_request_clear,
+        .attach_returns_target = FALSE,
+        .attach_work = attach_work,
+        .detach_work = detach_work,
+};
+
+static gboolean same_device(const UsbDevice *a, const UsbDevice *b) {
+        return g_str_equal(a->syspath, b->syspath) && a->bus == b->bus && a->device == b->device &&
+               g_str_equal(a->vendor_id, b->vendor_id) && g_str_equal(a->product_id, b->product_id);
+}
+
+static void set_device(UsbRequest *req, const UsbDevice *dev) {
+        g_clear_pointer(&req->dev, usb_device_free);
+        req->dev = usb_device_copy(dev);
+        g_free(req->port);
+        req->port = g_strdup(dev->port);
+        g_free(req->base.id);
+        req->base.id = g_strdup(dev->id);
+        g_free(req->base.source);
+        req->base.source = g_strdup_printf("USB device %s", dev->id);
+}
+
+/* Main thread: resolve the caller's device string; once resolved (before
+ * polkit), it must still name the same device. */
+static gboolean resolve_device(UsbRequest *req, GError **error) {
+        g_autoptr(GPtrArray) devices = usb_list(error);
+        const UsbDevice *dev = devices ? usb_resolve(devices, req->base.device_spec, error) : NULL;
+
+        if (!dev)
+                return FALSE;
+        if (req->dev && !same_device(req->dev, dev)) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                            "%s changed while waiting for authorization; try again", req->base.device_spec);
+                return FALSE;
+        }
+        set_device(req, dev);
+        return TRUE;
+}
+
+static void authorize(UsbRequest *req, const char *action, AuthzDone done) {
+        g_autoptr(GHashTable) details = g_hash_table_new(g_str_hash, g_str_equal);
+
+        g_hash_table_insert(details, (gpointer) "device", req->base.id);
+        g_hash_table_insert(details, (gpointer) "device.port", req->port);
+        if (req->dev) {
+                g_hash_table_insert(details, (gpointer) "device.vendor", req->dev->vendor_id);
+                g_hash_table_insert(details, (gpointer) "device.product", req->dev->product_id);
+                g_hash_table_insert(details, (gpointer) "device.serial", req->dev->serial);
+        }
+        request_authorize(&req->base, action, details, done);
+}
+
+/* ---- AttachUsb ---- */
+
+static gboolean check_attachable(UsbRequest *req, GError **error) {
+        return resolve_device(req, error) && usb_check_attachable(req->dev, error);
+}
+
+/* [worker] Refuse a device any running domain already has. */
+static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        UsbRequest *req = (UsbRequest *) base;
+        g_autoptr(GPtrArray) domains = scan_domains(conn, error);
+        const DomainXml *holder;
+
+        if (!domains)
+                return FALSE;
+        holder = find_holder(domains, req->dev, NULL);
+        if (!holder)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_ALREADY_ATTACHED,
+                    "%s is already attached to VM %s. Detach it first: passthroughctl usb-detach %s %s",
+                    base->source, holder->name, holder->name, base->id);
+        return FALSE;
+}
+
+static void attach_lookup_work(gpointer data, GError **error) {
+        (void) request_on_domain(data, check_not_attached, error);
+}
+
+static char *hostdev_xml(const UsbDevice *dev, const char *alias) {
+        UsbHostdevXmlSpec spec = { .bus = dev->bus, .device = dev->device, .alias = alias };
+
+        if (!usb_parse_hex_id(dev->vendor_id, &spec.vendor) || !usb_parse_hex_id(dev->product_id, &spec.product))
+                return NULL;
+        return devxml_build_usb_hostdev(&spec);
+}
+
+static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        UsbRequest *req = (UsbRequest *) base;
+        g_autofree char *alias = usb_alias_for_port(req->port);
+        g_autofree char *xml = hostdev_xml(req->dev, alias);
+
+        if (!check_not_attached(base, conn, dom, error))
+                return FALSE;
+        if (!xml) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot describe %s to libvirt", base->source);
+                return FALSE;
+        }
+        if (!virt_attach_live(dom, xml, error))
+                return FALSE;
+        base->target = g_steal_pointer(&alias);
+        return TRUE;
+}
+
+static void attach_work(gpointer data, GError **error) {
+        (void) request_on_domain(data, attach_on_domain, error);
+}
+
+static void attach_authorized(GError *error, gpointer data) {
+        UsbRequest *req = data;
+        g_autoptr(GError) local = NULL;
+
+        if (error) {
+                request_abort(&req->base, error);
+                return;
+        }
+        if (!check_attachable(req, &local)) {
+                request_abort(&req->base, local);
+                return;
+        }
+        request_attach(&req->base, g_strdup_printf("usb:%u:%u", req->dev->bus, req->dev->device));
+}
+
+static void attach_looked_up(gpointer data, GError *error) {
+        UsbRequest *req = data;
+
+        if (error)
+                request_abort(&req->base, error);
+        else
+                authorize(req, ACTION_ATTACH_USB, attach_authorized);
+}
+
+int method_attach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        UsbRequest *req = request_new(&usb_kind, userdata, message);
+        g_autoptr(GError) local = NULL;
+
+        if (request_read_call(&req->base, message, 0, usb_spec_valid, &local))
+                (void) check_attachable(req, &local);
+        return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
+}
+
+/* ---- DetachUsb ---- */
+
+/* Main thread: the host device if it is still there; one that is gone can
+ * still be detached by its port (found by the alias the service gave it). */
+static gboolean resolve_for_detach(UsbRequest *req, GError **error) {
+        g_autoptr(GError) local = NULL;
+        const char *spec = req->base.device_spec, *port;
+
+        if (resolve_device(req, &local))
+                return TRUE;
+        port = strrchr(spec, '@') ? strrchr(spec, '@') + 1 : spec;   /* an Id VVVV:PPPP@PORT names its port */
+        if (!g_error_matches(local, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE) || !usb_port_valid(port)) {
+                g_propagate_error(error, g_steal_pointer(&local));
+                return FALSE;
+        }
+        req->port = g_strdup(port);
+        req->base.id = g_strdup(spec);
+        req->base.source = g_strdup_printf("the USB device at port %s", port);
+        return TRUE;
+}
+
+/* Our alias for the port, or the hostdev that holds the host device. */
+static gboolean hostdev_matches(UsbRequest *req, const DomainUsbHostdev *h, const char *alias) {
+        return g_strcmp0(h->alias, alias) == 0 || (req->dev && usb_hostdev_holds(h, req->dev));
+}
+
+/* [worker] Find the device's hostdev in the domain's live XML. */
+static gboolean find_in_domain(UsbRequest *req, virDomainPtr dom, const DomainUsbHostdev **found,
+                               DomainXml **xml_out, GError **error) {
+        g_autofree char *xml = virt_domain_xml(dom, error);
+        g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, error) : NULL;
+        g_autofree char *alias = usb_alias_for_port(req->port);
+
+        if (!parsed)
+                return FALSE;
+        for (guint i = 0; i < parsed->usb_hostdevs->len; i++)
+                if (hostdev_matches(req, parsed->usb_hostdevs->pdata[i], alias)) {
+                        *found = parsed->usb_hostdevs->pdata[i];
+                        *xml_out = g_steal_pointer(&parsed);
+                        return TRUE;
+                }
+        g_set_error(error, PT_ERROR, PT_ERROR_NOT_ATTACHED, "%s is not attached to VM %s. See passthroughctl usb-attached %s",
+                    req->base.source, req->base.domain_name, req->base.domain_name);
+        return FALSE;
+}
+
+/* [worker] Record the hostdev's alias: libvirt reports the removal by it. */
+static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        const DomainUsbHostdev *hostdev = NULL;
+        g_autoptr(DomainXml) parsed = NULL;
+
+        if (!find_in_domain((UsbRequest *) base, dom, &hostdev, &parsed, error))
+                return FALSE;
+        base->alias = g_strdup(hostdev->alias);
+        base->target = g_strdup(hostdev->alias);
+        if (base->alias)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s has no device alias in VM %s; libvirt cannot report its removal",
+                    base->source, base->domain_name);
+        return FALSE;
+}
+
+static void detach_lookup_work(gpointer data, GError **error) {
+        (void) request_on_domain(data, detach_lookup_on_domain, error);
+}
+
+/* [worker] Still there? Then ask libvirt to detach it by its alias. */
+static gboolean detach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        const DomainUsbHostdev *hostdev = NULL;
+        g_autoptr(DomainXml) parsed = NULL;
+
+        if (!find_in_domain((UsbRequest *) base, dom, &hostdev, &parsed, error))
+                return FALSE;
+        return virt_detach_alias_live(dom, base->alias, error);
+}
+
+static void detach_work(gpointer data, GError **error) {
+        (void) request_on_domain(data, detach_on_domain, error);
+}
+
+static void detach_looked_up(gpointer data, GError *error) {
+        UsbRequest *req = data;
+
+        if (error)
+                request_abort(&req->base, error);
+        else
+                authorize(req, ACTION_DETACH, request_detach_authorized);
+}
+
+int method_detach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        UsbRequest *req = request_new(&usb_kind, userdata, message);
+        g_autoptr(GError) local = NULL;
+
+        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS, usb_spec_valid, &local))
+                (void) resolve_for_detach(req, &local);
+        return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
 }

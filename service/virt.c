@@ -414,6 +414,13 @@ gboolean virt_detach_live(virDomainPtr dom, const char *xml, GError **error) {
         return FALSE;
 }
 
+gboolean virt_detach_alias_live(virDomainPtr dom, const char *alias, GError **error) {
+        if (virDomainDetachDeviceAlias(dom, alias, VIR_DOMAIN_AFFECT_LIVE) == 0)
+                return TRUE;
+        virt_set_error(error, PT_ERROR_FAILED, "libvirt could not detach the device");
+        return FALSE;
+}
+
 /* ---- removal waiters ---- */
 
 guint virt_watch_removal(Virt *virt, const char *uuid, const char *alias, VirtRemovalFunc func, gpointer data) {

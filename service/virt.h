@@ -49,6 +49,9 @@ GPtrArray *virt_list_domains(virConnectPtr conn, gboolean active_only, GError **
 /* [worker] Live-attach / live-detach device XML. */
 gboolean virt_attach_live(virDomainPtr dom, const char *xml, GError **error);
 gboolean virt_detach_live(virDomainPtr dom, const char *xml, GError **error);
+/* [worker] Ask for the live detach of the device with `alias`; returns
+ * without waiting for the guest (see virt_watch_removal). */
+gboolean virt_detach_alias_live(virDomainPtr dom, const char *alias, GError **error);
 
 /* "running", "paused", "shut off", ... as virsh prints them. */
 const char *virt_state_name(int state);

@@ -29,6 +29,8 @@ SIGNATURES = {
     'ListAttached': '(s)',
     'AttachDisk': '(ssa{sv})',
     'DetachDisk': '(ssa{sv})',
+    'AttachUsb': '(ssa{sv})',
+    'DetachUsb': '(ssa{sv})',
 }
 
 

@@ -61,9 +61,12 @@ class SignalRecorder:
 
 
 class World:
-    def __init__(self, builddir, guests=('linux', 'firmware', 'off')):
+    def __init__(self, builddir, guests=('linux', 'firmware', 'off'), service_env=None):
+        """service_env: extra environment for passthroughd alone (e.g. a
+        umockdev testbed's LD_PRELOAD and UMOCKDEV_DIR)."""
         self.builddir = os.path.abspath(builddir)
         self.guests_wanted = guests
+        self.service_env = dict(service_env or {})
         self.tmp = tempfile.mkdtemp(prefix='pt-world-')
         os.chmod(self.tmp, 0o755)   # unprivileged callers reach the bus socket below it
         self.stack = []
@@ -81,7 +84,7 @@ class World:
                                               log_path=os.path.join(self.tmp, 'polkit.log')))
         self.start_service()
         self.signals = SignalRecorder(self.bus.address, os.path.join(self.tmp, 'signals.log'))
-        self.kit = H.GuestKit(os.path.join(self.builddir, 'guest-kit'))
+        self.kit = H.GuestKit(os.path.join(self.builddir, 'guest-kit')) if 'linux' in self.guests_wanted else None
         self._start_guests()
         return self
 
@@ -112,7 +115,7 @@ class World:
         return os.path.join(self.builddir, 'service', 'passthroughd')
 
     def start_service(self, extra_args=()):
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address, **self.service_env)
         config = os.path.join(self.tmp, 'passthrough.conf')
         with open(config, 'w') as f:
             f.write('[libvirt]\n# uri comes from --connect\n')

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "request.h"
+
+gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *message) {
+        Request *req = g_malloc0(kind->size);
+
+        g_assert(kind->size >= sizeof(Request));
+        req->ref = 1;
+        req->kind = kind;
+        req->m = m;
+        req->message = sd_bus_message_ref(message);
+        return req;
+}
+
+gpointer request_ref(gpointer p) {
+        Request *req = p;
+
+        g_atomic_int_inc(&req->ref);
+        return req;
+}
+
+void request_unref(gpointer p) {
+        Request *req = p;
+
+        if (!g_atomic_int_dec_and_test(&req->ref))
+                return;
+        if (req->kind->clear)
+                req->kind->clear(req);
+        sd_bus_message_unref(req->message);
+        g_free(req->domain_spec);
+        g_free(req->device_spec);
+        call_options_clear(&req->options);
+        g_free(req->domain_name);
+        g_free(req->domain_uuid);
+        g_free(req->id);
+        g_free(req->source);
+        g_free(req->target);
+        g_free(req->alias);
+        g_free(req->claim);
+        g_free(req);
+}
+
+void request_fail(Request *req, const GError *error) {
+        if (!req->message)
+                return;
+        reply_error(req->message, error);
+        g_clear_pointer(&req->message, sd_bus_message_unref);
+}
+
+void request_abort(Request *req, const GError *error) {
+        request_fail(req, error);
+        request_unref(req);
+}
+
+gboolean request_read_call(Request *req, sd_bus_message *message, guint allowed,
+                           gboolean (*device_valid)(const char *spec, GError **error), GError **error) {
+        const char *domain = NULL, *device = NULL;
+
+        if (sd_bus_message_read(message, "ss", &domain, &device) < 0) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT, "Cannot read the arguments");
+                return FALSE;
+        }
+        if (!options_read(message, allowed, &req->options, error))
+                return FALSE;
+        if (!virt_domain_spec_valid(domain, error) || !device_valid(device, error))
+                return FALSE;
+        req->domain_spec = g_strdup(domain);
+        req->device_spec = g_strdup(device);
+        return TRUE;
+}
+
+int request_begin(Request *req, const GError *failure, WorkerFunc lookup, WorkerDone looked_up,
+                  sd_bus_error *error) {
+        int r;
+
+        if (failure) {
+                r = pt_error_to_bus(failure, error);
+                request_unref(req);
+                return r;
+        }
+        worker_run(lookup, looked_up, req);
+        return 1;
+}
+
+static virDomainPtr lookup_domain(Request *req, virConnectPtr conn, GError **error) {
+        const char *spec = req->domain_uuid ? req->domain_uuid : req->domain_spec;
+        virDomainPtr dom = virt_lookup_domain(conn, spec, error);
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+
+        if (!dom)
+                return NULL;
+        if (!virt_require_running(dom, error)) {
+                virDomainFree(dom);
+                return NULL;
+        }
+        if (req->domain_uuid)
+                return dom;
+        (void) virDomainGetUUIDString(dom, uuid);
+        g_free(req->domain_name);
+        req->domain_name = g_strdup(virDomainGetName(dom));
+        g_free(req->domain_uuid);
+        req->domain_uuid = g_strdup(uuid);
+        return dom;
+}
+
+gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error) {
+        virConnectPtr conn = virt_get_conn(req->m->virt, error);
+        virDomainPtr dom = conn ? lookup_domain(req, conn, error) : NULL;
+        gboolean ok = dom && func(req, conn, dom, error);
+
+        if (dom)
+                virDomainFree(dom);
+        if (conn)
+                virConnectClose(conn);
+        return ok;
+}
+
+void request_authorize(Request *req, const char *action, GHashTable *details, AuthzDone done) {
+        g_autoptr(GHashTable) all = g_hash_table_new(g_str_hash, g_str_equal);
+        GHashTableIter iter;
+        gpointer key, value;
+
+        g_hash_table_insert(all, (gpointer) "domain", req->domain_name);
+        g_hash_table_insert(all, (gpointer) "domain.uuid", req->domain_uuid);
+        if (details) {
+                g_hash_table_iter_init(&iter, details);
+                while (g_hash_table_iter_next(&iter, &key, &value))
+                        g_hash_table_insert(all, key, value);
+        }
+        authz_check(req->m->authz, req->message, action, all, done, req);
+}
+
+/* ---- attach ---- */
+
+static GHashTable *claims;   /* main thread: keys of the attaches under way */
+
+static void attach_done(gpointer data, GError *error) {
+        Request *req = data;
+        int r;
+
+        g_hash_table_remove(claims, req->claim);
+        if (error) {
+                request_abort(req, error);
+                return;
+        }
+        g_message("Attached %s to %s as %s", req->source, req->domain_name, req->target);
+        if (req->kind->attach_returns_target)
+                r = sd_bus_reply_method_return(req->message, "s", req->target);
+        else
+                r = sd_bus_reply_method_return(req->message, "");
+        if (r < 0)
+                g_warning("Cannot reply to an attach call: %s", g_strerror(-r));
+        g_clear_pointer(&req->message, sd_bus_message_unref);
+        api_emit_device_attached(req->m, req->domain_name, req->kind->name, req->id, req->target);
+        request_unref(req);
+}
+
+void request_attach(Request *req, char *key) {
+        g_autoptr(GError) error = NULL;
+
+        if (!claims)
+                claims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (g_hash_table_contains(claims, key)) {
+                g_free(key);
+                error = g_error_new(PT_ERROR, PT_ERROR_DEVICE_BUSY,
+                                    "%s is being attached by another request; try again later", req->source);
+                request_abort(req, error);
+                return;
+        }
+        g_free(req->claim);
+        req->claim = g_strdup(key);
+        g_hash_table_add(claims, key);
+        worker_run(req->kind->attach_work, attach_done, req);
+}
+
+/* ---- detach ---- */
+
+/* Answer the call (once), then drop the timer and the waiter. Dropping the
+ * waiter releases its reference, so `req` may be gone afterwards. */
+static void detach_finish(Request *req, const GError *error) {
+        int r;
+
+        g_clear_handle_id(&req->timer, g_source_remove);
+        if (req->message && error) {
+                request_fail(req, error);
+        } else if (req->message) {
+                g_message("Detached %s from %s", req->source, req->domain_name);
+                r = sd_bus_reply_method_return(req->message, "");
+                if (r < 0)
+                        g_warning("Cannot reply to a detach call: %s", g_strerror(-r));
+                g_clear_pointer(&req->message, sd_bus_message_unref);
+                api_emit_device_detached(req->m, req->domain_name, req->kind->name, req->id);
+        }
+        if (req->waiter) {
+                virt_unwatch_removal(req->m->virt, req->waiter);
+                req->waiter = 0;
+                request_unref(req);
+        }
+}
+
+/* libvirt says the guest let go (or refused). */
+static void detach_removed(gboolean failed, gpointer data) {
+        Request *req = data;
+        g_autoptr(GError) error = NULL;
+
+        if (failed)
+                error = g_error_new(PT_ERROR, PT_ERROR_FAILED, "The guest in VM %s refused to release %s",
+                                    req->domain_name, req->source);
+        detach_finish(req, error);
+}
+
+static gboolean detach_timed_out(gpointer data) {
+        Request *req = data;
+        g_autoptr(GError) error = NULL;
+
+        req->timer = 0;
+        error = g_error_new(PT_ERROR, PT_ERROR_TIMEOUT,
+                            "The guest in VM %s did not release %s (%s) within %u ms; it stays attached and the "
+                            "removal request stays pending in the guest. Retry, or shut the guest down",
+                            req->domain_name, req->source, req->target, req->options.timeout_ms);
+        detach_finish(req, error);
+        return G_SOURCE_REMOVE;
+}
+
+static void detach_requested(gpointer data, GError *error) {
+        Request *req = data;
+
+        if (error)
+                detach_finish(req, error);
+        request_unref(req);   /* the worker's reference */
+}
+
+void request_detach_authorized(GError *error, gpointer data) {
+        Request *req = data;
+
+        if (error) {
+                request_abort(req, error);
+                return;
+        }
+        /* The waiter and the timer exist before the request is made. The
+         * caller's reference now belongs to the waiter. */
+        req->waiter = virt_watch_removal(req->m->virt, req->domain_uuid, req->alias, detach_removed, req);
+        req->timer = g_timeout_add(req->options.timeout_ms, detach_timed_out, req);
+        worker_run(req->kind->detach_work, detach_requested, request_ref(req));
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What AttachDisk/DetachDisk and AttachUsb/DetachUsb share: the kept call and
+ * its reference count, the arguments, the domain (looked up once, then by
+ * UUID), polkit, the "attach under way" claims, and the detach that answers
+ * only when libvirt reports the device removed (or the timeout passes).
+ *
+ * A kind's request is a struct that begins with a Request:
+ *     typedef struct { Request base; DiskInfo *disk; ... } DiskRequest;
+ * so a DiskRequest* is also a Request* for the functions below. */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+#include "options.h"
+#include "worker.h"
+
+typedef struct Request Request;
+
+/* What differs between disks and USB devices. */
+typedef struct {
+        const char *name;               /* "disk" or "usb", for signals */
+        gsize size;                     /* of the kind's request struct */
+        void (*clear)(Request *req);    /* frees the kind's own fields */
+        gboolean attach_returns_target; /* AttachDisk answers the target; AttachUsb nothing */
+        WorkerFunc attach_work;         /* [worker] the attach; sets req->target */
+        WorkerFunc detach_work;         /* [worker] asks libvirt to detach req->alias */
+} RequestKind;
+
+struct Request {
+        gint ref;
+        const RequestKind *kind;
+        Manager *m;
+        sd_bus_message *message;      /* NULL once answered */
+        char *domain_spec;
+        char *device_spec;
+        CallOptions options;
+        char *domain_name;            /* canonical, from libvirt */
+        char *domain_uuid;
+        char *id;                     /* the device's Id, for signals */
+        char *source;                 /* how messages name the device: /dev/sdb, USB device <Id> */
+        char *target;                 /* attach: the result; detach: the device's target */
+        char *alias;                  /* detach: the device's alias in the domain */
+        char *claim;                  /* attach: the claimed key (request_attach) */
+        guint waiter;                 /* detach: removal waiter id */
+        guint timer;                  /* detach: timeout source */
+};
+
+/* A zeroed request of kind->size bytes that keeps `message`. */
+gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *message);
+gpointer request_ref(gpointer req);
+void request_unref(gpointer req);
+
+/* Answer the call with `error` (once; later answers are dropped). */
+void request_fail(Request *req, const GError *error);
+/* request_fail() and drop the caller's reference. */
+void request_abort(Request *req, const GError *error);
+
+/* Read (ss a{sv}): the domain and device strings (checked with
+ * virt_domain_spec_valid and `device_valid`) and the options in `allowed`. */
+gboolean request_read_call(Request *req, sd_bus_message *message, guint allowed,
+                           gboolean (*device_valid)(const char *spec, GError **error), GError **error);
+
+/* The end of a method handler: with `failure`, answer with it now (returns
+ * the sd-bus error, drops req); else run `lookup` in a worker and continue
+ * in `looked_up` on the main thread (returns 1: answered later). */
+int request_begin(Request *req, const GError *failure, WorkerFunc lookup, WorkerDone looked_up,
+                  sd_bus_error *error);
+
+/* [worker] Look the running domain up and call func(req, conn, dom, error).
+ * The first look-up records the canonical name and UUID; later ones go by
+ * UUID and leave both alone (the main thread reads them meanwhile). */
+typedef gboolean (*RequestDomainFunc)(Request *req, virConnectPtr conn, virDomainPtr dom, GError **error);
+gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error);
+
+/* polkit `action` for the caller with details domain, domain.uuid and the
+ * kind's `details` (may be NULL; NULL values are skipped). */
+void request_authorize(Request *req, const char *action, GHashTable *details, AuthzDone done);
+
+/* Main thread, once polkit allowed the attach and the device was checked
+ * again: claim `key` (e.g. "usb:1:3"; owned), run kind->attach_work in a
+ * worker, then reply and emit DeviceAttached(domain, kind, id, target), or
+ * fail. At most one attach per key runs at a time (DeviceBusy otherwise): the
+ * check that no domain has the device and the attach run in a worker, and two
+ * requests must not both pass the check before either has attached. Takes
+ * over the caller's reference. */
+void request_attach(Request *req, char *key);
+
+/* AuthzDone for detaches: when allowed, watch for libvirt's removal of
+ * req->alias, start the timeout (options.timeout_ms), then run
+ * kind->detach_work in a worker. The call is answered when the device is
+ * removed (and DeviceDetached emitted), the guest refuses, the work fails, or
+ * the timeout passes. Takes over the caller's reference. */
+void request_detach_authorized(GError *error, gpointer req);

@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""passthroughd's USB support against a umockdev testbed.
+
+    /usr/bin/python3 tests/test-usb-umockdev.py BUILDDIR [unittest args]
+
+The host has no USB bus, so passthroughd runs with a umockdev testbed
+(LD_PRELOAD + UMOCKDEV_DIR given to it alone): a root hub, a hub, two sticks
+of one model with different serials, a tablet without a serial and a device
+with hostile strings. Around it, as in test-service.py: a private bus with our
+bus policy, the polkit mock, a private libvirtd and a firmware-only guest.
+Checked: ListUsbDevices (keys, types, Ids, cleaned strings), every device
+string form (AttachUsb with polkit denying shows in the mock's recorded
+details which device a string resolved to), the errors raised before polkit,
+AttachedTo/AlreadyAttached/ListAttached/DetachUsb against libvirt's test
+driver holding hostdevs, and DeviceAdded/DeviceRemoved following uevents.
+
+Needs root (private mount namespace, libvirtd); exits 77 with the reason
+otherwise. The driver runs under umockdev-wrapper (re-executing itself) so
+that it can send uevents; the daemons it starts do not see the testbed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRELOAD = 'libumockdev-preload.so.0'
+
+
+def skip(reason):
+    print('SKIP: %s' % reason)
+    sys.exit(SKIP)
+
+
+def preflight():
+    if len(sys.argv) < 2:
+        sys.exit('usage: test-usb-umockdev.py BUILDDIR [unittest args]')
+    if os.geteuid() != 0:
+        skip('needs root: a private mount namespace and a private libvirtd')
+    for tool in ('umockdev-wrapper', 'libvirtd', 'qemu-system-x86_64', 'dbus-daemon', 'busctl'):
+        if not shutil.which(tool) and not os.path.exists('/usr/sbin/' + tool):
+            skip('%s is not installed (run tests/install-deps.sh)' % tool)
+    try:
+        import gi
+        gi.require_version('UMockdev', '1.0')
+        from gi.repository import UMockdev  # noqa: F401
+    except (ImportError, ValueError) as e:
+        skip('umockdev for Python is missing (gir1.2-umockdev-1.0): %s' % e)
+    if PRELOAD not in os.environ.get('LD_PRELOAD', ''):
+        # Testbed.uevent() needs the preload library in this process.
+        os.execvp('umockdev-wrapper', ['umockdev-wrapper', sys.executable] + sys.argv)
+
+
+preflight()
+sys.path.insert(0, HERE)
+import ptharness as H  # noqa: E402
+from ptworld import ERR, World, args3, gv  # noqa: E402
+
+import gi  # noqa: E402
+gi.require_version('UMockdev', '1.0')
+from gi.repository import UMockdev  # noqa: E402
+
+ATTACH_USB = 'org.example.passthrough1.attach-usb'
+DETACH = 'org.example.passthrough1.detach'
+VM = 'pt-usbvm'
+W = None
+TB = None
+HOSTILE_SERIAL = "'/><x\x01\x1b\x7f"
+HOSTILE_PRODUCT = b"Caf\xc3\xa9 \xff\x1b[2J Stick\n"
+NODE_XML = '''<node>
+  <domain type='test'>
+    <name>pt-holder</name>
+    <memory>65536</memory>
+    <os><type>hvm</type></os>
+    <devices>
+      <hostdev mode='subsystem' type='usb' managed='yes'>
+        <source><vendor id='0x46f4'/><product id='0x0001'/><address bus='1' device='4'/></source>
+        <alias name='ua-pt-usb-1-1_2'/>
+      </hostdev>
+      <hostdev mode='subsystem' type='usb' managed='yes'>
+        <source><vendor id='0xdead'/><product id='0xbeef'/><address bus='1' device='99'/></source>
+        <alias name='ua-pt-usb-1-7'/>
+      </hostdev>
+    </devices>
+  </domain>
+</node>
+'''
+
+
+def add_usb(parent, port, devnum, vp, serial=None, hub=False, product='', manufacturer=''):
+    """A usb_device named like the kernel names it (port "1-1.2", root hubs "usbN")."""
+    bus = int(port.split('-')[0])
+    devpath = port.split('-', 1)[1]
+    vid, pid = vp.split(':')
+    attrs = ['busnum', str(bus), 'devnum', str(devnum), 'devpath', devpath, 'idVendor', vid,
+             'idProduct', pid, 'bDeviceClass', '09' if hub else '00', 'product', product,
+             'manufacturer', manufacturer]
+    if serial is not None:
+        attrs += ['serial', serial]
+    props = ['DEVTYPE', 'usb_device', 'BUSNUM', '%03d' % bus, 'DEVNUM', '%03d' % devnum,
+             'PRODUCT', '%x/%x/0' % (int(vid, 16), int(pid, 16))]
+    name = 'usb%d' % bus if devpath == '0' else port
+    return TB.add_device('usb', name, parent, attrs, props)
+
+
+def build_testbed():
+    global TB
+    TB = UMockdev.Testbed.new()
+    root = add_usb(None, '1-0', 1, '1d6b:0002', serial='0000:00:14.0', hub=True, product='xHCI Host Controller')
+    hub = add_usb(root, '1-1', 2, '05e3:0608', hub=True, product='USB2.0 Hub')
+    add_usb(hub, '1-1.1', 3, '46f4:0001', serial='SN-A', product='QEMU USB HARDDRIVE', manufacturer='QEMU')
+    add_usb(hub, '1-1.2', 4, '46f4:0001', serial='SN-B', product='QEMU USB HARDDRIVE', manufacturer='QEMU')
+    add_usb(root, '1-2', 5, '0627:0001', product='QEMU USB Tablet')
+    evil = add_usb(root, '1-3', 6, 'abcd:ef01', serial=HOSTILE_SERIAL, manufacturer='M' * 4096)
+    TB.set_attribute_binary(evil, 'product', HOSTILE_PRODUCT)
+    return root, hub
+
+
+def setUpModule():
+    global W, ROOT
+    ROOT, _ = build_testbed()
+    env = {'LD_PRELOAD': PRELOAD, 'UMOCKDEV_DIR': TB.get_root_dir()}
+    if 'ASAN_OPTIONS' in os.environ:
+        # ASan wants to come first among the libraries; the preload is first.
+        env['ASAN_OPTIONS'] = os.environ['ASAN_OPTIONS'] + ':verify_asan_link_order=0'
+    W = World(BUILDDIR, guests=('off',), service_env=env).start()
+    # A firmware-only guest with a USB controller (the harness's has none).
+    xml = H.firmware_guest_xml(VM).replace("<controller type='usb' model='none'/>",
+                                           "<controller type='usb' model='qemu-xhci'/>")
+    W.guests['usb'] = H.Guest(VM).define_and_start(xml)
+
+
+def tearDownModule():
+    if W:
+        W.stop()
+
+
+def list_usb_typed():
+    """ListUsbDevices through busctl --json: {Id: {key: (type, value)}}."""
+    p = subprocess.run(['busctl', '--address', W.bus.address, '--json=short', 'call',
+                        'org.example.Passthrough1', '/org/example/Passthrough1',
+                        'org.example.Passthrough1', 'ListUsbDevices'],
+                       capture_output=True, text=True, check=True)
+    rows = json.loads(p.stdout)['data'][0]
+    return {r['Id']['data']: {k: (v['type'], v['data']) for k, v in r.items()} for r in rows}
+
+
+def list_usb():
+    r = W.call('ListUsbDevices')
+    assert 'result' in r, r
+    return {d['Id']: d for d in r['result'][0]}
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        W.polkit.set_allowed([])
+        W.polkit.set_challenge([])
+        W.polkit.clear_calls()
+
+    def assertError(self, reply, name, in_message=None):
+        self.assertIn('error', reply, 'expected %s, got %s' % (name, reply))
+        self.assertEqual(reply['error'], name, reply.get('message'))
+        if in_message:
+            self.assertIn(in_message, reply['message'])
+
+
+class TestListing(Base):
+    def test_devices_keys_and_types(self):
+        devices = list_usb_typed()
+        self.assertEqual(sorted(devices), sorted([
+            '1d6b:0002:0000:00:14.0', '05e3:0608@1-1', '46f4:0001:SN-A', '46f4:0001:SN-B',
+            '0627:0001@1-2', "abcd:ef01:'/><x"]))
+        types = {'Id': 's', 'Bus': 'u', 'Device': 'u', 'Port': 's', 'VendorId': 's', 'ProductId': 's',
+                 'Serial': 's', 'Manufacturer': 's', 'Product': 's', 'IsHub': 'b', 'AttachedTo': 's'}
+        for dev in devices.values():
+            self.assertEqual({k: t for k, (t, _) in dev.items()}, types)
+        stick = {k: v for k, (_, v) in devices['46f4:0001:SN-B'].items()}
+        self.assertEqual(stick, {
+            'Id': '46f4:0001:SN-B', 'Bus': 1, 'Device': 4, 'Port': '1-1.2', 'VendorId': '46f4',
+            'ProductId': '0001', 'Serial': 'SN-B', 'Manufacturer': 'QEMU', 'Product': 'QEMU USB HARDDRIVE',
+            'IsHub': False, 'AttachedTo': ''})
+        self.assertTrue(devices['05e3:0608@1-1']['IsHub'][1])
+        self.assertTrue(devices['1d6b:0002:0000:00:14.0']['IsHub'][1])
+        self.assertEqual(devices['1d6b:0002:0000:00:14.0']['Port'][1], '1-0')
+        self.assertEqual(devices['0627:0001@1-2']['Serial'][1], '')
+
+    def test_hostile_strings_are_cleaned(self):
+        evil = list_usb()["abcd:ef01:'/><x"]
+        self.assertEqual(evil['Serial'], "'/><x")
+        self.assertEqual(evil['Product'], 'Caf [2J Stick')
+        self.assertEqual(evil['Manufacturer'], 'M' * 128)
+        for dev in list_usb().values():
+            for key in ('Id', 'Serial', 'Manufacturer', 'Product', 'Port'):
+                self.assertRegex(dev[key], r'^[\x20-\x7e]*$', key)
+                self.assertLessEqual(len(dev[key]), 150, key)
+
+
+class TestDeviceStrings(Base):
+    """Which device each form names: with polkit denying, the details the
+    service sent to polkit say what it resolved (and nothing is attached)."""
+
+    def resolved_port(self, spec):
+        W.polkit.clear_calls()
+        r = W.call('AttachUsb', args3(VM, spec))
+        self.assertError(r, ERR + 'NotAuthorized')
+        calls = W.polkit.calls()
+        self.assertEqual([c['action_id'] for c in calls], [ATTACH_USB], spec)
+        return calls[0]['details']
+
+    def test_every_form_resolves(self):
+        forms = {
+            'SN-B': '1-1.2',                    # serial
+            '1:3': '1-1.1',                     # bus:dev
+            '001:005': '1-2',                   # bus:dev as lsusb prints it
+            '1-1.2': '1-1.2',                   # port
+            '0627:0001': '1-2',                 # the only such vendor:product
+            '46f4:0001:SN-A': '1-1.1',          # Id, serial form
+            '0627:0001@1-2': '1-2',             # Id, port form
+            "abcd:ef01:'/><x": '1-3',           # Id with a (cleaned) hostile serial
+            "'/><x": '1-3',                     # the cleaned hostile serial
+        }
+        for spec, port in forms.items():
+            self.assertEqual(self.resolved_port(spec)['device.port'], port, spec)
+
+    def test_polkit_details(self):
+        uuid = H.virsh('domuuid', VM).stdout.strip()
+        details = self.resolved_port('SN-A')
+        self.assertEqual(details, {
+            'domain': VM, 'domain.uuid': uuid, 'device': '46f4:0001:SN-A', 'device.port': '1-1.1',
+            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A'})
+        self.assertNotIn('device.serial', self.resolved_port('0627:0001'))     # none to give
+
+    def test_errors_before_polkit(self):
+        cases = [
+            ('46f4:0001', 'AmbiguousDevice', '46f4:0001:SN-A'),
+            ('1-1', 'InvalidArgument', 'hub'),
+            ('1-0', 'InvalidArgument', 'root hub'),
+            ('1d6b:0002', 'InvalidArgument', 'root hub'),
+            ('NOPE', 'NoSuchDevice', 'NOPE'),
+            ('9:9', 'NoSuchDevice', None),
+            ('1-9', 'NoSuchDevice', None),
+            ('sn-a', 'NoSuchDevice', None),
+            ('', 'InvalidArgument', None),
+            ('SN-A\x01', 'InvalidArgument', None),
+            ('x' * 4096, 'InvalidArgument', None),
+        ]
+        for spec, error, text in cases:
+            r = W.call('AttachUsb', args3(VM, spec))
+            self.assertError(r, ERR + error, text)
+        r = W.call('AttachUsb', args3(VM, '46f4:0001'))
+        self.assertIn('46f4:0001:SN-B', r['message'])
+        for kw in ({'bogus': 'x'}, {'timeout_ms': 5}, {'name': 'x'}):
+            self.assertError(W.call('AttachUsb', args3(VM, 'SN-A', **kw)), ERR + 'InvalidArgument')
+        self.assertError(W.call('DetachUsb', args3(VM, 'SN-A', target='vdb')), ERR + 'InvalidArgument')
+        self.assertError(W.call('AttachUsb', args3('no-such-vm', 'SN-A')), ERR + 'NoSuchDomain')
+        self.assertError(W.call('AttachUsb', args3('pt-off', 'SN-A')), ERR + 'DomainNotRunning')
+        self.assertError(W.call('DetachUsb', args3(VM, 'SN-A')), ERR + 'NotAttached')
+        self.assertEqual(W.polkit.calls(), [], 'refused before polkit')
+
+    def test_allowed_attach_reaches_libvirt(self):
+        # libvirtd does not see the testbed: it takes the hostdev XML, then
+        # looks for the device on the real host (no /sys/bus/usb here, or no
+        # such device) by ids and address.
+        W.polkit.set_allowed([ATTACH_USB])
+        r = W.call('AttachUsb', args3(VM, 'SN-A'))
+        self.assertError(r, ERR + 'Failed', 'libvirt could not attach')
+        self.assertRegex(r['message'], r"'/sys/bus/usb/devices'|USB device 46f4:0*1 bus:0*1 device:0*3")
+        self.assertNotIn('<hostdev', H.virsh('dumpxml', VM).stdout)
+
+
+class TestHeldByDomain(Base):
+    """libvirt's test driver (test:///NODE.xml) keeps a running domain holding
+    the stick 1-1.2 (bus 1 device 4) and a device no longer plugged in (1-7)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = os.path.join(tempfile.mkdtemp(prefix='pt-node-', dir=W.tmp), 'node.xml')
+        with open(cls.node, 'w') as f:
+            f.write(NODE_XML)
+        W.stop_service()
+        W.start_service(extra_args=['--connect', 'test://' + cls.node])
+
+    @classmethod
+    def tearDownClass(cls):
+        W.stop_service()
+        W.start_service()
+
+    def test_attached_to(self):
+        devices = list_usb()
+        self.assertEqual(devices['46f4:0001:SN-B']['AttachedTo'], 'pt-holder')
+        self.assertEqual(devices['46f4:0001:SN-A']['AttachedTo'], '')
+
+    def test_already_attached(self):
+        r = W.call('AttachUsb', args3('pt-holder', '1-1.2'))
+        self.assertError(r, ERR + 'AlreadyAttached', 'pt-holder')
+        self.assertEqual(W.polkit.calls(), [])
+
+    def test_list_attached_gives_ids(self):
+        r = W.call('ListAttached', "(%s,)" % gv('pt-holder'))
+        entries = sorted((e['Kind'], e['Id'], e['Source'], e['Target']) for e in r['result'][0])
+        self.assertEqual(entries, [('usb', '46f4:0001:SN-B', '1:4', 'ua-pt-usb-1-1_2'),
+                                   ('usb', 'dead:beef', '1:99', 'ua-pt-usb-1-7')])
+
+    def test_detach_finds_the_hostdev(self):
+        self.assertError(W.call('DetachUsb', args3('pt-holder', 'SN-A')), ERR + 'NotAttached')
+        self.assertEqual(W.polkit.calls(), [])
+        # Found (by address and ids); the test driver cannot detach.
+        W.polkit.set_allowed([DETACH])
+        r = W.call('DetachUsb', args3('pt-holder', 'SN-B', timeout_ms=5000))
+        self.assertError(r, ERR + 'Failed', 'not supported')
+        calls = W.polkit.calls()
+        self.assertEqual([c['action_id'] for c in calls], [DETACH])
+        self.assertEqual(calls[0]['details']['device'], '46f4:0001:SN-B')
+
+    def test_detach_unplugged_device_by_port(self):
+        for spec in ('1-7', 'dead:beef@1-7'):
+            W.polkit.clear_calls()
+            self.assertError(W.call('DetachUsb', args3('pt-holder', spec)), ERR + 'NotAuthorized')
+            details = W.polkit.calls()[0]['details']
+            self.assertEqual((details['device'], details['device.port']), (spec, '1-7'))
+        self.assertError(W.call('DetachUsb', args3('pt-holder', '1-8')), ERR + 'NotAttached', 'port 1-8')
+
+
+class TestHotplug(Base):
+    def signals_since(self, start):
+        return [s for s in W.signals.signals()[start:] if s[0] in ('DeviceAdded', 'DeviceRemoved')]
+
+    def wait_signals(self, start, expected):
+        H.wait_for(lambda: len(self.signals_since(start)) >= len(expected), 10,
+                   what='signals %s' % (expected,))
+        self.assertEqual(self.signals_since(start), expected)
+
+    def unplug(self, path):
+        # The kernel sends "remove" while sysfs still shows the device.
+        TB.uevent(path, 'remove')
+        TB.remove_device(path)
+
+    def test_usb_added_and_removed_with_ids(self):
+        n = len(W.signals.signals())
+        c = add_usb(ROOT, '1-4', 7, '46f4:0001', serial='SN-C')
+        self.wait_signals(n, [('DeviceAdded', ['usb', '46f4:0001:SN-C'])])
+        self.assertIn('46f4:0001:SN-C', list_usb())
+
+        # A second SN-C: neither serial is unique any more, both Ids change.
+        n = len(W.signals.signals())
+        d = add_usb(ROOT, '1-5', 8, '46f4:0001', serial='SN-C')
+        self.wait_signals(n, [('DeviceRemoved', ['usb', '46f4:0001:SN-C']),
+                              ('DeviceAdded', ['usb', '46f4:0001@1-4']),
+                              ('DeviceAdded', ['usb', '46f4:0001@1-5'])])
+        self.assertLessEqual({'46f4:0001@1-4', '46f4:0001@1-5'}, set(list_usb()))
+
+        n = len(W.signals.signals())
+        self.unplug(d)
+        self.wait_signals(n, [('DeviceRemoved', ['usb', '46f4:0001@1-4']),
+                              ('DeviceRemoved', ['usb', '46f4:0001@1-5']),
+                              ('DeviceAdded', ['usb', '46f4:0001:SN-C'])])
+        n = len(W.signals.signals())
+        self.unplug(c)
+        self.wait_signals(n, [('DeviceRemoved', ['usb', '46f4:0001:SN-C'])])
+        self.assertNotIn('46f4:0001:SN-C', list_usb())
+
+    def test_change_event_changes_nothing(self):
+        n = len(W.signals.signals())
+        TB.uevent(ROOT, 'change')
+        dev = add_usb(ROOT, '1-6', 9, 'cafe:0001', serial='SN-Z')   # a marker after the change
+        self.wait_signals(n, [('DeviceAdded', ['usb', 'cafe:0001:SN-Z'])])
+        n = len(W.signals.signals())
+        self.unplug(dev)
+        self.wait_signals(n, [('DeviceRemoved', ['usb', 'cafe:0001:SN-Z'])])
+
+    def test_disk_added_and_removed(self):
+        n = len(W.signals.signals())
+        disk = TB.add_device('block', 'sdx', None, ['size', '2048', 'removable', '1', 'ro', '0'],
+                             ['DEVTYPE', 'disk', 'DEVNAME', '/dev/sdx', 'MAJOR', '8', 'MINOR', '240'])
+        self.wait_signals(n, [('DeviceAdded', ['disk', 'sdx'])])
+        n = len(W.signals.signals())
+        self.unplug(disk)
+        self.wait_signals(n, [('DeviceRemoved', ['disk', 'sdx'])])
+
+
+if __name__ == '__main__':
+    H.ensure_private_namespace()   # re-executes this script with the same argv
+    # The daemons and tools this script starts must see the real system: only
+    # passthroughd gets the preload library (and the testbed's directory).
+    os.environ.pop('LD_PRELOAD', None)
+    BUILDDIR = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
