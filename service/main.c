@@ -146,6 +146,12 @@ int main(int argc, char *argv[]) {
         g_autofree char *uri = NULL;
         int ret;
 
+        /* g_ascii_strto*() set up their C locale once, under a lock; when
+         * that is contended, errno can come back EAGAIN, which
+         * g_ascii_string_to_unsigned() reports as a failure (seen under
+         * valgrind: a USB device's busnum read as unreadable). Do it now,
+         * before any other thread runs. */
+        (void) g_ascii_strtoull("0", NULL, 10);
         if (!parse_args(&argc, &argv, &uri, &error)) {
                 g_printerr("passthroughd: %s\n", error->message);
                 return 2;

@@ -253,16 +253,13 @@ gboolean usb_hostdev_holds(const DomainUsbHostdev *hostdev, const UsbDevice *dev
 
 /* ---------------------------------------------------------------- sysfs */
 
-/* busnum, devnum: 1-999. (Not g_ascii_string_to_unsigned(): its first call
- * in a process can fail when setting up its C locale leaves errno set, as
- * seen under valgrind.) */
 static gboolean read_number(UdevDevice *udev_dev, const char *attr, guint *out) {
         g_autofree char *text = device_string_clean(udev_device_get_sysattr_value(udev_dev, attr));
-        const char *end = skip_number(text, 3);
+        guint64 value = 0;
 
-        if (!end || *end != '\0' || strtoul(text, NULL, 10) == 0)
+        if (!g_ascii_string_to_unsigned(text, 10, 1, 999, &value, NULL))
                 return FALSE;
-        *out = (guint) strtoul(text, NULL, 10);
+        *out = (guint) value;
         return TRUE;
 }
 
