@@ -83,13 +83,21 @@ typedef struct {
         Manager *m;
         sd_bus_message *message;
         GHashTable *held;
+        GPtrArray *disks;
+        HostUsage *host;
 } ListRequest;
 
+/* [worker] The sysfs walk and the libvirt scan, off the main loop. */
 static void list_disks_work(gpointer data, GError **error) {
         ListRequest *req = data;
         g_autoptr(GError) local = NULL;
-        virConnectPtr conn = virt_get_conn(req->m->virt, &local);
+        virConnectPtr conn;
 
+        req->disks = disks_list(error);
+        req->host = req->disks ? host_usage_read(error) : NULL;
+        if (!req->host)
+                return;
+        conn = virt_get_conn(req->m->virt, &local);
         if (conn)
                 req->held = scan_attachments(conn, &local);
         if (conn)
@@ -133,21 +141,18 @@ static int append_disk_list(sd_bus_message *reply, GPtrArray *disks, HostUsage *
         return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
-static void list_disks_done(gpointer data, GError *unused) {
+static void list_disks_done(gpointer data, GError *error) {
         ListRequest *req = data;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) disks = disks_list(&error);
-        g_autoptr(HostUsage) host = disks ? host_usage_read(&error) : NULL;
         sd_bus_message *reply = NULL;
         int r;
 
-        if (!host) {
+        if (error) {
                 reply_error(req->message, error);
                 goto out;
         }
         r = sd_bus_message_new_method_return(req->message, &reply);
         if (r >= 0)
-                r = append_disk_list(reply, disks, host, req->held);
+                r = append_disk_list(reply, req->disks, req->host, req->held);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)
@@ -156,6 +161,8 @@ out:
         sd_bus_message_unref(reply);
         sd_bus_message_unref(req->message);
         g_clear_pointer(&req->held, g_hash_table_unref);
+        g_clear_pointer(&req->disks, g_ptr_array_unref);
+        g_clear_pointer(&req->host, host_usage_free);
         g_free(req);
 }
 

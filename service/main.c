@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "event-glue.h"
 #include "manager.h"
+#include "worker.h"
 
 static gchar *opt_connect;
 static gchar *opt_config;
@@ -60,6 +61,7 @@ static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_e
         Manager *m = userdata;
 
         g_warning("%s", "Lost the system bus; exiting");
+        m->exit_code = EXIT_FAILURE;   /* so Restart=on-failure brings it back */
         g_main_loop_quit(m->loop);
         return 0;
 }
@@ -91,6 +93,8 @@ static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) 
         g_option_context_add_main_entries(context, option_entries, NULL);
         if (!g_option_context_parse(context, argc, argv, error))
                 return FALSE;
+        if (opt_version)
+                return TRUE;
         if (!service_config_load(opt_config ? opt_config : DEFAULT_CONFIG_FILE, &config, error))
                 return FALSE;
         *uri = g_strdup(opt_connect ? opt_connect : config.libvirt_uri);
@@ -99,6 +103,10 @@ static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) 
 }
 
 static void manager_clear(Manager *m) {
+        /* Let calls whose libvirt work is under way finish and be answered;
+         * the workers use m->virt, so it must outlive them. */
+        if (!worker_drain(5000))
+                g_warning("%s", "Exiting with libvirt calls still under way");
         if (m->bus) {
                 (void) sd_bus_flush(m->bus);
                 m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);
@@ -137,7 +145,7 @@ static int run(Manager *m, const char *uri) {
         virt_connect_in_background(m->virt);
         g_message("Ready on %s (libvirt %s)", BUS_NAME, uri ? uri : "default URI");
         g_main_loop_run(m->loop);
-        return EXIT_SUCCESS;
+        return m->exit_code;
 }
 
 int main(int argc, char *argv[]) {

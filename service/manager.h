@@ -19,6 +19,7 @@ typedef struct {
         Virt *virt;
         UdevWatch *udev_watch;        /* DeviceAdded/DeviceRemoved; NULL if udev is unavailable */
         gboolean verbose;
+        int exit_code;              /* EXIT_FAILURE when the bus went away */
 } Manager;
 
 /* api.c: export the object and its vtable on m->bus. */

@@ -5,6 +5,8 @@
 
 #include "worker.h"
 
+static gint jobs_running;
+
 typedef struct {
         WorkerFunc work;
         WorkerDone done;
@@ -28,6 +30,7 @@ static void job_finished(GObject *source, GAsyncResult *result, gpointer user_da
 
         (void) g_task_propagate_boolean(G_TASK(result), &error);
         job->done(job->data, error);
+        g_atomic_int_dec_and_test(&jobs_running);
 }
 
 void worker_run(WorkerFunc work, WorkerDone done, gpointer data) {
@@ -37,6 +40,21 @@ void worker_run(WorkerFunc work, WorkerDone done, gpointer data) {
         job->work = work;
         job->done = done;
         job->data = data;
+        g_atomic_int_inc(&jobs_running);
         g_task_set_task_data(task, job, g_free);
         g_task_run_in_thread(task, job_thread);
+}
+
+gboolean worker_drain(guint timeout_ms) {
+        gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
+
+        while (g_atomic_int_get(&jobs_running) > 0) {
+                if (g_get_monotonic_time() >= deadline)
+                        return FALSE;
+                /* Shutdown only: poll each millisecond for the jobs' answers. */
+                g_usleep(1000);
+                while (g_main_context_iteration(NULL, FALSE))
+                        ;
+        }
+        return TRUE;
 }

@@ -10,3 +10,8 @@ typedef void (*WorkerDone)(gpointer data, GError *error);
 
 /* Runs work(data) in a thread, then done(data, error) on the main context. */
 void worker_run(WorkerFunc work, WorkerDone done, gpointer data);
+
+/* Main thread, at shutdown: run the main context until every job has called
+ * its `done` (so calls under way get their answer), or `timeout_ms` passes.
+ * Returns FALSE on timeout. */
+gboolean worker_drain(guint timeout_ms);
