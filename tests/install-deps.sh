@@ -21,7 +21,7 @@ PKGS_BUILD="meson ninja-build pkg-config gcc libvirt-dev libsystemd-dev libudev-
 PKGS_TEST="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
     qemu-utils dbus polkitd python3-dbusmock python3-dbus python3-gi umockdev
     libumockdev-dev gir1.2-umockdev-1.0 udev kmod busybox-static cpio fdisk util-linux
-    e2fsprogs xmlstarlet libxml2-utils valgrind dpkg-dev python3-libvirt"
+    e2fsprogs xmlstarlet libxml2-utils valgrind dpkg-dev python3-libvirt systemd procps"
 
 missing=""
 for p in $PKGS_BUILD $PKGS_TEST; do
