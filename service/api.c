@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The exported object: vtable, property, signals and error replies. The
- * methods live with their subject: disk-ops.c, domain-ops.c, usb-ops.c. */
+ * methods live with their subject: disk-ops.c, domain-ops.c, usb-ops.c,
+ * assign-ops.c. */
 #include "config.h"
 
 #include "errors.h"
@@ -30,10 +31,21 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_attach_usb, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DetachUsb", SD_BUS_ARGS("s", domain, "s", device, "a{sv}", options),
                                 SD_BUS_NO_RESULT, method_detach_usb, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Assign", SD_BUS_ARGS("s", device, "s", domain, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unassign", SD_BUS_ARGS("s", device, "a{sv}", options),
+                                SD_BUS_NO_RESULT, method_unassign, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListAssignments", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", assignments),
+                                method_list_assignments, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachAll", SD_BUS_ARGS("s", domain, "a{sv}", options),
+                                SD_BUS_RESULT("aa{sv}", results), method_attach_all, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DetachAll", SD_BUS_ARGS("s", domain, "a{sv}", options),
+                                SD_BUS_RESULT("aa{sv}", results), method_detach_all, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceAttached", SD_BUS_ARGS("s", domain, "s", kind, "s", id, "s", target), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceDetached", SD_BUS_ARGS("s", domain, "s", kind, "s", id), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceAdded", SD_BUS_ARGS("s", kind, "s", id), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DeviceRemoved", SD_BUS_ARGS("s", kind, "s", id), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("AutoAttachFailed", SD_BUS_ARGS("s", domain, "s", kind, "s", id, "s", error), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -67,6 +79,13 @@ void api_emit_device_removed(Manager *m, const char *kind, const char *id) {
 
         if (r < 0)
                 g_warning("Cannot emit DeviceRemoved: %s", g_strerror(-r));
+}
+
+void api_emit_auto_attach_failed(Manager *m, const char *domain, const char *kind, const char *id, const char *error) {
+        int r = sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "AutoAttachFailed", "ssss", domain, kind, id, error);
+
+        if (r < 0)
+                g_warning("Cannot emit AutoAttachFailed: %s", g_strerror(-r));
 }
 
 void reply_error(sd_bus_message *message, const GError *error) {

@@ -22,7 +22,14 @@ typedef struct {
         gpointer data;
 } Check;
 
+static guint checks_pending;   /* main thread */
+
+guint authz_pending(void) {
+        return checks_pending;
+}
+
 static void check_free(Check *check) {
+        checks_pending--;
         sd_bus_message_unref(check->message);
         g_free(check->action);
         g_clear_pointer(&check->details, g_hash_table_unref);
@@ -152,6 +159,7 @@ void authz_check(Authz *authz, sd_bus_message *message, const char *action,
         const char *sender = sd_bus_message_get_sender(message);
         int r;
 
+        checks_pending++;
         check->authz = authz;
         check->message = sd_bus_message_ref(message);
         check->action = g_strdup(action);

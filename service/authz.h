@@ -27,3 +27,6 @@ typedef void (*AuthzDone)(GError *error, gpointer data);
  * never before this function returns. */
 void authz_check(Authz *authz, sd_bus_message *message, const char *action,
                  GHashTable *details, AuthzDone done, gpointer data);
+
+/* Checks asked for and not yet answered. */
+guint authz_pending(void);

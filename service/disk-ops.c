@@ -32,21 +32,13 @@ static void holder_free(gpointer p) {
         g_free(h);
 }
 
-static dev_t source_devnum(const char *source) {
-        struct stat st;
-
-        if (!source || stat(source, &st) < 0 || !S_ISBLK(st.st_mode))
-                return 0;
-        return st.st_rdev;
-}
-
 static void scan_domain(virDomainPtr dom, GHashTable *held) {
         g_autofree char *xml = virt_domain_xml(dom, NULL);
         g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, NULL) : NULL;
 
         for (guint i = 0; parsed && i < parsed->disks->len; i++) {
                 const DomainDisk *d = parsed->disks->pdata[i];
-                dev_t devnum = g_strcmp0(d->type, "block") == 0 ? source_devnum(d->source) : 0;
+                dev_t devnum = g_strcmp0(d->type, "block") == 0 ? disks_source_devnum(d->source) : 0;
                 Holder *h;
 
                 if (!devnum)
@@ -297,9 +289,8 @@ static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char 
                 .source = req->base.source, .target = target, .serial = req->base.options.name,
                 .alias = alias, .readonly = req->base.options.readonly,
         };
-        g_autofree char *xml = devxml_build_disk(&spec);
         int fd = open(req->base.source, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
-        gboolean ok;
+        gboolean ok = TRUE;
 
         if (fd < 0) {
                 int err = errno;
@@ -308,7 +299,10 @@ static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char 
                             req->base.source, g_strerror(err));
                 return FALSE;
         }
-        ok = virt_attach_live(dom, xml, error);
+        g_free(req->base.xml);
+        req->base.xml = devxml_build_disk(&spec);
+        if (!req->base.options.dry_run)
+                ok = virt_attach_live(dom, req->base.xml, error);
         close(fd);
         return ok;
 }
@@ -343,7 +337,15 @@ static void attach_authorized(GError *error, gpointer data) {
                 request_abort(&req->base, local);
                 return;
         }
-        /* The action polkit allowed must still be the one this disk needs. */
+        /* The action polkit allowed must still be the one this disk needs;
+         * automatic attaches (no one to ask) never take a system disk. */
+        if (req->system && !req->base.subject) {
+                local = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE,
+                                    "%s is an internal disk; those are not attached automatically. "
+                                    "Attach it with AttachDisk", req->base.source);
+                request_abort(&req->base, local);
+                return;
+        }
         if (req->system != authorized_system) {
                 local = g_error_new(PT_ERROR, PT_ERROR_FAILED,
                                     "%s changed while waiting for authorization; try again", req->base.device_spec);
@@ -369,8 +371,8 @@ int method_attach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
         DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_NAME | OPTION_TARGET | OPTION_READONLY, disk_spec_valid,
-                              &local))
+        if (request_read_call(&req->base, message, OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN,
+                              disk_spec_valid, &local))
                 (void) check_disk(req, &local);
         return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
@@ -405,7 +407,7 @@ static gboolean disk_matches(DiskRequest *req, const DomainDisk *d) {
                 return FALSE;
         if (g_str_equal(d->source, req->base.source))
                 return TRUE;
-        return req->devnum && source_devnum(d->source) == req->devnum;
+        return req->devnum && disks_source_devnum(d->source) == req->devnum;
 }
 
 /* [worker] Find the disk in the domain's live XML. */
@@ -438,6 +440,8 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
                 return FALSE;
         base->target = g_strdup(disk->target);
         base->alias = g_strdup(disk->alias);
+        base->xml = devxml_build_disk(&(DiskXmlSpec) { .source = disk->source, .target = disk->target,
+                                                       .alias = disk->alias, .serial = disk->serial });
         if (base->alias)
                 return TRUE;
         g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
@@ -479,7 +483,31 @@ int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
         DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS, disk_spec_valid, &local))
+        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, disk_spec_valid, &local))
                 (void) resolve_for_detach(req, &local);
         return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
+}
+
+/* ---- without a call of their own (assignments) ---- */
+
+void disk_attach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin) {
+        DiskRequest *req = request_new_internal(&disk_kind, m, origin, disk->path, domain);
+        g_autoptr(GError) error = NULL;
+
+        req->devnum = disk->devnum;   /* it must still be this disk */
+        req->base.options.readonly = disk->read_only;
+        if (!check_disk(req, &error))
+                request_abort(&req->base, error);
+        else
+                worker_run(attach_lookup_work, attach_looked_up, req);
+}
+
+void disk_detach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin) {
+        DiskRequest *req = request_new_internal(&disk_kind, m, origin, disk->path, domain);
+        g_autoptr(GError) error = NULL;
+
+        if (!resolve_for_detach(req, &error))
+                request_abort(&req->base, error);
+        else
+                worker_run(detach_lookup_work, detach_looked_up, req);
 }

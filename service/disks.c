@@ -669,7 +669,7 @@ static gboolean is_system_mount(const char *mount_point) {
         return g_strv_contains(system_mounts, mount_point);
 }
 
-static dev_t source_devnum(const char *source) {
+dev_t disks_source_devnum(const char *source) {
         struct stat st;
 
         if (!source || source[0] != '/' || stat(source, &st) < 0 || !S_ISBLK(st.st_mode))
@@ -688,7 +688,7 @@ static dev_t fs_block_devnum(const MountTable *mounts, dev_t fs_dev) {
 
                 if (entry->devnum != fs_dev)
                         continue;
-                devnum = source_devnum(entry->source);
+                devnum = disks_source_devnum(entry->source);
                 if (devnum)
                         return devnum;
         }
@@ -710,7 +710,7 @@ static GArray *swap_block_devnums(const GPtrArray *swaps) {
         GArray *devnums = g_array_new(FALSE, FALSE, sizeof(dev_t));
 
         for (guint i = 0; i < swaps->len; i++) {
-                dev_t devnum = source_devnum(swaps->pdata[i]);
+                dev_t devnum = disks_source_devnum(swaps->pdata[i]);
 
                 if (devnum)
                         g_array_append_val(devnums, devnum);

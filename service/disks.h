@@ -96,6 +96,9 @@ DiskInfo *disk_read(const char *name, GError **error);
  * Syntax is checked before touching the file system. */
 DiskInfo *disks_resolve(const char *spec, GError **error);
 
+/* The block device an absolute path names (following links), or 0. */
+dev_t disks_source_devnum(const char *source);
+
 /* Pure: the syntax check alone (length <= 255, no NUL/control chars, absolute
  * path under /dev without "." or ".." components, or a plain name of
  * [A-Za-z0-9._:+@-] not "." / ".."). */

@@ -21,6 +21,8 @@ static const char *const error_names[_PT_ERROR_MAX] = {
         [PT_ERROR_FAILED] = ERROR_PREFIX "Failed",
         [PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] = SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
         [PT_ERROR_AMBIGUOUS_DEVICE] = ERROR_PREFIX "AmbiguousDevice",
+        [PT_ERROR_ALREADY_ASSIGNED] = ERROR_PREFIX "AlreadyAssigned",
+        [PT_ERROR_NOT_ASSIGNED] = ERROR_PREFIX "NotAssigned",
 };
 
 static const sd_bus_error_map error_map[] = {
@@ -36,6 +38,8 @@ static const sd_bus_error_map error_map[] = {
         SD_BUS_ERROR_MAP(ERROR_PREFIX "Timeout", ETIMEDOUT),
         SD_BUS_ERROR_MAP(ERROR_PREFIX "Failed", EIO),
         SD_BUS_ERROR_MAP(ERROR_PREFIX "AmbiguousDevice", ENOTUNIQ),
+        SD_BUS_ERROR_MAP(ERROR_PREFIX "AlreadyAssigned", EALREADY),
+        SD_BUS_ERROR_MAP(ERROR_PREFIX "NotAssigned", ENOKEY),
         SD_BUS_ERROR_MAP_END,
 };
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "assign-store.h"
+#include "autoattach.h"
 #include "config-file.h"
 #include "errors.h"
 #include "event-glue.h"
@@ -16,12 +18,18 @@
 
 static gchar *opt_connect;
 static gchar *opt_config;
+static gchar *opt_state_dir;
+static gint opt_exit_idle;
 static gboolean opt_verbose;
 static gboolean opt_version;
 
 static const GOptionEntry option_entries[] = {
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &opt_connect, "libvirt URI (default: from the config file, else libvirt's default)", "URI" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file (default: " DEFAULT_CONFIG_FILE ")", "FILE" },
+        { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir,
+          "Where the assignments are kept (default: $STATE_DIRECTORY, else " LOCALSTATEDIR "/lib/passthrough)", "DIR" },
+        { "exit-idle-seconds", 0, 0, G_OPTION_ARG_INT, &opt_exit_idle,
+          "Exit after this many seconds without calls, work or assignments (default 0: never)", "N" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         G_OPTION_ENTRY_NULL
@@ -36,7 +44,17 @@ static gboolean on_signal(gpointer data) {
 }
 
 static void on_lifecycle(const char *name, const char *uuid, int event, int detail, gpointer data) {
+        Manager *m = data;
+
         g_debug("Domain %s (%s): lifecycle event %d/%d", name, uuid, event, detail);
+        if (event == VIR_DOMAIN_EVENT_STARTED)
+                autoattach_domain_started(m->autoattach, uuid);
+}
+
+static void on_connected(gpointer data) {
+        Manager *m = data;
+
+        autoattach_connected(m->autoattach);
 }
 
 static void on_device_event(const char *kind, const char *id, gboolean added, gpointer data) {
@@ -47,6 +65,7 @@ static void on_device_event(const char *kind, const char *id, gboolean added, gp
                 api_emit_device_added(m, kind, id);
         else
                 api_emit_device_removed(m, kind, id);
+        autoattach_device_event(m->autoattach, kind, id, added);
 }
 
 static void watch_devices(Manager *m) {
@@ -66,11 +85,56 @@ static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_e
         return 0;
 }
 
+/* ---- exit when idle (--exit-idle-seconds); bus activation brings it back ---- */
+
+static int on_message(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint8_t type = 0;
+
+        if (sd_bus_message_get_type(message, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL)
+                m->last_call = g_get_monotonic_time();
+        return 0;
+}
+
+static gboolean idle_now(Manager *m) {
+        return assign_store_get(m->store)->len == 0 && worker_pending() == 0 && authz_pending() == 0 &&
+               virt_waiting(m->virt) == 0 && !autoattach_busy(m->autoattach);
+}
+
+/* Idle long enough: give up the name first (new calls then activate a new
+ * instance), answer what raced with that, then quit. */
+static gboolean idle_tick(gpointer data) {
+        Manager *m = data;
+
+        if (m->releasing && assign_store_get(m->store)->len > 0) {
+                /* An Assign raced with giving up the name: take it back, or
+                 * leave to the instance that was activated meanwhile. */
+                m->releasing = sd_bus_request_name(m->bus, BUS_NAME, 0) < 0;
+                if (m->releasing)
+                        g_main_loop_quit(m->loop);
+                return m->releasing ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+        }
+        if (!idle_now(m))
+                return G_SOURCE_CONTINUE;
+        if (m->releasing) {
+                g_main_loop_quit(m->loop);
+                return G_SOURCE_REMOVE;
+        }
+        if (g_get_monotonic_time() - m->last_call < (gint64) m->exit_idle_seconds * G_USEC_PER_SEC)
+                return G_SOURCE_CONTINUE;
+        g_message("Idle for %u s without assignments; exiting", m->exit_idle_seconds);
+        m->releasing = TRUE;
+        (void) sd_bus_release_name(m->bus, BUS_NAME);
+        return G_SOURCE_CONTINUE;
+}
+
 static gboolean setup_bus(Manager *m, GError **error) {
         int r = sd_bus_open_system(&m->bus);
 
         if (r >= 0)
                 r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_add_filter(m->bus, NULL, on_message, m);
         if (r >= 0)
                 r = api_register(m);
         if (r >= 0)
@@ -95,6 +159,11 @@ static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) 
                 return FALSE;
         if (opt_version)
                 return TRUE;
+        if (opt_exit_idle < 0) {
+                g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                    "--exit-idle-seconds must be 0 (never) or more");
+                return FALSE;
+        }
         if (!service_config_load(opt_config ? opt_config : DEFAULT_CONFIG_FILE, &config, error))
                 return FALSE;
         *uri = g_strdup(opt_connect ? opt_connect : config.libvirt_uri);
@@ -105,6 +174,8 @@ static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) 
 static void manager_clear(Manager *m) {
         /* Let calls whose libvirt work is under way finish and be answered;
          * the workers use m->virt, so it must outlive them. */
+        if (m->autoattach)
+                autoattach_stop(m->autoattach);
         if (!worker_drain(5000))
                 g_warning("%s", "Exiting with libvirt calls still under way");
         if (m->bus) {
@@ -113,6 +184,8 @@ static void manager_clear(Manager *m) {
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
         g_clear_pointer(&m->udev_watch, udev_watch_free);
+        g_clear_pointer(&m->autoattach, autoattach_free);
+        g_clear_pointer(&m->store, assign_store_free);
         g_clear_pointer(&m->authz, authz_free);
         g_clear_pointer(&m->virt, virt_free);
         m->event = sd_event_unref(m->event);
@@ -120,8 +193,9 @@ static void manager_clear(Manager *m) {
 }
 
 static int run(Manager *m, const char *uri) {
-        VirtHandlers handlers = { .lifecycle = on_lifecycle, .data = m };
+        VirtHandlers handlers = { .lifecycle = on_lifecycle, .connected = on_connected, .data = m };
         g_autoptr(GError) error = NULL;
+        g_autofree char *state_dir = opt_state_dir ? g_strdup(opt_state_dir) : assign_store_default_dir();
 
         if (!virt_event_loop_start(&error) || sd_event_new(&m->event) < 0) {
                 g_printerr("passthroughd: %s\n", error ? error->message : "cannot create the event loop");
@@ -131,6 +205,8 @@ static int run(Manager *m, const char *uri) {
         event_glue_attach(m->event);
         m->authz = authz_new();
         m->virt = virt_new(uri, &handlers);
+        m->store = assign_store_open(state_dir);
+        m->autoattach = autoattach_new(m);
         /* Before the name is on the bus: a SIGTERM right after start must
          * still end the main loop, not kill the process. */
         g_unix_signal_add(SIGTERM, on_signal, m);
@@ -143,6 +219,10 @@ static int run(Manager *m, const char *uri) {
                 return EXIT_FAILURE;
         }
         virt_connect_in_background(m->virt);
+        m->last_call = g_get_monotonic_time();
+        m->exit_idle_seconds = (guint) opt_exit_idle;
+        if (m->exit_idle_seconds)
+                g_timeout_add_seconds(1, idle_tick, m);
         g_message("Ready on %s (libvirt %s)", BUS_NAME, uri ? uri : "default URI");
         g_main_loop_run(m->loop);
         return m->exit_code;

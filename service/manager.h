@@ -6,9 +6,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "assign-store.h"
 #include "authz.h"
 #include "udev-monitor.h"
 #include "virt.h"
+
+typedef struct AutoAttach AutoAttach;
 
 typedef struct {
         GMainLoop *loop;
@@ -18,8 +21,13 @@ typedef struct {
         Authz *authz;
         Virt *virt;
         UdevWatch *udev_watch;        /* DeviceAdded/DeviceRemoved; NULL if udev is unavailable */
+        AssignStore *store;           /* the assignments */
+        AutoAttach *autoattach;       /* keeps assigned devices attached */
         gboolean verbose;
         int exit_code;              /* EXIT_FAILURE when the bus went away */
+        guint exit_idle_seconds;    /* 0: never exit when idle */
+        gint64 last_call;           /* monotonic time of the last method call */
+        gboolean releasing;         /* idle: the bus name was given up */
 } Manager;
 
 /* api.c: export the object and its vtable on m->bus. */
@@ -30,6 +38,7 @@ void api_emit_device_attached(Manager *m, const char *domain, const char *kind, 
 void api_emit_device_detached(Manager *m, const char *domain, const char *kind, const char *id);
 void api_emit_device_added(Manager *m, const char *kind, const char *id);
 void api_emit_device_removed(Manager *m, const char *kind, const char *id);
+void api_emit_auto_attach_failed(Manager *m, const char *domain, const char *kind, const char *id, const char *error);
 
 /* Method handlers living in their own files. */
 int method_list_disks(sd_bus_message *message, void *userdata, sd_bus_error *error);
@@ -40,6 +49,11 @@ int method_list_attached(sd_bus_message *message, void *userdata, sd_bus_error *
 int method_list_usb_devices(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_attach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_detach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_assign(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_unassign(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_list_assignments(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_attach_all(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_detach_all(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
 /* Reply to a kept call with a GError (PT_ERROR names) and drop the ref. */
 void reply_error(sd_bus_message *message, const GError *error);

@@ -16,6 +16,7 @@ static const OptionSpec option_specs[] = {
         { "target", OPTION_TARGET, 's' },
         { "readonly", OPTION_READONLY, 'b' },
         { "timeout-ms", OPTION_TIMEOUT_MS, 'u' },
+        { "dry-run", OPTION_DRY_RUN, 'b' },
 };
 
 static const OptionSpec *find_spec(const char *key, guint allowed) {
@@ -67,7 +68,10 @@ static gboolean read_value(sd_bus_message *m, const OptionSpec *spec, CallOption
                 if (!store_string(spec, s, out, error))
                         return FALSE;
         } else if (spec->type == 'b' && sd_bus_message_read_basic(m, 'b', &b) >= 0) {
-                out->readonly = b;
+                if (spec->flag == OPTION_DRY_RUN)
+                        out->dry_run = b;
+                else
+                        out->readonly = b;
         } else if (spec->type == 'u' && sd_bus_message_read_basic(m, 'u', &u) >= 0) {
                 if (u == 0 || u > MAX_DETACH_TIMEOUT_MS)
                         return invalid(error, "Option '%s' must be between 1 and 600000 milliseconds", spec->key);

@@ -11,6 +11,7 @@ typedef enum {
         OPTION_TARGET = 1 << 1,      /* target s: vdX */
         OPTION_READONLY = 1 << 2,    /* readonly b */
         OPTION_TIMEOUT_MS = 1 << 3,  /* timeout-ms u */
+        OPTION_DRY_RUN = 1 << 4,     /* dry-run b: authorize and check, change nothing */
 } OptionKey;
 
 #define DEFAULT_DETACH_TIMEOUT_MS 10000u
@@ -21,6 +22,7 @@ typedef struct {
         char *target;
         gboolean readonly;
         guint32 timeout_ms;
+        gboolean dry_run;
 } CallOptions;
 
 /* Read the a{sv} at the message's read position. Keys outside `allowed`,

@@ -11,6 +11,25 @@ gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *messag
         req->kind = kind;
         req->m = m;
         req->message = sd_bus_message_ref(message);
+        req->subject = sd_bus_message_ref(message);
+        return req;
+}
+
+gpointer request_new_internal(const RequestKind *kind, Manager *m, const RequestOrigin *origin, const char *device,
+                              const char *domain) {
+        Request *req = g_malloc0(kind->size);
+
+        g_assert(kind->size >= sizeof(Request) && origin->done);
+        req->ref = 1;
+        req->kind = kind;
+        req->m = m;
+        req->subject = origin->subject ? sd_bus_message_ref(origin->subject) : NULL;
+        req->done = origin->done;
+        req->done_data = origin->data;
+        req->options.dry_run = origin->dry_run;
+        req->options.timeout_ms = DEFAULT_DETACH_TIMEOUT_MS;
+        req->device_spec = g_strdup(device);
+        req->domain_spec = g_strdup(domain);
         return req;
 }
 
@@ -29,6 +48,7 @@ void request_unref(gpointer p) {
         if (req->kind->clear)
                 req->kind->clear(req);
         sd_bus_message_unref(req->message);
+        sd_bus_message_unref(req->subject);
         g_free(req->domain_spec);
         g_free(req->device_spec);
         call_options_clear(&req->options);
@@ -39,13 +59,49 @@ void request_unref(gpointer p) {
         g_free(req->target);
         g_free(req->alias);
         g_free(req->claim);
+        g_free(req->xml);
         g_free(req);
 }
 
+static gboolean request_pending(Request *req) {
+        return req->message || req->done;
+}
+
+/* Call `done` once (it may drop the last other reference). */
+static void request_call_done(Request *req, const GError *error) {
+        RequestDone done = req->done;
+
+        req->done = NULL;
+        request_ref(req);
+        done(req, error, req->done_data);
+        request_unref(req);
+}
+
 void request_fail(Request *req, const GError *error) {
+        if (req->done) {
+                request_call_done(req, error);
+                return;
+        }
         if (!req->message)
                 return;
         reply_error(req->message, error);
+        g_clear_pointer(&req->message, sd_bus_message_unref);
+}
+
+/* Answer success: the call's reply (`target`, or nothing when NULL), or `done`. */
+static void request_succeed(Request *req, const char *target, const char *what) {
+        int r;
+
+        if (req->done) {
+                request_call_done(req, NULL);
+                return;
+        }
+        if (!req->message)
+                return;
+        r = target ? sd_bus_reply_method_return(req->message, "s", target)
+                   : sd_bus_reply_method_return(req->message, "");
+        if (r < 0)
+                g_warning("Cannot reply to %s call: %s", what, g_strerror(-r));
         g_clear_pointer(&req->message, sd_bus_message_unref);
 }
 
@@ -122,6 +178,10 @@ void request_authorize(Request *req, const char *action, GHashTable *details, Au
         GHashTableIter iter;
         gpointer key, value;
 
+        if (!req->subject) {
+                done(NULL, req);   /* an automatic attach: Assign was authorized */
+                return;
+        }
         g_hash_table_insert(all, (gpointer) "domain", req->domain_name);
         g_hash_table_insert(all, (gpointer) "domain.uuid", req->domain_uuid);
         if (details) {
@@ -129,7 +189,7 @@ void request_authorize(Request *req, const char *action, GHashTable *details, Au
                 while (g_hash_table_iter_next(&iter, &key, &value))
                         g_hash_table_insert(all, key, value);
         }
-        authz_check(req->m->authz, req->message, action, all, done, req);
+        authz_check(req->m->authz, req->subject, action, all, done, req);
 }
 
 /* ---- attach ---- */
@@ -138,22 +198,20 @@ static GHashTable *claims;   /* main thread: keys of the attaches under way */
 
 static void attach_done(gpointer data, GError *error) {
         Request *req = data;
-        int r;
+        gboolean dry_run = req->options.dry_run;
 
         g_hash_table_remove(claims, req->claim);
         if (error) {
                 request_abort(req, error);
                 return;
         }
-        g_message("Attached %s to %s as %s", req->source, req->domain_name, req->target);
-        if (req->kind->attach_returns_target)
-                r = sd_bus_reply_method_return(req->message, "s", req->target);
+        if (dry_run)
+                g_message("Would attach %s to %s as %s: %s", req->source, req->domain_name, req->target, req->xml);
         else
-                r = sd_bus_reply_method_return(req->message, "");
-        if (r < 0)
-                g_warning("Cannot reply to an attach call: %s", g_strerror(-r));
-        g_clear_pointer(&req->message, sd_bus_message_unref);
-        api_emit_device_attached(req->m, req->domain_name, req->kind->name, req->id, req->target);
+                g_message("Attached %s to %s as %s", req->source, req->domain_name, req->target);
+        request_succeed(req, req->kind->attach_returns_target ? req->target : NULL, "an attach");
+        if (!dry_run)
+                api_emit_device_attached(req->m, req->domain_name, req->kind->name, req->id, req->target);
         request_unref(req);
 }
 
@@ -180,17 +238,12 @@ void request_attach(Request *req, char *key) {
 /* Answer the call (once), then drop the timer and the waiter. Dropping the
  * waiter releases its reference, so `req` may be gone afterwards. */
 static void detach_finish(Request *req, const GError *error) {
-        int r;
-
         g_clear_handle_id(&req->timer, g_source_remove);
-        if (req->message && error) {
+        if (request_pending(req) && error) {
                 request_fail(req, error);
-        } else if (req->message) {
+        } else if (request_pending(req)) {
                 g_message("Detached %s from %s", req->source, req->domain_name);
-                r = sd_bus_reply_method_return(req->message, "");
-                if (r < 0)
-                        g_warning("Cannot reply to a detach call: %s", g_strerror(-r));
-                g_clear_pointer(&req->message, sd_bus_message_unref);
+                request_succeed(req, NULL, "a detach");
                 api_emit_device_detached(req->m, req->domain_name, req->kind->name, req->id);
         }
         if (req->waiter) {
@@ -239,9 +292,34 @@ void request_detach_authorized(GError *error, gpointer data) {
                 request_abort(req, error);
                 return;
         }
+        if (req->options.dry_run) {
+                g_message("Would detach %s from %s: %s", req->source, req->domain_name, req->xml);
+                request_succeed(req, NULL, "a detach");
+                request_unref(req);
+                return;
+        }
         /* The waiter and the timer exist before the request is made. The
          * caller's reference now belongs to the waiter. */
         req->waiter = virt_watch_removal(req->m->virt, req->domain_uuid, req->alias, detach_removed, req);
         req->timer = g_timeout_add(req->options.timeout_ms, detach_timed_out, req);
         worker_run(req->kind->detach_work, detach_requested, request_ref(req));
+}
+
+/* ---- the running domains ---- */
+
+GPtrArray *request_scan_running(virConnectPtr conn, GError **error) {
+        g_autoptr(GPtrArray) doms = virt_list_domains(conn, TRUE, error);
+        GPtrArray *parsed;
+
+        if (!doms)
+                return NULL;
+        parsed = g_ptr_array_new_with_free_func((GDestroyNotify) domain_xml_free);
+        for (guint i = 0; i < doms->len; i++) {
+                g_autofree char *xml = virt_domain_xml(doms->pdata[i], NULL);
+                DomainXml *dom = xml ? devxml_parse_domain(xml, NULL) : NULL;
+
+                if (dom)
+                        g_ptr_array_add(parsed, dom);
+        }
+        return parsed;
 }

@@ -13,11 +13,18 @@
 #include <libvirt/libvirt.h>
 #include <systemd/sd-bus.h>
 
+#include "devxml.h"
+#include "disks.h"
 #include "manager.h"
 #include "options.h"
+#include "usb.h"
 #include "worker.h"
 
 typedef struct Request Request;
+
+/* Internal requests (automatic attaches, AttachAll, DetachAll): called once,
+ * on the main thread, instead of a reply. */
+typedef void (*RequestDone)(Request *req, const GError *error, gpointer data);
 
 /* What differs between disks and USB devices. */
 typedef struct {
@@ -33,7 +40,10 @@ struct Request {
         gint ref;
         const RequestKind *kind;
         Manager *m;
-        sd_bus_message *message;      /* NULL once answered */
+        sd_bus_message *message;      /* the call to answer; NULL once answered, and for internal requests */
+        sd_bus_message *subject;      /* polkit checks its sender; NULL: no check (automatic attaches) */
+        RequestDone done;             /* internal requests: NULL once called */
+        gpointer done_data;
         char *domain_spec;
         char *device_spec;
         CallOptions options;
@@ -44,16 +54,32 @@ struct Request {
         char *target;                 /* attach: the result; detach: the device's target */
         char *alias;                  /* detach: the device's alias in the domain */
         char *claim;                  /* attach: the claimed key (request_attach) */
+        char *xml;                    /* the device XML sent to libvirt (or, with dry-run, that would be) */
         guint waiter;                 /* detach: removal waiter id */
         guint timer;                  /* detach: timeout source */
 };
 
-/* A zeroed request of kind->size bytes that keeps `message`. */
+/* A zeroed request of kind->size bytes that keeps `message` (to answer,
+ * and whose sender polkit checks). */
 gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *message);
+
+/* Where an internal request comes from and where its outcome goes. */
+typedef struct {
+        sd_bus_message *subject;   /* the call whose sender polkit checks, or NULL: no check, for the
+                                    * automatic attaches of assigned devices (Assign was authorized) */
+        gboolean dry_run;
+        RequestDone done;          /* required */
+        gpointer data;
+} RequestOrigin;
+
+/* A zeroed request of kind->size bytes for `device` (how messages name it)
+ * and `domain` (name or UUID), answered through origin->done. */
+gpointer request_new_internal(const RequestKind *kind, Manager *m, const RequestOrigin *origin, const char *device,
+                              const char *domain);
 gpointer request_ref(gpointer req);
 void request_unref(gpointer req);
 
-/* Answer the call with `error` (once; later answers are dropped). */
+/* Answer the call, or call `done`, with `error` (once; later answers are dropped). */
 void request_fail(Request *req, const GError *error);
 /* request_fail() and drop the caller's reference. */
 void request_abort(Request *req, const GError *error);
@@ -76,13 +102,15 @@ typedef gboolean (*RequestDomainFunc)(Request *req, virConnectPtr conn, virDomai
 gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error);
 
 /* polkit `action` for the caller with details domain, domain.uuid and the
- * kind's `details` (may be NULL; NULL values are skipped). */
+ * kind's `details` (may be NULL; NULL values are skipped). A request without
+ * a subject (an automatic attach) is not checked: `done` runs at once. */
 void request_authorize(Request *req, const char *action, GHashTable *details, AuthzDone done);
 
 /* Main thread, once polkit allowed the attach and the device was checked
  * again: claim `key` (e.g. "usb:1:3"; owned), run kind->attach_work in a
  * worker, then reply and emit DeviceAttached(domain, kind, id, target), or
- * fail. At most one attach per key runs at a time (DeviceBusy otherwise): the
+ * fail. With dry-run, attach_work only sets req->target and req->xml, and
+ * the answer comes without a signal. At most one attach per key runs at a time (DeviceBusy otherwise): the
  * check that no domain has the device and the attach run in a worker, and two
  * requests must not both pass the check before either has attached. Takes
  * over the caller's reference. */
@@ -90,7 +118,21 @@ void request_attach(Request *req, char *key);
 
 /* AuthzDone for detaches: when allowed, watch for libvirt's removal of
  * req->alias, start the timeout (options.timeout_ms), then run
- * kind->detach_work in a worker. The call is answered when the device is
+ * kind->detach_work in a worker (with dry-run: answer at once, the device
+ * XML the look-up found in req->xml). The call is answered when the device is
  * removed (and DeviceDetached emitted), the guest refuses, the work fails, or
  * the timeout passes. Takes over the caller's reference. */
 void request_detach_authorized(GError *error, gpointer req);
+
+/* [worker] DomainXml* of every running domain (those whose XML cannot be
+ * read or parsed are left out). */
+GPtrArray *request_scan_running(virConnectPtr conn, GError **error);
+
+/* The attaches and detaches of usb-ops.c and disk-ops.c without a call of
+ * their own: the same steps and checks as AttachUsb/DetachUsb and
+ * AttachDisk/DetachDisk after the device was resolved (`domain` is a name
+ * or UUID). Automatic attaches (no subject) never take a system disk. */
+void usb_attach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin);
+void usb_detach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin);
+void disk_attach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin);
+void disk_detach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin);

@@ -29,3 +29,10 @@ char *device_string_clean(const char *s) {
         }
         return text;
 }
+
+gboolean device_string_printable(const char *s) {
+        for (; *s; s++)
+                if (*s < 0x20 || *s >= 0x7f)
+                        return FALSE;
+        return TRUE;
+}

@@ -21,3 +21,6 @@ Udev *udev_util_open(GError **error);
 /* Device strings are untrusted: printable ASCII only (other bytes dropped),
  * trimmed, capped at MAX_DEVICE_STRING. NULL gives "". */
 char *device_string_clean(const char *s);
+
+/* Only printable ASCII (what device_string_clean() keeps)? */
+gboolean device_string_printable(const char *s);

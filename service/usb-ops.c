@@ -18,24 +18,6 @@
 
 /* ---- who has which host USB device: every running domain's live XML ---- */
 
-/* [worker] DomainXml* of every running domain. */
-static GPtrArray *scan_domains(virConnectPtr conn, GError **error) {
-        g_autoptr(GPtrArray) doms = virt_list_domains(conn, TRUE, error);
-        GPtrArray *parsed;
-
-        if (!doms)
-                return NULL;
-        parsed = g_ptr_array_new_with_free_func((GDestroyNotify) domain_xml_free);
-        for (guint i = 0; i < doms->len; i++) {
-                g_autofree char *xml = virt_domain_xml(doms->pdata[i], NULL);
-                DomainXml *dom = xml ? devxml_parse_domain(xml, NULL) : NULL;
-
-                if (dom)
-                        g_ptr_array_add(parsed, dom);
-        }
-        return parsed;
-}
-
 /* The domain whose hostdev holds `dev` (its hostdev in *hostdev), or NULL. */
 static const DomainXml *find_holder(GPtrArray *domains, const UsbDevice *dev, const DomainUsbHostdev **hostdev) {
         for (guint i = 0; domains && i < domains->len; i++) {
@@ -65,7 +47,7 @@ static void list_work(gpointer data, GError **error) {
         virConnectPtr conn = virt_get_conn(req->m->virt, &local);
 
         if (conn) {
-                req->domains = scan_domains(conn, &local);
+                req->domains = request_scan_running(conn, &local);
                 virConnectClose(conn);
         }
         /* Devices are listed even when libvirt is away; AttachedTo is then unknown. */
@@ -137,6 +119,7 @@ typedef struct {
         Request base;      /* source: "USB device <Id>"; target: the hostdev's alias */
         UsbDevice *dev;    /* the host device (NULL in a port-only detach) */
         char *port;        /* its physical port */
+        gboolean by_instance; /* internal requests: the device is `dev` itself, not device_spec */
 } UsbRequest;
 
 static void usb_request_clear(Request *base) {
@@ -174,11 +157,26 @@ static void set_device(UsbRequest *req, const UsbDevice *dev) {
         req->base.source = g_strdup_printf("USB device %s", dev->id);
 }
 
+/* Internal requests: the device req->dev, still plugged in. */
+static const UsbDevice *find_instance(UsbRequest *req, GPtrArray *devices, GError **error) {
+        for (guint i = 0; i < devices->len; i++)
+                if (same_device(req->dev, devices->pdata[i]))
+                        return devices->pdata[i];
+        g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE, "%s was unplugged", req->base.source);
+        return NULL;
+}
+
+static const UsbDevice *find_device(UsbRequest *req, GPtrArray *devices, GError **error) {
+        if (req->by_instance)
+                return find_instance(req, devices, error);
+        return usb_resolve(devices, req->base.device_spec, error);
+}
+
 /* Main thread: resolve the caller's device string; once resolved (before
  * polkit), it must still name the same device. */
 static gboolean resolve_device(UsbRequest *req, GError **error) {
         g_autoptr(GPtrArray) devices = usb_list(error);
-        const UsbDevice *dev = devices ? usb_resolve(devices, req->base.device_spec, error) : NULL;
+        const UsbDevice *dev = devices ? find_device(req, devices, error) : NULL;
 
         if (!dev)
                 return FALSE;
@@ -213,7 +211,7 @@ static gboolean check_attachable(UsbRequest *req, GError **error) {
 /* [worker] Refuse a device any running domain already has. */
 static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         UsbRequest *req = (UsbRequest *) base;
-        g_autoptr(GPtrArray) domains = scan_domains(conn, error);
+        g_autoptr(GPtrArray) domains = request_scan_running(conn, error);
         const DomainXml *holder;
 
         if (!domains)
@@ -231,28 +229,20 @@ static void attach_lookup_work(gpointer data, GError **error) {
         (void) request_on_domain(data, check_not_attached, error);
 }
 
-static char *hostdev_xml(const UsbDevice *dev, const char *alias) {
-        UsbHostdevXmlSpec spec = { .bus = dev->bus, .device = dev->device, .alias = alias };
-
-        if (!usb_parse_hex_id(dev->vendor_id, &spec.vendor) || !usb_parse_hex_id(dev->product_id, &spec.product))
-                return NULL;
-        return devxml_build_usb_hostdev(&spec);
-}
-
 static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         UsbRequest *req = (UsbRequest *) base;
-        g_autofree char *alias = usb_alias_for_port(req->port);
-        g_autofree char *xml = hostdev_xml(req->dev, alias);
 
         if (!check_not_attached(base, conn, dom, error))
                 return FALSE;
-        if (!xml) {
+        g_free(base->xml);
+        base->xml = usb_hostdev_xml(req->dev);
+        if (!base->xml) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot describe %s to libvirt", base->source);
                 return FALSE;
         }
-        if (!virt_attach_live(dom, xml, error))
+        if (!base->options.dry_run && !virt_attach_live(dom, base->xml, error))
                 return FALSE;
-        base->target = g_steal_pointer(&alias);
+        base->target = usb_alias_for_port(req->port);
         return TRUE;
 }
 
@@ -288,7 +278,7 @@ int method_attach_usb(sd_bus_message *message, void *userdata, sd_bus_error *err
         UsbRequest *req = request_new(&usb_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, 0, usb_spec_valid, &local))
+        if (request_read_call(&req->base, message, OPTION_DRY_RUN, usb_spec_valid, &local))
                 (void) check_attachable(req, &local);
         return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
@@ -348,6 +338,7 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
                 return FALSE;
         base->alias = g_strdup(hostdev->alias);
         base->target = g_strdup(hostdev->alias);
+        base->xml = usb_hostdev_xml_from_domain(hostdev);
         if (base->alias)
                 return TRUE;
         g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s has no device alias in VM %s; libvirt cannot report its removal",
@@ -386,7 +377,34 @@ int method_detach_usb(sd_bus_message *message, void *userdata, sd_bus_error *err
         UsbRequest *req = request_new(&usb_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS, usb_spec_valid, &local))
+        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, usb_spec_valid, &local))
                 (void) resolve_for_detach(req, &local);
         return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
+}
+
+/* ---- without a call of their own (assignments) ---- */
+
+static UsbRequest *internal_request(Manager *m, const UsbDevice *dev, const char *domain,
+                                    const RequestOrigin *origin) {
+        UsbRequest *req = request_new_internal(&usb_kind, m, origin, dev->id, domain);
+
+        set_device(req, dev);
+        req->by_instance = TRUE;
+        return req;
+}
+
+void usb_attach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin) {
+        UsbRequest *req = internal_request(m, dev, domain, origin);
+        g_autoptr(GError) error = NULL;
+
+        if (!check_attachable(req, &error))
+                request_abort(&req->base, error);
+        else
+                worker_run(attach_lookup_work, attach_looked_up, req);
+}
+
+void usb_detach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin) {
+        UsbRequest *req = internal_request(m, dev, domain, origin);
+
+        worker_run(detach_lookup_work, detach_looked_up, req);
 }

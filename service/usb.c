@@ -112,17 +112,10 @@ gboolean usb_parse_hex_id(const char *text, guint *out) {
         return TRUE;
 }
 
-static gboolean printable_ascii(const char *s) {
-        for (; *s; s++)
-                if (*s < 0x20 || *s >= 0x7f)
-                        return FALSE;
-        return TRUE;
-}
-
 gboolean usb_spec_valid(const char *spec, GError **error) {
         gsize n = strlen(spec);
 
-        if (n > 0 && n <= MAX_SPEC && printable_ascii(spec))
+        if (n > 0 && n <= MAX_SPEC && device_string_printable(spec))
                 return TRUE;
         g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
                             "Invalid USB device: pass a serial number, bus:device, a port like 1-2.3, "
@@ -135,6 +128,25 @@ char *usb_alias_for_port(const char *port) {
 
         g_strdelimit(alias, ".", '_');
         return g_steal_pointer(&alias);
+}
+
+char *usb_hostdev_xml(const UsbDevice *dev) {
+        g_autofree char *alias = usb_alias_for_port(dev->port);
+        UsbHostdevXmlSpec spec = { .bus = dev->bus, .device = dev->device, .alias = alias };
+
+        if (!usb_parse_hex_id(dev->vendor_id, &spec.vendor) || !usb_parse_hex_id(dev->product_id, &spec.product))
+                return NULL;
+        return devxml_build_usb_hostdev(&spec);
+}
+
+char *usb_hostdev_xml_from_domain(const DomainUsbHostdev *hostdev) {
+        UsbHostdevXmlSpec spec = { .bus = hostdev->bus, .device = hostdev->device };
+
+        if (g_str_has_prefix(hostdev->alias ? hostdev->alias : "", "ua-"))
+                spec.alias = hostdev->alias;
+        (void) usb_parse_hex_id(hostdev->vendor, &spec.vendor);
+        (void) usb_parse_hex_id(hostdev->product, &spec.product);
+        return devxml_build_usb_hostdev(&spec);
 }
 
 /* ---------------------------------------------------------------- Ids */

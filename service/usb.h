@@ -59,6 +59,15 @@ gboolean usb_port_valid(const char *spec);
  * "ua-pt-usb-1-2_3" for 1-2.3 (stable across replugs into the same port). */
 char *usb_alias_for_port(const char *port);
 
+/* Pure: the <hostdev> AttachUsb gives libvirt for `dev` (by ids and
+ * bus/device address, with usb_alias_for_port() of its port); NULL when a
+ * value is out of range. */
+char *usb_hostdev_xml(const UsbDevice *dev);
+
+/* Pure: the same XML for a hostdev of a domain (what a detach removes);
+ * a missing id is written as 0x0000, an alias that is not a user alias left out. */
+char *usb_hostdev_xml_from_domain(const DomainUsbHostdev *hostdev);
+
 /* Pure: "0x46f4" or "46f4" (as libvirt writes ids) -> 0x46f4; FALSE unless
  * 1-4 hex digits. */
 gboolean usb_parse_hex_id(const char *text, guint *out);

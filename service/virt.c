@@ -439,6 +439,10 @@ void virt_unwatch_removal(Virt *virt, guint id) {
         g_hash_table_remove(virt->waiters, GUINT_TO_POINTER(id));
 }
 
+guint virt_waiting(Virt *virt) {
+        return g_hash_table_size(virt->waiters);
+}
+
 gboolean virt_domain_spec_valid(const char *spec, GError **error) {
         gsize len = strlen(spec);
 

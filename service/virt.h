@@ -65,6 +65,8 @@ void virt_set_error(GError **error, PtError code, const char *what);
 typedef void (*VirtRemovalFunc)(gboolean failed, gpointer data);
 guint virt_watch_removal(Virt *virt, const char *uuid, const char *alias, VirtRemovalFunc func, gpointer data);
 void virt_unwatch_removal(Virt *virt, guint id);
+/* Removal waiters registered. */
+guint virt_waiting(Virt *virt);
 
 /* Pure: a caller's domain string is 1-255 bytes without control characters
  * (PT_ERROR_INVALID_ARGUMENT otherwise). */

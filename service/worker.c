@@ -45,6 +45,10 @@ void worker_run(WorkerFunc work, WorkerDone done, gpointer data) {
         g_task_run_in_thread(task, job_thread);
 }
 
+guint worker_pending(void) {
+        return (guint) g_atomic_int_get(&jobs_running);
+}
+
 gboolean worker_drain(guint timeout_ms) {
         gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
 

@@ -31,6 +31,11 @@ SIGNATURES = {
     'DetachDisk': '(ssa{sv})',
     'AttachUsb': '(ssa{sv})',
     'DetachUsb': '(ssa{sv})',
+    'Assign': '(ssa{sv})',
+    'Unassign': '(sa{sv})',
+    'ListAssignments': '()',
+    'AttachAll': '(sa{sv})',
+    'DetachAll': '(sa{sv})',
 }
 
 

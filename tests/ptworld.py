@@ -69,6 +69,7 @@ class World:
         self.service_env = dict(service_env or {})
         self.tmp = tempfile.mkdtemp(prefix='pt-world-')
         os.chmod(self.tmp, 0o755)   # unprivileged callers reach the bus socket below it
+        self.state_dir = os.path.join(self.tmp, 'state')   # the service's assignments
         self.stack = []
         self.guests = {}
         self.service = None
@@ -121,7 +122,7 @@ class World:
             f.write('[libvirt]\n# uri comes from --connect\n')
         wrapper = os.environ.get('PT_SERVICE_WRAPPER', '').split()
         argv = wrapper + [self.service_binary(), '--connect', H.URI, '--config', config,
-                          '--verbose', *extra_args]
+                          '--state-dir', self.state_dir, '--verbose', *extra_args]
         with open(os.path.join(self.tmp, 'passthroughd.log'), 'ab') as log:
             self.service = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
         H.wait_for(self._service_on_bus, 30, what='passthroughd on the bus')

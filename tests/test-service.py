@@ -359,6 +359,45 @@ class TestResilience(Base):
         self.assertIn('connection closed', W.service_log())
 
 
+class TestDryRunAndAssign(Base):
+    def test_attach_disk_dry_run_changes_nothing(self):
+        guest = W.guests['firmware']
+        with H.LoopDisk(16) as disk:
+            n = len(W.signals.signals())
+            before = guest.live_xml()
+            target = self.attach('pt-fw', disk.dev, name='dry', dry_run=True)
+            self.assertRegex(target, r'^vd[b-z]$')
+            self.assertEqual(guest.live_xml(), before)
+            self.assertEqual([c['action_id'] for c in W.polkit.calls()], [ATTACH])
+            self.assertNotIn('DeviceAttached', [m for m, _ in W.signals.signals()[n:]])
+            self.assertIn('Would attach %s to pt-fw as %s' % (disk.dev, target), W.service_log())
+            self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], '')
+            self.assertError(W.call('DetachDisk', args3('pt-fw', disk.dev, dry_run=True)), ERR + 'NotAttached')
+            W.polkit.set_allowed([])
+            self.assertError(W.call('AttachDisk', args3('pt-fw', disk.dev, dry_run=True)), ERR + 'NotAuthorized')
+
+    def test_detach_disk_dry_run_keeps_the_disk(self):
+        with H.LoopDisk(16) as disk:
+            self.attach('pt-fw', disk.dev)
+            r = W.call('DetachDisk', args3('pt-fw', disk.dev, dry_run=True))
+            self.assertEqual(r, {'result': []})
+            self.assertIn(disk.dev, self.live_sources('pt-fw'))
+            self.assertIn('Would detach %s from pt-fw' % disk.dev, W.service_log())
+
+    def test_loop_device_cannot_be_assigned(self):
+        W.polkit.set_allowed(['org.example.passthrough1.manage-assignments'])
+        with H.LoopDisk(16) as disk:
+            for device in (disk.dev, disk.name):
+                r = W.call('Assign', args3(device, 'pt-linux'))
+                self.assertError(r, ERR + 'InvalidArgument')
+                self.assertIn('no stable name', r['message'])
+        root = W.disk_entry('/dev/vda')
+        if root is not None and root['System']:
+            self.assertError(W.call('Assign', args3('/dev/vda', 'pt-linux')), ERR + 'SystemDevice')
+        self.assertEqual(W.call('ListAssignments')['result'], [[]])
+        self.assertEqual(W.polkit.calls(), [], 'refused before polkit')
+
+
 class TestServiceLifecycle(Base):
     def test_zz_sigterm_exits_cleanly_and_restart_works(self):
         self.assertEqual(W.stop_service(), 0, W.service_log())

@@ -13,18 +13,27 @@ string form (AttachUsb with polkit denying shows in the mock's recorded
 details which device a string resolved to), the errors raised before polkit,
 AttachedTo/AlreadyAttached/ListAttached/DetachUsb against libvirt's test
 driver holding hostdevs, and DeviceAdded/DeviceRemoved following uevents.
+Assignments: Assign/Unassign/ListAssignments with polkit, the state file
+(persistence across restarts, a corrupt file kept aside, concurrent calls),
+automatic attaches triggered by a uevent, a domain start, Assign and the
+service start (libvirtd does not see the testbed, so each ends in
+AutoAttachFailed with libvirt's message: the trigger is what is proven here;
+the lab attaches real devices), dry runs (AttachUsb, AttachAll, DetachAll)
+and the exit when idle.
 
 Needs root (private mount namespace, libvirtd); exits 77 with the reason
 otherwise. The driver runs under umockdev-wrapper (re-executing itself) so
 that it can send uevents; the daemons it starts do not see the testbed.
 """
 
+import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 SKIP = 77
@@ -59,7 +68,7 @@ def preflight():
 preflight()
 sys.path.insert(0, HERE)
 import ptharness as H  # noqa: E402
-from ptworld import ERR, World, args3, gv  # noqa: E402
+from ptworld import ERR, World, args3, gv, opts  # noqa: E402
 
 import gi  # noqa: E402
 gi.require_version('UMockdev', '1.0')
@@ -67,6 +76,7 @@ from gi.repository import UMockdev  # noqa: E402
 
 ATTACH_USB = 'org.example.passthrough1.attach-usb'
 DETACH = 'org.example.passthrough1.detach'
+MANAGE = 'org.example.passthrough1.manage-assignments'
 VM = 'pt-usbvm'
 W = None
 TB = None
@@ -337,6 +347,24 @@ class TestHeldByDomain(Base):
             self.assertEqual((details['device'], details['device.port']), (spec, '1-7'))
         self.assertError(W.call('DetachUsb', args3('pt-holder', '1-8')), ERR + 'NotAttached', 'port 1-8')
 
+    def test_assigned_and_held_detach_all_dry_run(self):
+        W.polkit.set_allowed([MANAGE, DETACH])
+        self.assertEqual(W.call('Assign', args3('SN-B', 'pt-holder')), {'result': []})
+        try:
+            entry = assignments()['usb:serial=SN-B,id=46f4:0001']
+            self.assertEqual((entry['Present'], entry['Attached']), (True, True))
+            W.polkit.clear_calls()
+            rows = all_results('DetachAll', 'pt-holder', dry_run=True)
+            self.assertEqual(rows['usb:serial=SN-B,id=46f4:0001']['Result'], 'would detach')
+            xml = rows['usb:serial=SN-B,id=46f4:0001']['Xml']
+            self.assertIn("<alias name=\"ua-pt-usb-1-1_2\"/>", xml)
+            self.assertIn('<address bus="1" device="4"/>', xml)
+            self.assertEqual([c['action_id'] for c in W.polkit.calls()], [DETACH])
+            rows = all_results('AttachAll', 'pt-holder')
+            self.assertEqual(rows['usb:serial=SN-B,id=46f4:0001']['Result'], 'already attached')
+        finally:
+            unassign_all()
+
 
 class TestHotplug(Base):
     def signals_since(self, start):
@@ -393,6 +421,299 @@ class TestHotplug(Base):
         n = len(W.signals.signals())
         self.unplug(disk)
         self.wait_signals(n, [('DeviceRemoved', ['disk', 'sdx'])])
+
+
+# ---- assignments ----------------------------------------------------------
+
+def assignments():
+    r = W.call('ListAssignments', user=None)
+    assert 'result' in r, r
+    return {a['Match']: a for a in r['result'][0]}
+
+
+def unassign_all():
+    for match in assignments():
+        r = W.call('Unassign', '(%s, @a{sv} {})' % gv(match), user=None)
+        assert r == {'result': []}, r
+
+
+def all_results(method, domain, user='pt-tester', **kw):
+    """AttachAll/DetachAll results by Match."""
+    r = W.call(method, '(%s, %s)' % (gv(domain), opts(**kw)), user=user)
+    assert 'result' in r, r
+    return {row['Match']: row for row in r['result'][0]}
+
+
+def state_file():
+    return os.path.join(W.state_dir, 'assignments.conf')
+
+
+def auto_failures(start):
+    return [args for member, args in W.signals.signals()[start:] if member == 'AutoAttachFailed']
+
+
+def wait_auto_failure(start, domain, device_id, timeout=30):
+    def found():
+        return [a for a in auto_failures(start) if a[0] == domain and a[2] == device_id]
+    return H.wait_for(found, timeout, what='AutoAttachFailed(%s, %s)' % (domain, device_id))[0]
+
+
+def unplug(path):
+    # The kernel sends "remove" while sysfs still shows the device.
+    TB.uevent(path, 'remove')
+    TB.remove_device(path)
+
+
+def live_hostdevs(domain):
+    return H.virsh('dumpxml', domain).stdout.count('<hostdev')
+
+
+class AssignBase(Base):
+    def tearDown(self):
+        unassign_all()
+
+    def assign(self, device, domain, **kw):
+        r = W.call('Assign', args3(device, domain, **kw))
+        self.assertEqual(r, {'result': []})
+
+
+class TestAssign(AssignBase):
+    def test_denied_changes_nothing(self):
+        r = W.call('Assign', args3('SN-A', 'pt-off'))
+        self.assertError(r, ERR + 'NotAuthorized')
+        calls = W.polkit.calls()
+        self.assertEqual([c['action_id'] for c in calls], [MANAGE])
+        uuid = H.virsh('domuuid', 'pt-off').stdout.strip()
+        self.assertEqual(calls[0]['details'], {
+            'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:serial=SN-A,id=46f4:0001',
+            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A', 'device.port': '1-1.1'})
+        self.assertEqual(assignments(), {})
+
+    def test_assign_list_unassign(self):
+        W.polkit.set_allowed([MANAGE])
+        self.assign('SN-A', 'pt-off')
+        self.assertEqual(assignments(), {'usb:serial=SN-A,id=46f4:0001': {
+            'Match': 'usb:serial=SN-A,id=46f4:0001', 'Kind': 'usb', 'Domain': 'pt-off', 'Present': True,
+            'Attached': False, 'Id': '46f4:0001:SN-A'}})
+        with open(state_file()) as f:
+            text = f.read()
+        self.assertIn('match=usb:serial=SN-A,id=46f4:0001', text)
+        self.assertIn('uuid=' + H.virsh('domuuid', 'pt-off').stdout.strip(), text)
+        for device in ('SN-A', 'usb:serial=SN-A,id=46f4:0001', 'usb:port=1-1.1', '46f4:0001:SN-A', '1:3'):
+            r = W.call('Assign', args3(device, VM))
+            self.assertError(r, ERR + 'AlreadyAssigned', 'pt-off')
+        self.assertIn('(as usb:serial=SN-A,id=46f4:0001)', W.call('Assign', args3('usb:port=1-1.1', VM))['message'])
+        self.assertEqual(W.call('Unassign', "('SN-A', @a{sv} {})"), {'result': []})
+        self.assertError(W.call('Unassign', "('SN-A', @a{sv} {})"), ERR + 'NotAssigned')
+        self.assertEqual(assignments(), {})
+        self.assertEqual({c['action_id'] for c in W.polkit.calls()}, {MANAGE})
+
+    def test_forms_and_refusals(self):
+        W.polkit.set_allowed([MANAGE])
+        self.assign('0627:0001', VM)             # no serial: its port
+        self.assign('usb:serial=GONE', VM)       # not plugged in
+        self.assign('usb:serial=NODOM', 'no-such-vm')
+        got = assignments()
+        self.assertEqual(got['usb:port=1-2']['Id'], '0627:0001@1-2')
+        self.assertEqual((got['usb:serial=GONE']['Present'], got['usb:serial=GONE']['Id']), (False, ''))
+        self.assertEqual(got['usb:serial=NODOM']['Domain'], 'no-such-vm')
+        n_calls = len(W.polkit.calls())
+        cases = [
+            ('46f4:0001', VM, 'AmbiguousDevice'), ('usb:id=46f4:0001', VM, 'AmbiguousDevice'),
+            ('1-1', VM, 'InvalidArgument'), ('1-0', VM, 'InvalidArgument'), ('usb:bus=1:3', VM, 'InvalidArgument'),
+            ('usb:serial=x\x01', VM, 'InvalidArgument'), ('x' * 4096, VM, 'InvalidArgument'),
+            ('', VM, 'InvalidArgument'), ('NOPE', VM, 'NoSuchDevice'), ('SN-A', '', 'InvalidArgument'),
+            ('SN-A', 'bad\x01', 'InvalidArgument'), ('/dev/sdzz', VM, 'NoSuchDevice'),
+        ]
+        for device, domain, error in cases:
+            self.assertError(W.call('Assign', args3(device, domain)), ERR + error)
+        self.assertError(W.call('Assign', args3('SN-A', VM, bogus='x')), ERR + 'InvalidArgument')
+        self.assertError(W.call('Assign', args3('SN-A', VM, dry_run=True)), ERR + 'InvalidArgument')
+        self.assertError(W.call('Unassign', "('usb:bogus', @a{sv} {})"), ERR + 'InvalidArgument')
+        self.assertError(W.call('Unassign', "('NOPE', @a{sv} {})"), ERR + 'NotAssigned')
+        self.assertEqual(len(W.polkit.calls()), n_calls, 'refused before polkit')
+        self.assertEqual(W.call('Unassign', "('GONE', @a{sv} {})"), {'result': []})   # by its serial
+        self.assertNotIn('usb:serial=GONE', assignments())
+
+    def test_disks(self):
+        W.polkit.set_allowed([MANAGE])
+        named = TB.add_device('block', 'sdq', None, ['size', '2048', 'removable', '1', 'ro', '0'],
+                              ['DEVTYPE', 'disk', 'DEVNAME', '/dev/sdq', 'MAJOR', '65', 'MINOR', '0',
+                               'ID_SERIAL_SHORT', 'DSK-Q'])
+        nameless = TB.add_device('block', 'sdr', None, ['size', '2048', 'removable', '1', 'ro', '0'],
+                                 ['DEVTYPE', 'disk', 'DEVNAME', '/dev/sdr', 'MAJOR', '65', 'MINOR', '16'])
+        try:
+            self.assign('sdq', VM)
+            entry = assignments()['disk:serial=DSK-Q']
+            self.assertEqual((entry['Kind'], entry['Present'], entry['Id']), ('disk', True, 'sdq'))
+            r = W.call('Assign', args3('sdr', VM))
+            self.assertError(r, ERR + 'InvalidArgument', 'no stable name')
+            self.assign('disk:wwn=0x5000c500deadbeef', 'pt-off')
+            self.assertFalse(assignments()['disk:wwn=0x5000c500deadbeef']['Present'])
+        finally:
+            unplug(named)
+            unplug(nameless)
+
+
+class TestAssignState(AssignBase):
+    def test_persists_across_restart(self):
+        W.polkit.set_allowed([MANAGE])
+        self.assign('usb:serial=KEEP-1', 'pt-off')
+        self.assign('usb:port=1-9.9', VM)
+        before = assignments()
+        self.assertEqual(W.stop_service(), 0)
+        W.start_service()
+        self.assertEqual(assignments(), before)
+
+    def test_corrupt_file_is_kept_aside(self):
+        self.assertEqual(W.stop_service(), 0)
+        with open(state_file(), 'w') as f:
+            f.write('[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:nonsense\n')
+        W.start_service()
+        self.assertEqual(assignments(), {})
+        kept = glob.glob(state_file() + '.corrupt-*')
+        self.assertEqual(len(kept), 1)
+        with open(kept[0]) as f:
+            self.assertIn('usb:nonsense', f.read())
+        self.assertRegex(W.service_log(), r'state file .* is corrupt .*; kept as .*corrupt-')
+        W.polkit.set_allowed([MANAGE])
+        self.assign('usb:serial=AFTER', 'pt-off')       # a new file beside the kept one
+        self.assertTrue(os.path.exists(state_file()))
+        os.unlink(kept[0])
+
+    def test_concurrent_assigns(self):
+        W.polkit.set_allowed([MANAGE])
+        procs = [W.call_async('Assign', args3('usb:serial=PAR-%d' % i, 'pt-off')) for i in range(10)]
+        procs += [W.call_async('Assign', args3('usb:serial=SAME', 'pt-off')) for _ in range(10)]
+        outs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+        self.assertEqual(outs[:10], [{'result': []}] * 10)
+        same = [o.get('error', 'ok') for o in outs[10:]]
+        self.assertEqual(sorted(same), ['ok'] + [ERR + 'AlreadyAssigned'] * 9)
+        expected = {'usb:serial=PAR-%d' % i for i in range(10)} | {'usb:serial=SAME'}
+        self.assertEqual(set(assignments()), expected)
+        with open(state_file()) as f:
+            text = f.read()
+        self.assertEqual(text.count('[assignment '), 11)
+        self.assertEqual({line[len('match='):] for line in text.splitlines() if line.startswith('match=')}, expected)
+        leftovers = [n for n in os.listdir(W.state_dir) if n.startswith('assignments.conf.')]
+        self.assertEqual(leftovers, [], 'temporary files left behind')
+
+
+class TestAutoAttach(AssignBase):
+    """libvirtd does not see the testbed: each automatic attach reaches
+    libvirt and fails there, which AutoAttachFailed reports."""
+
+    def test_plugging_in_an_assigned_device(self):
+        W.polkit.set_allowed([MANAGE])
+        self.assign('usb:serial=SN-HOT', VM)
+        self.assertFalse(assignments()['usb:serial=SN-HOT']['Present'])
+        n = len(W.signals.signals())
+        dev = add_usb(ROOT, '1-8', 20, '46f4:0001', serial='SN-HOT')
+        try:
+            args = wait_auto_failure(n, VM, '46f4:0001:SN-HOT')
+            self.assertEqual(args[1], 'usb')
+            self.assertIn('libvirt could not attach', args[3])
+            self.assertEqual(live_hostdevs(VM), 0)
+            self.assertIn('Automatic attach of usb 46f4:0001:SN-HOT to VM %s failed' % VM, W.service_log())
+        finally:
+            unplug(dev)
+
+    def test_assigning_to_a_running_domain_attaches_now(self):
+        W.polkit.set_allowed([MANAGE])
+        n = len(W.signals.signals())
+        self.assign('SN-A', VM)
+        wait_auto_failure(n, VM, '46f4:0001:SN-A')
+
+    def test_domain_start(self):
+        W.polkit.set_allowed([MANAGE])
+        n = len(W.signals.signals())
+        self.assign('SN-B', 'pt-off')
+        time.sleep(1)
+        self.assertEqual(auto_failures(n), [], 'pt-off is not running')
+        H.virsh('start', 'pt-off')
+        try:
+            wait_auto_failure(n, 'pt-off', '46f4:0001:SN-B')
+        finally:
+            H.virsh('destroy', 'pt-off')
+
+    def test_service_start_reconciles(self):
+        W.polkit.set_allowed([MANAGE])
+        self.assign('SN-A', VM)
+        self.assertEqual(W.stop_service(), 0)
+        n = len(W.signals.signals())
+        W.start_service()
+        wait_auto_failure(n, VM, '46f4:0001:SN-A')
+
+
+class TestDryRun(AssignBase):
+    def test_attach_usb_dry_run(self):
+        W.polkit.set_allowed([ATTACH_USB])
+        n = len(W.signals.signals())
+        self.assertEqual(W.call('AttachUsb', args3(VM, 'SN-A', dry_run=True)), {'result': []})
+        self.assertEqual([c['action_id'] for c in W.polkit.calls()], [ATTACH_USB])
+        self.assertEqual(live_hostdevs(VM), 0)
+        self.assertNotIn('DeviceAttached', [m for m, _ in W.signals.signals()[n:]])
+        self.assertIn('Would attach USB device 46f4:0001:SN-A to %s' % VM, W.service_log())
+        W.polkit.set_allowed([])
+        self.assertError(W.call('AttachUsb', args3(VM, 'SN-A', dry_run=True)), ERR + 'NotAuthorized')
+
+    def test_attach_all_and_detach_all_dry_run(self):
+        W.polkit.set_allowed([MANAGE, ATTACH_USB])
+        self.assign('SN-A', VM)
+        self.assign('usb:serial=ABSENT', VM)
+        self.assign('SN-B', 'pt-off')
+        W.polkit.clear_calls()
+        rows = all_results('AttachAll', VM, dry_run=True)
+        self.assertEqual(set(rows), {'usb:serial=SN-A,id=46f4:0001', 'usb:serial=ABSENT'})
+        row = rows['usb:serial=SN-A,id=46f4:0001']
+        self.assertEqual({k: row[k] for k in ('Kind', 'Id', 'Domain', 'Result', 'Error')}, {
+            'Kind': 'usb', 'Id': '46f4:0001:SN-A', 'Domain': VM, 'Result': 'would attach', 'Error': ''})
+        self.assertIn('<alias name="ua-pt-usb-1-1_1"/>', row['Xml'])
+        self.assertIn('<address bus="1" device="3"/>', row['Xml'])
+        self.assertEqual(rows['usb:serial=ABSENT']['Result'], 'not present')
+        calls = W.polkit.calls()
+        self.assertEqual([(c['action_id'], c['details']['device']) for c in calls], [(ATTACH_USB, '46f4:0001:SN-A')])
+        self.assertEqual(live_hostdevs(VM), 0)
+
+        rows = all_results('AttachAll', '', dry_run=True)
+        self.assertEqual(rows['usb:serial=SN-B,id=46f4:0001']['Result'], 'domain not running')
+        W.polkit.set_allowed([])
+        rows = all_results('AttachAll', VM, dry_run=True)
+        self.assertEqual(rows['usb:serial=SN-A,id=46f4:0001']['Result'], 'failed')
+        self.assertIn('Not authorized', rows['usb:serial=SN-A,id=46f4:0001']['Error'])
+        rows = all_results('DetachAll', VM, dry_run=True)
+        self.assertEqual(rows['usb:serial=SN-A,id=46f4:0001']['Result'], 'not attached')
+        self.assertEqual(rows['usb:serial=ABSENT']['Result'], 'not present')
+
+    def test_bulk_errors(self):
+        self.assertError(W.call('AttachAll', "('no-such-vm', @a{sv} {})"), ERR + 'NoSuchDomain')
+        self.assertError(W.call('AttachAll', "('%s', {'timeout-ms': <uint32 5>})" % VM), ERR + 'InvalidArgument')
+        self.assertError(W.call('DetachAll', "('%s', {'bogus': <1>})" % VM), ERR + 'InvalidArgument')
+        self.assertError(W.call('DetachAll', "('bad\x01', @a{sv} {})"), ERR + 'InvalidArgument')
+        self.assertEqual(W.call('DetachAll', "('', {'timeout-ms': <uint32 5000>})"), {'result': [[]]})
+
+
+class TestIdleExit(AssignBase):
+    def restart(self, *args):
+        W.stop_service()
+        W.start_service(extra_args=list(args))
+
+    def tearDown(self):
+        self.restart()
+        super().tearDown()
+
+    def test_exits_when_idle_without_assignments(self):
+        self.restart('--exit-idle-seconds', '2')
+        H.wait_for(lambda: W.service.poll() is not None, 30, what='passthroughd exiting when idle')
+        self.assertEqual(W.service.returncode, 0)
+        self.assertIn('Idle for 2 s without assignments; exiting', W.service_log())
+
+    def test_stays_while_assignments_exist(self):
+        W.polkit.set_allowed([MANAGE])
+        self.assign('usb:serial=STAY', 'pt-off')
+        self.restart('--exit-idle-seconds', '1')
+        time.sleep(4)
+        self.assertIsNone(W.service.poll(), 'exited although an assignment exists')
 
 
 if __name__ == '__main__':

@@ -11,25 +11,7 @@
 #include "udev-monitor.h"
 #include "udev-util.h"
 #include "usb.h"
-
-static UsbDevice *make(guint bus, guint device, const char *port, const char *vp, const char *serial,
-                       const char *product) {
-        UsbDevice *dev = usb_device_new();
-        g_auto(GStrv) ids = g_strsplit(vp, ":", 2);
-
-        dev->syspath = g_strdup_printf("/sys/devices/pci0000:00/0000:00:14.0/usb%u/%s", bus, port);
-        dev->bus = bus;
-        dev->device = device;
-        dev->port = g_strdup(port);
-        dev->vendor_id = g_strdup(ids[0]);
-        dev->product_id = g_strdup(ids[1]);
-        dev->serial = g_strdup(serial);
-        dev->manufacturer = g_strdup("");
-        dev->product = g_strdup(product);
-        dev->is_root_hub = g_str_has_suffix(port, "-0");
-        dev->is_hub = dev->is_root_hub;
-        return dev;
-}
+#include "usb-fixture.h"
 
 /* Bus 1: root hub, a hub on port 1 with two sticks of one kind (serials
  * A1, A2), a device without a serial; bus 2: its root hub and a keyboard. */
@@ -37,24 +19,17 @@ static GPtrArray *sample(void) {
         GPtrArray *devices = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
         UsbDevice *hub;
 
-        g_ptr_array_add(devices, make(1, 1, "1-0", "1d6b:0002", "0000:00:14.0", "xHCI Host Controller"));
-        hub = make(1, 2, "1-1", "05e3:0608", "", "USB2.0 Hub");
+        g_ptr_array_add(devices, fixture_usb(1, 1, "1-0", "1d6b:0002", "0000:00:14.0", "xHCI Host Controller"));
+        hub = fixture_usb(1, 2, "1-1", "05e3:0608", "", "USB2.0 Hub");
         hub->is_hub = TRUE;
         g_ptr_array_add(devices, hub);
-        g_ptr_array_add(devices, make(1, 3, "1-1.1", "46f4:0001", "A1", "QEMU USB HARDDRIVE"));
-        g_ptr_array_add(devices, make(1, 4, "1-1.2", "46f4:0001", "A2", "QEMU USB HARDDRIVE"));
-        g_ptr_array_add(devices, make(1, 5, "1-2", "0627:0001", "", "QEMU USB Tablet"));
-        g_ptr_array_add(devices, make(2, 1, "2-0", "1d6b:0003", "0000:00:14.0", "xHCI Host Controller"));
-        g_ptr_array_add(devices, make(2, 7, "2-3", "046d:c31c", "K1", "USB Keyboard"));
+        g_ptr_array_add(devices, fixture_usb(1, 3, "1-1.1", "46f4:0001", "A1", "QEMU USB HARDDRIVE"));
+        g_ptr_array_add(devices, fixture_usb(1, 4, "1-1.2", "46f4:0001", "A2", "QEMU USB HARDDRIVE"));
+        g_ptr_array_add(devices, fixture_usb(1, 5, "1-2", "0627:0001", "", "QEMU USB Tablet"));
+        g_ptr_array_add(devices, fixture_usb(2, 1, "2-0", "1d6b:0003", "0000:00:14.0", "xHCI Host Controller"));
+        g_ptr_array_add(devices, fixture_usb(2, 7, "2-3", "046d:c31c", "K1", "USB Keyboard"));
         usb_assign_ids(devices);
         return devices;
-}
-
-static const UsbDevice *find_port(GPtrArray *devices, const char *port) {
-        for (guint i = 0; i < devices->len; i++)
-                if (g_str_equal(((UsbDevice *) devices->pdata[i])->port, port))
-                        return devices->pdata[i];
-        g_assert_not_reached();
 }
 
 /* ---- Ids ---- */
@@ -62,30 +37,30 @@ static const UsbDevice *find_port(GPtrArray *devices, const char *port) {
 static void test_ids_unique_and_duplicate_serials(void) {
         g_autoptr(GPtrArray) devices = sample();
 
-        g_assert_cmpstr(find_port(devices, "1-1.1")->id, ==, "46f4:0001:A1");
-        g_assert_cmpstr(find_port(devices, "1-1.2")->id, ==, "46f4:0001:A2");
-        g_assert_cmpstr(find_port(devices, "1-2")->id, ==, "0627:0001@1-2");      /* no serial */
-        g_assert_cmpstr(find_port(devices, "2-3")->id, ==, "046d:c31c:K1");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-1.1")->id, ==, "46f4:0001:A1");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-1.2")->id, ==, "46f4:0001:A2");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-2")->id, ==, "0627:0001@1-2");      /* no serial */
+        g_assert_cmpstr(fixture_usb_at(devices, "2-3")->id, ==, "046d:c31c:K1");
         /* Both root hubs show the controller's PCI address as serial. */
-        g_assert_cmpstr(find_port(devices, "1-0")->id, ==, "1d6b:0002@1-0");
-        g_assert_cmpstr(find_port(devices, "2-0")->id, ==, "1d6b:0003@2-0");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-0")->id, ==, "1d6b:0002@1-0");
+        g_assert_cmpstr(fixture_usb_at(devices, "2-0")->id, ==, "1d6b:0003@2-0");
 }
 
 static void test_ids_serial_shared_across_models(void) {
         g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
 
-        g_ptr_array_add(devices, make(1, 3, "1-1", "46f4:0001", "0123456789", "a"));
-        g_ptr_array_add(devices, make(1, 4, "1-2", "abcd:1234", "0123456789", "b"));
-        g_ptr_array_add(devices, make(1, 5, "1-3", "abcd:1234", "SOLO", "c"));
+        g_ptr_array_add(devices, fixture_usb(1, 3, "1-1", "46f4:0001", "0123456789", "a"));
+        g_ptr_array_add(devices, fixture_usb(1, 4, "1-2", "abcd:1234", "0123456789", "b"));
+        g_ptr_array_add(devices, fixture_usb(1, 5, "1-3", "abcd:1234", "SOLO", "c"));
         usb_assign_ids(devices);
-        g_assert_cmpstr(find_port(devices, "1-1")->id, ==, "46f4:0001@1-1");
-        g_assert_cmpstr(find_port(devices, "1-2")->id, ==, "abcd:1234@1-2");
-        g_assert_cmpstr(find_port(devices, "1-3")->id, ==, "abcd:1234:SOLO");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-1")->id, ==, "46f4:0001@1-1");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-2")->id, ==, "abcd:1234@1-2");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-3")->id, ==, "abcd:1234:SOLO");
 
         /* The twin goes away: the serial is unique again. */
         g_ptr_array_remove_index(devices, 1);
         usb_assign_ids(devices);
-        g_assert_cmpstr(find_port(devices, "1-1")->id, ==, "46f4:0001:0123456789");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-1")->id, ==, "46f4:0001:0123456789");
 }
 
 /* ---- resolving ---- */
@@ -133,7 +108,7 @@ static void test_resolve_ambiguous(void) {
 
 static void test_resolve_serial_that_looks_like_another_form(void) {
         g_autoptr(GPtrArray) devices = sample();
-        UsbDevice *liar = make(2, 9, "2-4", "dead:beef", "1-2", "liar");
+        UsbDevice *liar = fixture_usb(2, 9, "2-4", "dead:beef", "1-2", "liar");
 
         g_ptr_array_add(devices, liar);
         usb_assign_ids(devices);
@@ -224,9 +199,9 @@ static void test_hostile_serial_in_id(void) {
         g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
         g_autofree char *serial = device_string_clean("'/><x\x01\x02");
 
-        g_ptr_array_add(devices, make(1, 3, "1-1", "46f4:0001", serial, "evil"));
+        g_ptr_array_add(devices, fixture_usb(1, 3, "1-1", "46f4:0001", serial, "evil"));
         usb_assign_ids(devices);
-        g_assert_cmpstr(find_port(devices, "1-1")->id, ==, "46f4:0001:'/><x");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-1")->id, ==, "46f4:0001:'/><x");
         g_assert_cmpstr(resolve_ok(devices, "'/><x")->port, ==, "1-1");
         g_assert_cmpstr(resolve_ok(devices, "46f4:0001:'/><x")->port, ==, "1-1");
 }
@@ -266,7 +241,7 @@ static void test_hostdev_xml_refuses_bad_values(void) {
 /* What we build parses back to a hostdev that holds the device (and only it). */
 static void test_hostdev_round_trip(void) {
         g_autoptr(GPtrArray) devices = sample();
-        const UsbDevice *stick = find_port(devices, "1-1.2"), *twin = find_port(devices, "1-1.1");
+        const UsbDevice *stick = fixture_usb_at(devices, "1-1.2"), *twin = fixture_usb_at(devices, "1-1.1");
         g_autofree char *alias = usb_alias_for_port(stick->port);
         UsbHostdevXmlSpec spec = { .vendor = 0x46f4, .product = 1, .bus = stick->bus, .device = stick->device,
                                    .alias = alias };
@@ -288,7 +263,7 @@ static void test_hostdev_round_trip(void) {
 
 static void test_hostdev_holds_checks_ids(void) {
         g_autoptr(GPtrArray) devices = sample();
-        const UsbDevice *kbd = find_port(devices, "2-3");
+        const UsbDevice *kbd = fixture_usb_at(devices, "2-3");
         DomainUsbHostdev h = { .bus = 2, .device = 7, .vendor = (char *) "0x046d", .product = (char *) "0xc31c" };
 
         g_assert_true(usb_hostdev_holds(&h, kbd));

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "assign-store.h"
+#include "errors.h"
+#include "virt.h"
+
+#define HEADER_GROUP "passthroughd"
+#define FORMAT_VERSION 1
+#define GROUP_PREFIX "assignment "
+
+struct AssignStore {
+        char *path;
+        GPtrArray *assignments;
+        char *broken;   /* why changes are refused, or NULL */
+};
+
+/* ---------------------------------------------------------------- assignments */
+
+Assignment *assignment_new(const DeviceMatch *match, const char *domain, const char *uuid) {
+        Assignment *a = g_new0(Assignment, 1);
+
+        a->match = device_match_copy(match);
+        a->domain = g_strdup(domain);
+        a->uuid = g_strdup(uuid ? uuid : "");
+        return a;
+}
+
+Assignment *assignment_copy(const Assignment *assignment) {
+        return assignment_new(assignment->match, assignment->domain, assignment->uuid);
+}
+
+void assignment_free(Assignment *assignment) {
+        if (!assignment)
+                return;
+        device_match_free(assignment->match);
+        g_free(assignment->domain);
+        g_free(assignment->uuid);
+        g_free(assignment);
+}
+
+GPtrArray *assignments_new(void) {
+        return g_ptr_array_new_with_free_func((GDestroyNotify) assignment_free);
+}
+
+GPtrArray *assignments_copy(GPtrArray *assignments) {
+        GPtrArray *copy = assignments_new();
+
+        for (guint i = 0; i < assignments->len; i++)
+                g_ptr_array_add(copy, assignment_copy(assignments->pdata[i]));
+        return copy;
+}
+
+gint assignments_find(GPtrArray *assignments, const char *text) {
+        for (guint i = 0; i < assignments->len; i++) {
+                const Assignment *a = assignments->pdata[i];
+                g_autofree char *own = device_match_to_string(a->match);
+
+                if (g_str_equal(own, text))
+                        return (gint) i;
+        }
+        return -1;
+}
+
+/* ---------------------------------------------------------------- the text */
+
+char *assign_store_serialise(GPtrArray *assignments, gsize *length) {
+        g_autoptr(GKeyFile) file = g_key_file_new();
+
+        g_key_file_set_integer(file, HEADER_GROUP, "version", FORMAT_VERSION);
+        (void) g_key_file_set_comment(file, NULL, NULL,
+                                      " passthroughd's device assignments, written by the service "
+                                      "(change them with Assign and Unassign)", NULL);
+        for (guint i = 0; i < assignments->len; i++) {
+                const Assignment *a = assignments->pdata[i];
+                g_autofree char *group = g_strdup_printf(GROUP_PREFIX "%u", i + 1);
+                g_autofree char *match = device_match_to_string(a->match);
+
+                g_key_file_set_string(file, group, "match", match);
+                g_key_file_set_string(file, group, "domain", a->domain);
+                if (*a->uuid)
+                        g_key_file_set_string(file, group, "uuid", a->uuid);
+        }
+        return g_key_file_to_data(file, length, NULL);
+}
+
+static gboolean check_header(GKeyFile *file, GError **error) {
+        g_autoptr(GError) local = NULL;
+        gint version = g_key_file_get_integer(file, HEADER_GROUP, "version", &local);
+
+        if (local) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "no [%s] version: %s", HEADER_GROUP, local->message);
+                return FALSE;
+        }
+        if (version != FORMAT_VERSION) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "format version %d, this service reads %d", version,
+                            FORMAT_VERSION);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static char *get_string(GKeyFile *file, const char *group, const char *key, gboolean required, GError **error) {
+        g_autoptr(GError) local = NULL;
+        char *value = g_key_file_get_string(file, group, key, &local);
+
+        if (!value && !required && g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+                return g_strdup("");
+        if (!value)
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s] %s: %s", group, key, local->message);
+        return value;
+}
+
+static Assignment *parse_group(GKeyFile *file, const char *group, GError **error) {
+        g_autofree char *match_text = get_string(file, group, "match", TRUE, error);
+        g_autofree char *domain = match_text ? get_string(file, group, "domain", TRUE, error) : NULL;
+        g_autofree char *uuid = domain ? get_string(file, group, "uuid", FALSE, error) : NULL;
+        g_autoptr(DeviceMatch) match = NULL;
+        g_autoptr(GError) local = NULL;
+
+        if (!uuid)
+                return NULL;
+        match = device_match_parse(match_text, &local);
+        if (!match || !virt_domain_spec_valid(domain, &local)) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s]: %s", group, local->message);
+                return NULL;
+        }
+        if (*uuid && !g_uuid_string_is_valid(uuid)) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s]: uuid is not a UUID", group);
+                return NULL;
+        }
+        return assignment_new(match, domain, uuid);
+}
+
+static gboolean add_group(GPtrArray *list, GKeyFile *file, const char *group, GError **error) {
+        g_autoptr(Assignment) a = NULL;
+        g_autofree char *text = NULL;
+
+        if (g_str_equal(group, HEADER_GROUP))
+                return TRUE;
+        if (!g_str_has_prefix(group, GROUP_PREFIX)) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "unknown group [%s]", group);
+                return FALSE;
+        }
+        a = parse_group(file, group, error);
+        if (!a)
+                return FALSE;
+        text = device_match_to_string(a->match);
+        if (assignments_find(list, text) >= 0) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s is assigned twice", text);
+                return FALSE;
+        }
+        g_ptr_array_add(list, g_steal_pointer(&a));
+        return TRUE;
+}
+
+GPtrArray *assign_store_parse(const char *data, gsize length, GError **error) {
+        g_autoptr(GKeyFile) file = g_key_file_new();
+        g_autoptr(GPtrArray) list = assignments_new();
+        g_auto(GStrv) groups = NULL;
+
+        if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, error) || !check_header(file, error))
+                return NULL;
+        groups = g_key_file_get_groups(file, NULL);
+        for (guint i = 0; groups[i]; i++)
+                if (!add_group(list, file, groups[i], error))
+                        return NULL;
+        return g_steal_pointer(&list);
+}
+
+/* ---------------------------------------------------------------- the file */
+
+static void sync_directory(const char *dir) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || fsync(fd) < 0)
+                g_warning("Cannot sync directory %s: %s", dir, g_strerror(errno));
+        if (fd >= 0)
+                close(fd);
+}
+
+gboolean assign_store_write(const char *path, GPtrArray *assignments, GError **error) {
+        g_autofree char *dir = g_path_get_dirname(path);
+        gsize length = 0;
+        g_autofree char *data = assign_store_serialise(assignments, &length);
+
+        if (g_mkdir_with_parents(dir, 0700) < 0) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot create %s: %s", dir, g_strerror(errno));
+                return FALSE;
+        }
+        if (!g_file_set_contents_full(path, data, (gssize) length,
+                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error)) {
+                g_prefix_error(error, "Cannot save the assignments: ");
+                return FALSE;
+        }
+        sync_directory(dir);
+        return TRUE;
+}
+
+char *assign_store_default_dir(void) {
+        const char *dirs = g_getenv("STATE_DIRECTORY");
+        g_auto(GStrv) parts = NULL;
+
+        if (!dirs || !*dirs)
+                return g_strdup(LOCALSTATEDIR "/lib/passthrough");
+        parts = g_strsplit(dirs, ":", 2);
+        return g_strdup(parts[0]);
+}
+
+/* Rename `path` to path.corrupt-<UTC time>[.N]; the new name, or NULL. */
+static char *set_aside(const char *path, GError **error) {
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        g_autofree char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
+        g_autofree char *base = g_strdup_printf("%s.corrupt-%s", path, stamp);
+        g_autofree char *aside = g_strdup(base);
+
+        for (guint n = 1; g_file_test(aside, G_FILE_TEST_EXISTS) && n < 1000; n++) {
+                g_free(aside);
+                aside = g_strdup_printf("%s.%u", base, n);
+        }
+        if (g_rename(path, aside) == 0)
+                return g_steal_pointer(&aside);
+        g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "cannot rename it: %s", g_strerror(errno));
+        return NULL;
+}
+
+static void keep_aside(AssignStore *store, const char *problem) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *aside = set_aside(store->path, &error);
+
+        if (aside) {
+                g_warning("The state file %s %s; kept as %s. Starting without assignments", store->path, problem,
+                          aside);
+                return;
+        }
+        store->broken = g_strdup_printf("The state file %s %s and could not be set aside (%s); fix or remove it "
+                                        "and restart the service", store->path, problem, error->message);
+        g_warning("%s. Starting without assignments; changes are refused", store->broken);
+}
+
+AssignStore *assign_store_open(const char *dir) {
+        AssignStore *store = g_new0(AssignStore, 1);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *data = NULL;
+        g_autofree char *problem = NULL;
+        gsize length = 0;
+
+        store->path = g_build_filename(dir, ASSIGN_STORE_FILE, NULL);
+        if (g_file_get_contents(store->path, &data, &length, &error))
+                store->assignments = assign_store_parse(data, length, &error);
+        if (store->assignments || g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+                if (!store->assignments)
+                        store->assignments = assignments_new();
+                g_message("%u assignment(s) from %s", store->assignments->len, store->path);
+                return store;
+        }
+        store->assignments = assignments_new();
+        problem = g_strdup_printf(data ? "is corrupt (%s)" : "cannot be read (%s)", error->message);
+        keep_aside(store, problem);
+        return store;
+}
+
+void assign_store_free(AssignStore *store) {
+        if (!store)
+                return;
+        g_free(store->path);
+        g_clear_pointer(&store->assignments, g_ptr_array_unref);
+        g_free(store->broken);
+        g_free(store);
+}
+
+const char *assign_store_path(AssignStore *store) {
+        return store->path;
+}
+
+GPtrArray *assign_store_get(AssignStore *store) {
+        return store->assignments;
+}
+
+gboolean assign_store_replace(AssignStore *store, GPtrArray *assignments, GError **error) {
+        g_autoptr(GPtrArray) owned = assignments;
+
+        if (store->broken) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, store->broken);
+                return FALSE;
+        }
+        if (!assign_store_write(store->path, owned, error))
+                return FALSE;
+        g_ptr_array_unref(store->assignments);
+        store->assignments = g_steal_pointer(&owned);
+        return TRUE;
+}
