@@ -238,8 +238,7 @@ static DeviceMatch *resolve_assign_device(AssignCall *call, GError **error) {
 static void assign_lookup_work(gpointer data, GError **error) {
         AssignCall *call = data;
         g_autoptr(GError) local = NULL;
-        virConnectPtr conn = virt_get_conn(call->m->virt, &local);
-        virDomainPtr dom = conn ? virt_lookup_domain(conn, call->domain_spec, &local) : NULL;
+        virDomainPtr dom = virt_find_domain(call->m->virt, call->domain_spec, &local);
         char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
         if (dom) {
@@ -253,8 +252,6 @@ static void assign_lookup_work(gpointer data, GError **error) {
                 call->domain_uuid = g_uuid_string_is_valid(call->domain_spec) ? g_ascii_strdown(call->domain_spec, -1)
                                                                                : g_strdup("");
         }
-        if (conn)
-                virConnectClose(conn);
 }
 
 static void authorize(AssignCall *call, const char *domain, const char *uuid, AuthzDone done) {
@@ -638,8 +635,7 @@ static void bulk_next(SurveyCall *call) {
 /* [worker] The domain (if one is named), then the survey. */
 static void bulk_work(gpointer data, GError **error) {
         SurveyCall *call = data;
-        virConnectPtr conn = *call->domain_spec ? virt_get_conn(call->m->virt, error) : NULL;
-        virDomainPtr dom = conn ? virt_lookup_domain(conn, call->domain_spec, error) : NULL;
+        virDomainPtr dom = *call->domain_spec ? virt_find_domain(call->m->virt, call->domain_spec, error) : NULL;
         char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
         if (dom) {
@@ -648,8 +644,6 @@ static void bulk_work(gpointer data, GError **error) {
                 call->domain_uuid = g_strdup(uuid);
                 virDomainFree(dom);
         }
-        if (conn)
-                virConnectClose(conn);
         if (!*call->domain_spec || dom)
                 survey_work(call, error);
 }

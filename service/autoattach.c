@@ -46,9 +46,9 @@ void survey_free(Survey *survey) {
         g_free(survey);
 }
 
-/* [worker] name -> UUID of every domain libvirt has. */
-static GHashTable *known_domains(virConnectPtr conn, GError **error) {
-        g_autoptr(GPtrArray) doms = virt_list_domains(conn, FALSE, error);
+/* [worker] UUID -> name of every domain libvirt has, on every connection. */
+static GHashTable *known_domains(Virt *virt, GError **error) {
+        g_autoptr(GPtrArray) doms = virt_list_all_domains(virt, FALSE, error);
         GHashTable *known;
 
         if (!doms)
@@ -58,7 +58,7 @@ static GHashTable *known_domains(virConnectPtr conn, GError **error) {
                 char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
                 (void) virDomainGetUUIDString(doms->pdata[i], uuid);
-                g_hash_table_insert(known, g_strdup(virDomainGetName(doms->pdata[i])), g_strdup(uuid));
+                g_hash_table_insert(known, g_strdup(uuid), g_strdup(virDomainGetName(doms->pdata[i])));
         }
         return known;
 }
@@ -74,7 +74,7 @@ static void find_domain(AssignState *state, GHashTable *known) {
         if (!known)
                 return;
         g_hash_table_iter_init(&iter, known);
-        while (g_hash_table_iter_next(&iter, &name, &uuid)) {
+        while (g_hash_table_iter_next(&iter, &uuid, &name)) {
                 if (*a->uuid ? !g_str_equal(a->uuid, uuid) : !g_str_equal(a->domain, name))
                         continue;
                 state->domain_known = TRUE;
@@ -161,15 +161,10 @@ static void list_devices(Survey *survey) {
 Survey *survey_take(Virt *virt, GPtrArray *assignments) {
         Survey *survey = g_new0(Survey, 1);
         g_autoptr(GHashTable) known = NULL;
-        virConnectPtr conn;
 
         list_devices(survey);
-        conn = virt_get_conn(virt, &survey->libvirt_error);
-        if (conn) {
-                known = known_domains(conn, &survey->libvirt_error);
-                survey->running = known ? request_scan_running(conn, &survey->libvirt_error) : NULL;
-                virConnectClose(conn);
-        }
+        known = known_domains(virt, &survey->libvirt_error);
+        survey->running = known ? request_scan_running(virt, &survey->libvirt_error) : NULL;
         if (!survey->running) {
                 g_clear_pointer(&known, g_hash_table_unref);
                 survey->running = g_ptr_array_new_with_free_func((GDestroyNotify) domain_xml_free);
@@ -267,8 +262,8 @@ static gboolean alias_present(virDomainPtr dom, const char *alias) {
 /* [worker] Ask libvirt to remove the entry; a USB entry goes at once (no
  * guest is asked), so wait for it: a device plugged in again into the same
  * port gets the same alias. TRUE when it is gone. */
-static gboolean remove_stale(virConnectPtr conn, const Stale *stale) {
-        virDomainPtr dom = virDomainLookupByUUIDString(conn, stale->domain_uuid);
+static gboolean remove_stale(Virt *virt, const Stale *stale) {
+        virDomainPtr dom = virt_find_domain(virt, stale->domain_uuid, NULL);
         g_autoptr(GError) error = NULL;
         gboolean gone = FALSE;
 
@@ -382,20 +377,17 @@ static void pass_work(gpointer data, GError **error) {
         Pass *pass = data;
         Virt *virt = pass->aa->m->virt;
         g_autoptr(GPtrArray) stale = NULL;
-        virConnectPtr conn;
 
         pass->survey = survey_take(virt, pass->assignments);
         if (pass->survey->libvirt_error)
                 return;
         stale = find_stale(pass->survey);
-        conn = stale->len ? virt_get_conn(virt, NULL) : NULL;
-        if (!conn)
+        if (!stale->len)
                 return;
         pass->removed = g_ptr_array_new_with_free_func((GDestroyNotify) stale_free);
         for (guint i = stale->len; i-- > 0;)
-                if (remove_stale(conn, stale->pdata[i]))
+                if (remove_stale(virt, stale->pdata[i]))
                         g_ptr_array_add(pass->removed, g_ptr_array_steal_index(stale, i));
-        virConnectClose(conn);
         survey_free(pass->survey);
         pass->survey = survey_take(virt, pass->assignments);
 }

@@ -8,8 +8,11 @@
 
 typedef struct {
         char *libvirt_uri;     /* [libvirt] uri; NULL = libvirt's default */
+        GHashTable *domain_uris; /* [domain NAME] uri: domain name -> URI (as bbvirt's DOMAIN_URI_x); NULL if none */
 } ServiceConfig;
 
-/* A missing file gives the defaults; an unreadable or malformed one is an error. */
+/* A missing file gives the defaults; an unreadable or malformed one (also a
+ * [domain NAME] group whose name is no domain name or that has no uri) is
+ * an error. */
 gboolean service_config_load(const char *path, ServiceConfig *config, GError **error);
 void service_config_clear(ServiceConfig *config);

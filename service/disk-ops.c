@@ -51,8 +51,8 @@ static void scan_domain(virDomainPtr dom, GHashTable *held) {
 }
 
 /* [worker] guint64 devnum -> Holder* for every block disk of running domains. */
-static GHashTable *scan_attachments(virConnectPtr conn, GError **error) {
-        g_autoptr(GPtrArray) doms = virt_list_domains(conn, TRUE, error);
+static GHashTable *scan_attachments(Virt *virt, GError **error) {
+        g_autoptr(GPtrArray) doms = virt_list_all_domains(virt, TRUE, error);
         GHashTable *held;
 
         if (!doms)
@@ -83,17 +83,12 @@ typedef struct {
 static void list_disks_work(gpointer data, GError **error) {
         ListRequest *req = data;
         g_autoptr(GError) local = NULL;
-        virConnectPtr conn;
 
         req->disks = disks_list(error);
         req->host = req->disks ? host_usage_read(error) : NULL;
         if (!req->host)
                 return;
-        conn = virt_get_conn(req->m->virt, &local);
-        if (conn)
-                req->held = scan_attachments(conn, &local);
-        if (conn)
-                virConnectClose(conn);
+        req->held = scan_attachments(req->m->virt, &local);
         /* Disks are listed even when libvirt is away; AttachedTo is then unknown. */
         if (local)
                 g_warning("ListDisks without libvirt: %s", local->message);
@@ -240,7 +235,7 @@ static gboolean check_disk(DiskRequest *req, GError **error) {
 /* [worker] Refuse a disk any running domain already has. */
 static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         DiskRequest *req = (DiskRequest *) base;
-        g_autoptr(GHashTable) held = scan_attachments(conn, error);
+        g_autoptr(GHashTable) held = scan_attachments(base->m->virt, error);
         const Holder *h;
 
         if (!held)

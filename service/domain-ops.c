@@ -64,13 +64,8 @@ static DomainRow *read_row(virDomainPtr dom) {
 
 static void list_domains_work(gpointer data, GError **error) {
         Query *q = data;
-        virConnectPtr conn = virt_get_conn(q->m->virt, error);
-        g_autoptr(GPtrArray) doms = NULL;
+        g_autoptr(GPtrArray) doms = virt_list_all_domains(q->m->virt, FALSE, error);
 
-        if (!conn)
-                return;
-        doms = virt_list_domains(conn, FALSE, error);
-        virConnectClose(conn);
         if (!doms)
                 return;
         q->rows = g_ptr_array_new_with_free_func(domain_row_free);
@@ -131,20 +126,13 @@ int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *e
 
 static void list_attached_work(gpointer data, GError **error) {
         Query *q = data;
-        virConnectPtr conn = virt_get_conn(q->m->virt, error);
-        virDomainPtr dom = NULL;
-        g_autofree char *xml = NULL;
+        virDomainPtr dom = virt_find_domain(q->m->virt, q->domain_spec, error);
+        g_autofree char *xml = dom ? virt_domain_xml(dom, error) : NULL;
 
-        if (!conn)
-                return;
-        dom = virt_lookup_domain(conn, q->domain_spec, error);
-        if (dom)
-                xml = virt_domain_xml(dom, error);
         if (xml)
                 q->xml = devxml_parse_domain(xml, error);
         if (dom)
                 virDomainFree(dom);
-        virConnectClose(conn);
 }
 
 /* The host disk's Id for a source path, or the path itself. */

@@ -150,7 +150,7 @@ static gboolean setup_bus(Manager *m, GError **error) {
         return TRUE;
 }
 
-static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) {
+static gboolean parse_args(int *argc, char ***argv, char **uri, GHashTable **domain_uris, GError **error) {
         g_autoptr(GOptionContext) context = g_option_context_new("- disk and USB passthrough service");
         ServiceConfig config = { 0 };
 
@@ -167,6 +167,11 @@ static gboolean parse_args(int *argc, char ***argv, char **uri, GError **error) 
         if (!service_config_load(opt_config ? opt_config : DEFAULT_CONFIG_FILE, &config, error))
                 return FALSE;
         *uri = g_strdup(opt_connect ? opt_connect : config.libvirt_uri);
+        if (opt_connect && config.domain_uris)
+                g_message("--connect %s: every domain is looked for there ([domain NAME] uri= left aside)",
+                          opt_connect);
+        else
+                *domain_uris = g_steal_pointer(&config.domain_uris);
         service_config_clear(&config);
         return TRUE;
 }
@@ -192,7 +197,7 @@ static void manager_clear(Manager *m) {
         g_clear_pointer(&m->loop, g_main_loop_unref);
 }
 
-static int run(Manager *m, const char *uri) {
+static int run(Manager *m, const char *uri, GHashTable *domain_uris) {
         VirtHandlers handlers = { .lifecycle = on_lifecycle, .connected = on_connected, .data = m };
         g_autoptr(GError) error = NULL;
         g_autofree char *state_dir = opt_state_dir ? g_strdup(opt_state_dir) : assign_store_default_dir();
@@ -204,7 +209,7 @@ static int run(Manager *m, const char *uri) {
         m->loop = g_main_loop_new(NULL, FALSE);
         event_glue_attach(m->event);
         m->authz = authz_new();
-        m->virt = virt_new(uri, &handlers);
+        m->virt = virt_new(uri, domain_uris, &handlers);
         m->store = assign_store_open(state_dir);
         m->autoattach = autoattach_new(m);
         /* Before the name is on the bus: a SIGTERM right after start must
@@ -232,6 +237,7 @@ int main(int argc, char *argv[]) {
         Manager m = { 0 };
         g_autoptr(GError) error = NULL;
         g_autofree char *uri = NULL;
+        g_autoptr(GHashTable) domain_uris = NULL;
         int ret;
 
         /* g_ascii_strto*() set up their C locale once, under a lock; when
@@ -240,7 +246,7 @@ int main(int argc, char *argv[]) {
          * valgrind: a USB device's busnum read as unreadable). Do it now,
          * before any other thread runs. */
         (void) g_ascii_strtoull("0", NULL, 10);
-        if (!parse_args(&argc, &argv, &uri, &error)) {
+        if (!parse_args(&argc, &argv, &uri, &domain_uris, &error)) {
                 g_printerr("passthroughd: %s\n", error->message);
                 return 2;
         }
@@ -252,7 +258,7 @@ int main(int argc, char *argv[]) {
                 g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
         m.verbose = opt_verbose;
         pt_error_register_bus_map();
-        ret = run(&m, uri);
+        ret = run(&m, uri, domain_uris);
         manager_clear(&m);
         return ret;
 }

@@ -140,9 +140,9 @@ int request_begin(Request *req, const GError *failure, WorkerFunc lookup, Worker
         return 1;
 }
 
-static virDomainPtr lookup_domain(Request *req, virConnectPtr conn, GError **error) {
+static virDomainPtr lookup_domain(Request *req, GError **error) {
         const char *spec = req->domain_uuid ? req->domain_uuid : req->domain_spec;
-        virDomainPtr dom = virt_lookup_domain(conn, spec, error);
+        virDomainPtr dom = virt_find_domain(req->m->virt, spec, error);
         char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
         if (!dom)
@@ -162,14 +162,11 @@ static virDomainPtr lookup_domain(Request *req, virConnectPtr conn, GError **err
 }
 
 gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error) {
-        virConnectPtr conn = virt_get_conn(req->m->virt, error);
-        virDomainPtr dom = conn ? lookup_domain(req, conn, error) : NULL;
-        gboolean ok = dom && func(req, conn, dom, error);
+        virDomainPtr dom = lookup_domain(req, error);
+        gboolean ok = dom && func(req, virDomainGetConnect(dom), dom, error);
 
         if (dom)
                 virDomainFree(dom);
-        if (conn)
-                virConnectClose(conn);
         return ok;
 }
 
@@ -307,8 +304,8 @@ void request_detach_authorized(GError *error, gpointer data) {
 
 /* ---- the running domains ---- */
 
-GPtrArray *request_scan_running(virConnectPtr conn, GError **error) {
-        g_autoptr(GPtrArray) doms = virt_list_domains(conn, TRUE, error);
+GPtrArray *request_scan_running(Virt *virt, GError **error) {
+        g_autoptr(GPtrArray) doms = virt_list_all_domains(virt, TRUE, error);
         GPtrArray *parsed;
 
         if (!doms)

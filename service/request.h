@@ -124,9 +124,9 @@ void request_attach(Request *req, char *key);
  * the timeout passes. Takes over the caller's reference. */
 void request_detach_authorized(GError *error, gpointer req);
 
-/* [worker] DomainXml* of every running domain (those whose XML cannot be
- * read or parsed are left out). */
-GPtrArray *request_scan_running(virConnectPtr conn, GError **error);
+/* [worker] DomainXml* of every running domain, on every connection (those
+ * whose XML cannot be read or parsed are left out). */
+GPtrArray *request_scan_running(Virt *virt, GError **error);
 
 /* The attaches and detaches of usb-ops.c and disk-ops.c without a call of
  * their own: the same steps and checks as AttachUsb/DetachUsb and

@@ -44,12 +44,7 @@ typedef struct {
 static void list_work(gpointer data, GError **error) {
         ListRequest *req = data;
         g_autoptr(GError) local = NULL;
-        virConnectPtr conn = virt_get_conn(req->m->virt, &local);
-
-        if (conn) {
-                req->domains = request_scan_running(conn, &local);
-                virConnectClose(conn);
-        }
+        req->domains = request_scan_running(req->m->virt, &local);
         /* Devices are listed even when libvirt is away; AttachedTo is then unknown. */
         if (local)
                 g_warning("ListUsbDevices without libvirt: %s", local->message);
@@ -211,7 +206,7 @@ static gboolean check_attachable(UsbRequest *req, GError **error) {
 /* [worker] Refuse a device any running domain already has. */
 static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         UsbRequest *req = (UsbRequest *) base;
-        g_autoptr(GPtrArray) domains = request_scan_running(conn, error);
+        g_autoptr(GPtrArray) domains = request_scan_running(base->m->virt, error);
         const DomainXml *holder;
 
         if (!domains)

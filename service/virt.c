@@ -8,19 +8,26 @@
 
 #define RECONNECT_MAX_SECONDS 30
 
-struct Virt {
+/* One libvirt connection: the default URI's, or a per-domain URI's. */
+typedef struct {
+        Virt *virt;
         GMutex lock;               /* guards conn, callback ids */
         char *uri;                 /* NULL: libvirt's default */
         virConnectPtr conn;
         int event_ids[3];
         gint closed;               /* atomic: the close callback fired */
+        guint reconnect_timer;     /* main thread */
+        guint backoff;
+        gboolean connecting;
+} VirtConn;
+
+struct Virt {
+        GPtrArray *conns;          /* VirtConn*: the default URI's first, then one per other URI */
+        GHashTable *by_domain;     /* domain name -> VirtConn* of its configured URI */
         VirtHandlers handlers;
         GMainContext *main_context;
         GHashTable *waiters;       /* main thread: id -> Waiter */
         guint next_waiter_id;
-        guint reconnect_timer;
-        guint backoff;
-        gboolean connecting;
 };
 
 typedef struct {
@@ -108,7 +115,7 @@ static gboolean dispatch_removal(gpointer p) {
 }
 
 static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
-        Virt *virt = opaque;
+        Virt *virt = ((VirtConn *) opaque)->virt;
         Event *e = event_new(virt, dom);
 
         e->alias = g_strdup(alias);
@@ -116,7 +123,7 @@ static void on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *
 }
 
 static void on_device_removal_failed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
-        Virt *virt = opaque;
+        Virt *virt = ((VirtConn *) opaque)->virt;
         Event *e = event_new(virt, dom);
 
         e->alias = g_strdup(alias);
@@ -133,7 +140,7 @@ static gboolean dispatch_lifecycle(gpointer p) {
 }
 
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
-        Virt *virt = opaque;
+        Virt *virt = ((VirtConn *) opaque)->virt;
         Event *e = event_new(virt, dom);
 
         e->event = event;
@@ -142,47 +149,51 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
         return 0;
 }
 
-/* ---- the connection ---- */
+/* ---- the connections ---- */
 
-static void schedule_reconnect(Virt *virt);
+static const char *shown_uri(const VirtConn *c) {
+        return c->uri ? c->uri : "the default URI";
+}
+
+static void schedule_reconnect(VirtConn *c);
 
 static gboolean handle_closed(gpointer p) {
-        Virt *virt = p;
+        VirtConn *c = p;
 
-        g_message("%s", "libvirt connection closed; reconnecting");
-        schedule_reconnect(virt);
+        g_message("libvirt connection closed (%s); reconnecting", shown_uri(c));
+        schedule_reconnect(c);
         return G_SOURCE_REMOVE;
 }
 
 static void on_close(virConnectPtr conn, int reason, void *opaque) {
-        Virt *virt = opaque;
+        VirtConn *c = opaque;
 
-        g_atomic_int_set(&virt->closed, 1);
-        g_main_context_invoke(virt->main_context, handle_closed, virt);
+        g_atomic_int_set(&c->closed, 1);
+        g_main_context_invoke(c->virt->main_context, handle_closed, c);
 }
 
-static void register_events(Virt *virt, virConnectPtr conn) {
-        virt->event_ids[0] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                                                              VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), virt, NULL);
-        virt->event_ids[1] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
-                                                              VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed), virt, NULL);
-        virt->event_ids[2] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), virt, NULL);
-        for (guint i = 0; i < G_N_ELEMENTS(virt->event_ids); i++)
-                if (virt->event_ids[i] < 0)
+static void register_events(VirtConn *c, virConnectPtr conn) {
+        c->event_ids[0] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                                           VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), c, NULL);
+        c->event_ids[1] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED,
+                                                           VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed), c, NULL);
+        c->event_ids[2] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                           VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, NULL);
+        for (guint i = 0; i < G_N_ELEMENTS(c->event_ids); i++)
+                if (c->event_ids[i] < 0)
                         g_warning("Cannot register libvirt event %u: %s", i, virGetLastErrorMessage());
 }
 
 /* Called with the lock held. */
-static void drop_conn(Virt *virt) {
-        if (!virt->conn)
+static void drop_conn(VirtConn *c) {
+        if (!c->conn)
                 return;
-        for (guint i = 0; i < G_N_ELEMENTS(virt->event_ids); i++)
-                if (virt->event_ids[i] >= 0)
-                        (void) virConnectDomainEventDeregisterAny(virt->conn, virt->event_ids[i]);
-        (void) virConnectUnregisterCloseCallback(virt->conn, on_close);
-        virConnectClose(virt->conn);
-        virt->conn = NULL;
+        for (guint i = 0; i < G_N_ELEMENTS(c->event_ids); i++)
+                if (c->event_ids[i] >= 0)
+                        (void) virConnectDomainEventDeregisterAny(c->conn, c->event_ids[i]);
+        (void) virConnectUnregisterCloseCallback(c->conn, on_close);
+        virConnectClose(c->conn);
+        c->conn = NULL;
 }
 
 static gboolean notify_connected(gpointer p) {
@@ -201,76 +212,118 @@ static void log_uri(virConnectPtr conn) {
 }
 
 /* Called with the lock held. */
-static gboolean open_conn(Virt *virt, GError **error) {
-        virConnectPtr conn = virConnectOpen(virt->uri);
+static gboolean open_conn(VirtConn *c, GError **error) {
+        virConnectPtr conn = virConnectOpen(c->uri);
 
         if (!conn) {
                 virt_set_error(error, PT_ERROR_FAILED, "Cannot connect to libvirt");
                 return FALSE;
         }
-        g_atomic_int_set(&virt->closed, 0);
-        virt->conn = conn;
-        if (virConnectRegisterCloseCallback(conn, on_close, virt, NULL) < 0)
+        g_atomic_int_set(&c->closed, 0);
+        c->conn = conn;
+        if (virConnectRegisterCloseCallback(conn, on_close, c, NULL) < 0)
                 g_warning("Cannot watch the libvirt connection: %s", virGetLastErrorMessage());
         if (virConnectSetKeepAlive(conn, 5, 3) < 0)
                 g_debug("libvirt keepalive not available: %s", virGetLastErrorMessage());
-        register_events(virt, conn);
+        register_events(c, conn);
         log_uri(conn);
-        g_main_context_invoke(virt->main_context, notify_connected, virt);
+        g_main_context_invoke(c->virt->main_context, notify_connected, c->virt);
         return TRUE;
 }
 
-virConnectPtr virt_get_conn(Virt *virt, GError **error) {
-        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&virt->lock);
+/* [worker] A new reference to the live connection, opening it if needed. */
+static virConnectPtr conn_get(VirtConn *c, GError **error) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
 
-        if (virt->conn && (g_atomic_int_get(&virt->closed) || virConnectIsAlive(virt->conn) != 1))
-                drop_conn(virt);
-        if (!virt->conn && !open_conn(virt, error))
+        if (c->conn && (g_atomic_int_get(&c->closed) || virConnectIsAlive(c->conn) != 1))
+                drop_conn(c);
+        if (!c->conn && !open_conn(c, error))
                 return NULL;
-        virConnectRef(virt->conn);
-        return virt->conn;
+        virConnectRef(c->conn);
+        return c->conn;
+}
+
+virConnectPtr virt_get_conn(Virt *virt, GError **error) {
+        return conn_get(virt->conns->pdata[0], error);
 }
 
 static void reconnect_work(gpointer data, GError **error) {
-        virConnectPtr conn = virt_get_conn(data, error);
+        virConnectPtr conn = conn_get(data, error);
 
         if (conn)
                 virConnectClose(conn);
 }
 
 static void reconnect_done(gpointer data, GError *error) {
-        Virt *virt = data;
+        VirtConn *c = data;
 
-        virt->connecting = FALSE;
+        c->connecting = FALSE;
         if (!error) {
-                virt->backoff = 0;
+                c->backoff = 0;
                 return;
         }
         g_warning("%s", error->message);
-        schedule_reconnect(virt);
+        schedule_reconnect(c);
 }
 
 static gboolean reconnect_tick(gpointer data) {
-        Virt *virt = data;
+        VirtConn *c = data;
 
-        virt->reconnect_timer = 0;
-        virt->connecting = TRUE;
-        worker_run(reconnect_work, reconnect_done, virt);
+        c->reconnect_timer = 0;
+        c->connecting = TRUE;
+        worker_run(reconnect_work, reconnect_done, c);
         return G_SOURCE_REMOVE;
 }
 
-static void schedule_reconnect(Virt *virt) {
-        if (virt->reconnect_timer || virt->connecting)
+static void schedule_reconnect(VirtConn *c) {
+        if (c->reconnect_timer || c->connecting)
                 return;
-        virt->backoff = CLAMP(virt->backoff * 2, 1, RECONNECT_MAX_SECONDS);
-        virt->reconnect_timer = g_timeout_add_seconds(virt->backoff, reconnect_tick, virt);
+        c->backoff = CLAMP(c->backoff * 2, 1, RECONNECT_MAX_SECONDS);
+        c->reconnect_timer = g_timeout_add_seconds(c->backoff, reconnect_tick, c);
 }
 
 void virt_connect_in_background(Virt *virt) {
-        if (virt->connecting || virt->reconnect_timer)
-                return;
-        virt->connecting = TRUE;
-        worker_run(reconnect_work, reconnect_done, virt);
+        for (guint i = 0; i < virt->conns->len; i++) {
+                VirtConn *c = virt->conns->pdata[i];
+
+                if (c->connecting || c->reconnect_timer)
+                        continue;
+                c->connecting = TRUE;
+                worker_run(reconnect_work, reconnect_done, c);
+        }
+}
+
+static VirtConn *conn_new(Virt *virt, const char *uri) {
+        VirtConn *c = g_new0(VirtConn, 1);
+
+        c->virt = virt;
+        g_mutex_init(&c->lock);
+        c->uri = g_strdup(uri);
+        for (guint i = 0; i < G_N_ELEMENTS(c->event_ids); i++)
+                c->event_ids[i] = -1;
+        return c;
+}
+
+static void conn_free(VirtConn *c) {
+        g_clear_handle_id(&c->reconnect_timer, g_source_remove);
+        g_mutex_lock(&c->lock);
+        drop_conn(c);
+        g_mutex_unlock(&c->lock);
+        g_mutex_clear(&c->lock);
+        g_free(c->uri);
+        g_free(c);
+}
+
+/* The connection for `uri`, made when it is the first one. */
+static VirtConn *conn_for_uri(Virt *virt, const char *uri) {
+        for (guint i = 0; i < virt->conns->len; i++) {
+                VirtConn *c = virt->conns->pdata[i];
+
+                if (g_strcmp0(c->uri, uri) == 0)
+                        return c;
+        }
+        g_ptr_array_add(virt->conns, conn_new(virt, uri));
+        return g_ptr_array_index(virt->conns, virt->conns->len - 1);
 }
 
 static void waiter_free(gpointer p) {
@@ -281,32 +334,91 @@ static void waiter_free(gpointer p) {
         g_free(w);
 }
 
-Virt *virt_new(const char *uri, const VirtHandlers *handlers) {
+Virt *virt_new(const char *uri, GHashTable *domain_uris, const VirtHandlers *handlers) {
         Virt *virt = g_new0(Virt, 1);
+        GHashTableIter iter;
+        gpointer name, domain_uri;
 
-        g_mutex_init(&virt->lock);
-        virt->uri = g_strdup(uri);
+        virt->conns = g_ptr_array_new_with_free_func((GDestroyNotify) conn_free);
+        g_ptr_array_add(virt->conns, conn_new(virt, uri));
+        virt->by_domain = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (domain_uris) {
+                g_hash_table_iter_init(&iter, domain_uris);
+                while (g_hash_table_iter_next(&iter, &name, &domain_uri))
+                        g_hash_table_insert(virt->by_domain, g_strdup(name), conn_for_uri(virt, domain_uri));
+        }
         if (handlers)
                 virt->handlers = *handlers;
         virt->main_context = g_main_context_ref_thread_default();
         virt->waiters = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, waiter_free);
-        for (guint i = 0; i < G_N_ELEMENTS(virt->event_ids); i++)
-                virt->event_ids[i] = -1;
         return virt;
 }
 
 void virt_free(Virt *virt) {
         if (!virt)
                 return;
-        g_clear_handle_id(&virt->reconnect_timer, g_source_remove);
-        g_mutex_lock(&virt->lock);
-        drop_conn(virt);
-        g_mutex_unlock(&virt->lock);
+        g_ptr_array_unref(virt->conns);
+        g_hash_table_unref(virt->by_domain);
         g_hash_table_unref(virt->waiters);
         g_main_context_unref(virt->main_context);
-        g_mutex_clear(&virt->lock);
-        g_free(virt->uri);
         g_free(virt);
+}
+
+/* [worker] The domain `spec` names on connection `c`. */
+static virDomainPtr find_on(VirtConn *c, const char *spec, GError **error) {
+        virConnectPtr conn = conn_get(c, error);
+        virDomainPtr dom = conn ? virt_lookup_domain(conn, spec, error) : NULL;
+
+        if (conn)
+                virConnectClose(conn);   /* the domain keeps its own reference */
+        return dom;
+}
+
+virDomainPtr virt_find_domain(Virt *virt, const char *spec, GError **error) {
+        VirtConn *configured = g_hash_table_lookup(virt->by_domain, spec);
+        g_autoptr(GError) first = NULL;
+
+        if (configured)
+                return find_on(configured, spec, error);
+        for (guint i = 0; i < virt->conns->len; i++) {
+                g_autoptr(GError) local = NULL;
+                virDomainPtr dom = find_on(virt->conns->pdata[i], spec, &local);
+
+                if (dom)
+                        return dom;
+                if (i == 0 && !g_error_matches(local, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN))
+                        first = g_steal_pointer(&local);
+        }
+        if (first)
+                g_propagate_error(error, g_steal_pointer(&first));
+        else
+                g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN, "No domain '%s'. See passthroughctl domains", spec);
+        return NULL;
+}
+
+static void domain_free(gpointer dom);
+
+GPtrArray *virt_list_all_domains(Virt *virt, gboolean active_only, GError **error) {
+        g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(domain_free);
+
+        for (guint i = 0; i < virt->conns->len; i++) {
+                VirtConn *c = virt->conns->pdata[i];
+                g_autoptr(GError) local = NULL;
+                virConnectPtr conn = conn_get(c, &local);
+                GPtrArray *doms = conn ? virt_list_domains(conn, active_only, &local) : NULL;
+
+                if (conn)
+                        virConnectClose(conn);
+                if (doms) {
+                        g_ptr_array_extend_and_steal(all, doms);
+                } else if (i == 0) {
+                        g_propagate_error(error, g_steal_pointer(&local));
+                        return NULL;
+                } else {
+                        g_warning("Leaving out the domains at %s: %s", shown_uri(c), local->message);
+                }
+        }
+        return g_steal_pointer(&all);
 }
 
 /* ---- domains ---- */

@@ -24,15 +24,29 @@ typedef struct {
  * context runs it. Must be called once, before any connection is opened. */
 gboolean virt_event_loop_start(GError **error);
 
-Virt *virt_new(const char *uri, const VirtHandlers *handlers);
+/* `uri`: the default connection's (NULL: libvirt's default). `domain_uris`
+ * (may be NULL): domain name -> URI of the connection that domain lives on;
+ * one connection per distinct URI, each reopened when it dies, events from
+ * all of them. */
+Virt *virt_new(const char *uri, GHashTable *domain_uris, const VirtHandlers *handlers);
 void virt_free(Virt *virt);
 
 /* Open the connection in the background now, retrying with backoff. */
 void virt_connect_in_background(Virt *virt);
 
-/* [worker] A new reference to the live connection, opening it if needed.
- * Release with virConnectClose(). */
+/* [worker] A new reference to the default connection, opening it if
+ * needed. Release with virConnectClose(). */
 virConnectPtr virt_get_conn(Virt *virt, GError **error);
+
+/* [worker] The domain `spec` (name or UUID) names: on its configured
+ * connection when it has one, else the default, else any other.
+ * PT_ERROR_NO_SUCH_DOMAIN if absent. */
+virDomainPtr virt_find_domain(Virt *virt, const char *spec, GError **error);
+
+/* [worker] The domains of every connection (virDomainPtr, freed with the
+ * array). Fails when the default connection does; others that fail are
+ * left out (logged). */
+GPtrArray *virt_list_all_domains(Virt *virt, gboolean active_only, GError **error);
 
 /* [worker] Domain by UUID or name: PT_ERROR_NO_SUCH_DOMAIN if absent. */
 virDomainPtr virt_lookup_domain(virConnectPtr conn, const char *spec, GError **error);

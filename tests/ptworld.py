@@ -115,13 +115,16 @@ class World:
     def service_binary(self):
         return os.path.join(self.builddir, 'service', 'passthroughd')
 
-    def start_service(self, extra_args=()):
+    def start_service(self, extra_args=(), config_text=''):
+        """config_text: the configuration file; when it has a [libvirt]
+        group, the URI comes from there instead of --connect."""
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address, **self.service_env)
         config = os.path.join(self.tmp, 'passthrough.conf')
+        connect = [] if '[libvirt]' in config_text else ['--connect', H.URI]
         with open(config, 'w') as f:
-            f.write('[libvirt]\n# uri comes from --connect\n')
+            f.write(config_text or '[libvirt]\n# uri comes from --connect\n')
         wrapper = os.environ.get('PT_SERVICE_WRAPPER', '').split()
-        argv = wrapper + [self.service_binary(), '--connect', H.URI, '--config', config,
+        argv = wrapper + [self.service_binary(), *connect, '--config', config,
                           '--state-dir', self.state_dir, '--verbose', *extra_args]
         with open(os.path.join(self.tmp, 'passthroughd.log'), 'ab') as log:
             self.service = subprocess.Popen(argv, env=env, stdout=log, stderr=log)

@@ -14,6 +14,7 @@
 
 #include "assign-match.h"
 #include "assign-store.h"
+#include "config-file.h"
 #include "errors.h"
 #include "usb-fixture.h"
 
@@ -513,6 +514,46 @@ static void test_dry_run_xml(void) {
         g_assert_cmpstr(again, ==, xml);
 }
 
+/* ---- per-domain libvirt URIs in the configuration file ---- */
+
+static gboolean load_config(const char *text, ServiceConfig *config, GError **error) {
+        g_autofree char *dir = temp_dir();
+        g_autofree char *path = g_build_filename(dir, "passthrough.conf", NULL);
+        gboolean ok;
+
+        g_assert_true(g_file_set_contents(path, text, -1, NULL));
+        ok = service_config_load(path, config, error);
+        remove_tree(dir);
+        return ok;
+}
+
+static void test_config_domain_uris(void) {
+        ServiceConfig config = { 0 };
+        g_autoptr(GError) error = NULL;
+        const char *bad[] = {
+                "[domain ]\nuri=qemu:///session\n", "[domain work]\n", "[domain work]\nuri=  \n",
+                "[domain w\x01]\nuri=qemu:///session\n",
+        };
+
+        g_assert_true(load_config("[libvirt]\nuri=qemu:///system\n[domain work]\nuri=qemu:///session\n"
+                                  "[domain other vm]\nuri= test:///default \n", &config, &error));
+        g_assert_no_error(error);
+        g_assert_cmpstr(config.libvirt_uri, ==, "qemu:///system");
+        g_assert_cmpuint(g_hash_table_size(config.domain_uris), ==, 2);
+        g_assert_cmpstr(g_hash_table_lookup(config.domain_uris, "work"), ==, "qemu:///session");
+        g_assert_cmpstr(g_hash_table_lookup(config.domain_uris, "other vm"), ==, "test:///default");
+        service_config_clear(&config);
+        g_assert_true(load_config("[libvirt]\n", &config, NULL));
+        g_assert_null(config.domain_uris);
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(GError) local = NULL;
+
+                g_assert_false(load_config(bad[i], &config, &local));
+                g_assert_nonnull(local);
+                service_config_clear(&config);
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/assign/match/forms", test_match_forms);
@@ -530,5 +571,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/read-only-dir", test_store_read_only_dir);
         g_test_add_func("/assign/store/default-dir", test_store_default_dir);
         g_test_add_func("/assign/xml/dry-run-hostdev", test_dry_run_xml);
+        g_test_add_func("/assign/config/domain-uris", test_config_domain_uris);
         return g_test_run();
 }

@@ -645,6 +645,38 @@ class TestAutoAttach(AssignBase):
         wait_auto_failure(n, VM, '46f4:0001:SN-A')
 
 
+class TestDomainUris(Base):
+    """[domain NAME] uri=: the domain "test" lives on libvirt's test driver,
+    every other one on the private libvirtd."""
+
+    @classmethod
+    def setUpClass(cls):
+        W.stop_service()
+        W.start_service(config_text='[libvirt]\nuri=%s\n\n[domain test]\nuri=test:///default\n' % H.URI)
+
+    @classmethod
+    def tearDownClass(cls):
+        unassign_all()
+        W.stop_service()
+        W.start_service()
+
+    def test_domains_of_both_connections(self):
+        states = {d['Name']: d['State'] for d in W.call('ListDomains')['result'][0]}
+        self.assertEqual((states['test'], states[VM]), ('running', 'running'))
+        self.assertEqual(W.call('ListAttached', "('test',)"), {'result': [[]]})
+        self.assertIn('Connected to libvirt at test:///default', W.service_log())
+
+    def test_calls_go_to_the_domains_connection(self):
+        W.polkit.set_allowed([ATTACH_USB, MANAGE])
+        r = W.call('AttachUsb', args3('test', 'SN-A'))
+        self.assertError(r, ERR + 'Failed', 'not supported by the connection driver')
+        r = W.call('AttachUsb', args3(VM, 'SN-A'))
+        self.assertError(r, ERR + 'Failed', "'/sys/bus/usb/devices'")   # the private libvirtd's answer
+        self.assertEqual(W.call('Assign', args3('usb:serial=URI-1', 'test')), {'result': []})
+        with open(state_file()) as f:
+            self.assertIn('uuid=6695eb01-f6a4-8304-79aa-97f2502e193f', f.read())   # the test driver's "test"
+
+
 class TestDryRun(AssignBase):
     def test_attach_usb_dry_run(self):
         W.polkit.set_allowed([ATTACH_USB])
