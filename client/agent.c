@@ -4,7 +4,9 @@
  * As systemctl does: when stdin is a terminal, passwords may be asked and we
  * are not root, start "pkttyagent --notify-fd N --fallback" and wait until
  * it has registered (it closes N), and stop it after the call. Without
- * pkttyagent the call goes on without an agent. */
+ * pkttyagent the call goes on without an agent. Opened again while open (a
+ * verb making several calls keeps one agent for all), it runs until the
+ * last close. */
 
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +24,7 @@
 
 static GPid agent_pid;
 static bool agent_running;
+static guint agent_users;
 
 static bool agent_wanted(const Ctl *ctl)
 {
@@ -59,7 +62,7 @@ void agent_open(const Ctl *ctl)
         g_autoptr(GError) error = NULL;
         int fds[2];
 
-        if (agent_running || !agent_wanted(ctl))
+        if (agent_users++ > 0 || !agent_wanted(ctl))
                 return;
         path = g_find_program_in_path("pkttyagent");
         if (!path)
@@ -82,7 +85,7 @@ void agent_close(void)
 {
         int r;
 
-        if (!agent_running)
+        if (agent_users == 0 || --agent_users > 0 || !agent_running)
                 return;
         (void) kill(agent_pid, SIGTERM);
         (void) kill(agent_pid, SIGCONT);

@@ -24,6 +24,9 @@ enum {
         CTL_EXIT_USAGE = 2,
 };
 
+/* Room for a password prompt on top of the service's own work. */
+#define CTL_INTERACTIVE_SLACK_USEC (120 * G_USEC_PER_SEC)
+
 /* Global state: parsed options and the bus connection. */
 typedef struct {
         bool json;
@@ -33,6 +36,7 @@ typedef struct {
         const char *address;
         const char *target;
         bool readonly;
+        bool dry_run;
         bool have_timeout;
         uint32_t timeout_ms;
         sd_bus *bus;
@@ -55,13 +59,27 @@ int ctl_append_option_uint32(sd_bus_message *m, const char *key, uint32_t value)
 int ctl_parse_failure(int r);
 int ctl_append_failure(int r);
 
-/* change.c: METHOD(s domain, s device, a{sv} options) calls, which may ask
- * for a password; args are domain, device and the verb's further arguments.
- * append_options adds the options' entries (NULL: none). */
+/* change.c: calls that change something and may ask for a password:
+ * METHOD with args[0] to args[n_strings - 1] as its leading string
+ * arguments, then a{sv} options whose entries append_options adds (NULL:
+ * none). timeout_usec: how long the service itself may take; the slack for
+ * a password prompt is added. */
 typedef int (*OptionsAppender)(const Ctl *ctl, sd_bus_message *m, char **args);
+typedef struct {
+        const char *method;
+        guint n_strings;
+        OptionsAppender append_options;
+        uint64_t timeout_usec;
+} ChangeCall;
+int ctl_change(Ctl *ctl, const ChangeCall *spec, char **args, sd_bus_message **ret_reply);
+/* METHOD(s domain, s device, a{sv} options): args are domain, device and
+ * the verb's further arguments. */
 int ctl_attach(Ctl *ctl, const char *method, char **args, OptionsAppender append_options,
                sd_bus_message **ret_reply);
 int ctl_detach(Ctl *ctl, const char *method, const char *what, char **args);
+/* OptionsAppenders: dry-run b with --dry-run; and timeout-ms u with --timeout. */
+int ctl_append_dry_run(const Ctl *ctl, sd_bus_message *m, char **args);
+int ctl_append_detach_options(const Ctl *ctl, sd_bus_message *m, char **args);
 
 /* record.c: read aa{sv} replies into GVariant a{sv} records. */
 int record_read_array(sd_bus_message *m, GPtrArray **ret);
@@ -94,11 +112,20 @@ typedef struct {
 void ctl_print_list(const Ctl *ctl, const ListSpec *spec, GPtrArray *records);
 int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray **ret);
 
+/* verb-assign.c: Assign(device, domain), saying nothing on success. */
+int ctl_assign(Ctl *ctl, const char *device, const char *domain);
+
 /* agent.c: the polkit text agent (pkttyagent) around interactive calls. */
 void agent_open(const Ctl *ctl);
 void agent_close(void);
 
 /* verbs */
+int verb_assign(Ctl *ctl, char **args);
+int verb_unassign(Ctl *ctl, char **args);
+int verb_assignments(Ctl *ctl, char **args);
+int verb_attach_all(Ctl *ctl, char **args);
+int verb_detach_all(Ctl *ctl, char **args);
+int verb_import_bbvirt(Ctl *ctl, char **args);
 int verb_attached(Ctl *ctl, char **args);
 int verb_disk_list(Ctl *ctl, char **args);
 int verb_disk_attached(Ctl *ctl, char **args);

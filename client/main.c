@@ -18,6 +18,7 @@ enum {
         OPT_TARGET = 1 << 0,
         OPT_READONLY = 1 << 1,
         OPT_TIMEOUT = 1 << 2,
+        OPT_DRY_RUN = 1 << 3,
 };
 
 typedef struct {
@@ -31,18 +32,24 @@ typedef struct {
 #define MAX_VERB_ARGS 3
 
 static const Verb verbs[] = {
-        { "attached",      1, 1, 0,                      verb_attached },
-        { "disk-list",     0, 0, 0,                      verb_disk_list },
-        { "disk-attached", 1, 1, 0,                      verb_disk_attached },
-        { "disk-attach",   2, 3, OPT_TARGET | OPT_READONLY, verb_disk_attach },
-        { "disk-detach",   2, 2, OPT_TIMEOUT,            verb_disk_detach },
-        { "domains",       0, 0, 0,                      verb_domains },
-        { "monitor",       0, 0, 0,                      verb_monitor },
-        { "usb-list",      0, 0, 0,                      verb_usb_list },
-        { "usb-attached",  1, 1, 0,                      verb_usb_attached },
-        { "usb-attach",    2, 2, 0,                      verb_usb_attach },
-        { "usb-detach",    2, 2, OPT_TIMEOUT,            verb_usb_detach },
-        { "version",       0, 0, 0,                      verb_version },
+        { "assign",        2, 2, 0,                         verb_assign },
+        { "assignments",   0, 0, 0,                         verb_assignments },
+        { "attach-all",    0, 1, OPT_DRY_RUN,               verb_attach_all },
+        { "attached",      1, 1, 0,                         verb_attached },
+        { "detach-all",    0, 1, OPT_TIMEOUT | OPT_DRY_RUN, verb_detach_all },
+        { "disk-list",     0, 0, 0,                         verb_disk_list },
+        { "disk-attached", 1, 1, 0,                         verb_disk_attached },
+        { "disk-attach",   2, 3, OPT_TARGET | OPT_READONLY | OPT_DRY_RUN, verb_disk_attach },
+        { "disk-detach",   2, 2, OPT_TIMEOUT | OPT_DRY_RUN, verb_disk_detach },
+        { "domains",       0, 0, 0,                         verb_domains },
+        { "import-bbvirt", 0, 1, OPT_DRY_RUN,               verb_import_bbvirt },
+        { "monitor",       0, 0, 0,                         verb_monitor },
+        { "unassign",      1, 1, 0,                         verb_unassign },
+        { "usb-list",      0, 0, 0,                         verb_usb_list },
+        { "usb-attached",  1, 1, 0,                         verb_usb_attached },
+        { "usb-attach",    2, 2, OPT_DRY_RUN,               verb_usb_attach },
+        { "usb-detach",    2, 2, OPT_TIMEOUT | OPT_DRY_RUN, verb_usb_detach },
+        { "version",       0, 0, 0,                         verb_version },
 };
 
 void ctl_error(const char *format, ...)
@@ -87,6 +94,20 @@ static void print_help(void)
                "                               serial, BUS:DEV, BUS-PORT[.PORT] or VVVV:PPPP)\n"
                "  usb-detach VM DEVICE         Detach a host USB device from VM\n"
                "  attached VM                  List all host devices attached to VM\n"
+               "  assign DEVICE VM             Assign a device to VM for good: the service\n"
+               "                               attaches it whenever both are there (DEVICE:\n"
+               "                               a match such as usb:serial=SN, disk:wwn=WWN,\n"
+               "                               or a present device as for usb-attach or\n"
+               "                               disk-attach)\n"
+               "  unassign DEVICE              Remove the assignment of DEVICE\n"
+               "  assignments                  List the assignments\n"
+               "  attach-all [VM]              Attach the devices assigned to VM (default:\n"
+               "                               to every VM)\n"
+               "  detach-all [VM]              Detach the devices assigned to VM (default:\n"
+               "                               to every VM)\n"
+               "  import-bbvirt [FILE]         Assign as bit-babbler's bbvirt configuration\n"
+               "                               does (default /etc/bit-babbler/vm.conf; read,\n"
+               "                               never run)\n"
                "  domains                      List the virtual machines\n"
                "  monitor                      Print the service's events as they happen\n"
                "  version                      Show client and service versions\n"
@@ -94,7 +115,8 @@ static void print_help(void)
                "Options:\n"
                "  -h --help                    Show this help\n"
                "     --version                 Show the client version\n"
-               "  -v --verbose                 Show D-Bus error names\n"
+               "  -v --verbose                 Show D-Bus error names; attach-all,\n"
+               "                               detach-all: details of each device\n"
                "     --json                    Print listings as JSON (monitor: one JSON\n"
                "                               object per line)\n"
                "     --no-legend               Omit table headers and hints\n"
@@ -103,8 +125,13 @@ static void print_help(void)
                "                               of the system bus\n"
                "     --target TARGET           disk-attach: guest target, e.g. vdc\n"
                "     --readonly                disk-attach: attach read-only\n"
-               "     --timeout SECONDS         disk-detach, usb-detach: how long to wait\n"
-               "                               for the guest (default 10)\n"
+               "     --timeout SECONDS         disk-detach, usb-detach, detach-all: how\n"
+               "                               long to wait for the guest (default 10;\n"
+               "                               detach-all: for each device)\n"
+               "     --dry-run                 disk-attach, disk-detach, usb-attach,\n"
+               "                               usb-detach, attach-all, detach-all,\n"
+               "                               import-bbvirt: show what would be done,\n"
+               "                               change nothing\n"
                "\n"
                "See the " CTL_PROGRAM "(1) man page for details.\n");
 }
@@ -132,6 +159,7 @@ enum {
         ARG_TARGET,
         ARG_READONLY,
         ARG_TIMEOUT,
+        ARG_DRY_RUN,
 };
 
 static const struct option long_options[] = {
@@ -145,6 +173,7 @@ static const struct option long_options[] = {
         { "target",          required_argument, NULL, ARG_TARGET },
         { "readonly",        no_argument,       NULL, ARG_READONLY },
         { "timeout",         required_argument, NULL, ARG_TIMEOUT },
+        { "dry-run",         no_argument,       NULL, ARG_DRY_RUN },
         {}
 };
 
@@ -180,6 +209,10 @@ static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsi
         case ARG_READONLY:
                 ctl->readonly = true;
                 *verb_options |= OPT_READONLY;
+                break;
+        case ARG_DRY_RUN:
+                ctl->dry_run = true;
+                *verb_options |= OPT_DRY_RUN;
                 break;
         case ARG_TIMEOUT:
                 if (parse_timeout(arg, &ctl->timeout_ms) < 0)
@@ -232,6 +265,7 @@ static int check_verb_options(const Verb *verb, unsigned given)
                 { OPT_TARGET, "--target" },
                 { OPT_READONLY, "--readonly" },
                 { OPT_TIMEOUT, "--timeout" },
+                { OPT_DRY_RUN, "--dry-run" },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(names); i++)

@@ -77,9 +77,9 @@ int verb_disk_list(Ctl *ctl, char **args)
 static int append_attach_options(const Ctl *ctl, sd_bus_message *m, char **args)
 {
         const char *name = args[2];
-        int r = 0;
+        int r = ctl_append_dry_run(ctl, m, args);
 
-        if (name)
+        if (r >= 0 && name)
                 r = ctl_append_option_string(m, "name", name);
         if (r >= 0 && ctl->target)
                 r = ctl_append_option_string(m, "target", ctl->target);
@@ -100,7 +100,7 @@ int verb_disk_attach(Ctl *ctl, char **args)
         r = sd_bus_message_read(reply, "s", &target);
         if (r < 0)
                 return ctl_parse_failure(r);
-        printf("Attached %s to %s as %s\n", args[1], args[0], target);
+        printf("%s %s to %s as %s\n", ctl->dry_run ? "Would attach" : "Attached", args[1], args[0], target);
         return CTL_EXIT_OK;
 }
 

@@ -25,12 +25,14 @@ typedef struct {
 static const char *const attached_args[] = { "domain", "kind", "id", "target", NULL };
 static const char *const detached_args[] = { "domain", "kind", "id", NULL };
 static const char *const host_args[] = { "kind", "id", NULL };
+static const char *const failed_args[] = { "domain", "kind", "id", "error", NULL };
 
 static const SignalSpec signal_specs[] = {
         { "DeviceAttached", "ssss", attached_args },
         { "DeviceDetached", "sss", detached_args },
         { "DeviceAdded", "ss", host_args },
         { "DeviceRemoved", "ss", host_args },
+        { "AutoAttachFailed", "ssss", failed_args },
 };
 
 static const SignalSpec *find_signal(sd_bus_message *m)

@@ -46,10 +46,10 @@ int verb_usb_attach(Ctl *ctl, char **args)
 {
         int r;
 
-        r = ctl_attach(ctl, "AttachUsb", args, NULL, NULL);
+        r = ctl_attach(ctl, "AttachUsb", args, ctl_append_dry_run, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
-        printf("Attached USB %s to %s\n", args[1], args[0]);
+        printf("%s USB %s to %s\n", ctl->dry_run ? "Would attach" : "Attached", args[1], args[0]);
         return CTL_EXIT_OK;
 }
 

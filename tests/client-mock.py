@@ -15,13 +15,21 @@ makes it emit that contract signal from the service's name. Run with
 argument) to call it, in order; add --foreign to emit the signals from the
 calling connection instead, as an impostor would.
 
+Persistent assignments (Assign, Unassign, ListAssignments, AttachAll,
+DetachAll, AutoAttachFailed): ASSIGNMENT_XML is that part of the contract as
+agreed; where the contract file does not have a member yet the mock adds it,
+where it does the two must agree (the mock exits otherwise). Assign and
+Unassign change the mock's assignments; nothing else changes its state.
+
 Needs Debian's python3-gi: run it with /usr/bin/python3.
 """
 
 import argparse
 import json
+import re
 import shlex
 import sys
+import xml.etree.ElementTree as ET
 
 from gi.repository import Gio, GLib
 
@@ -112,8 +120,50 @@ ATTACHED = {
     'win11': [],
 }
 
-ATTACH_OPTIONS = {'name': 's', 'target': 's', 'readonly': 'b'}
-DETACH_OPTIONS = {'timeout-ms': 'u'}
+ASSIGNMENT_XML = f'''<node><interface name="{NAME}">
+<method name="Assign"><arg name="device" type="s" direction="in"/>
+  <arg name="domain" type="s" direction="in"/><arg name="options" type="a{{sv}}" direction="in"/></method>
+<method name="Unassign"><arg name="device" type="s" direction="in"/>
+  <arg name="options" type="a{{sv}}" direction="in"/></method>
+<method name="ListAssignments"><arg name="assignments" type="aa{{sv}}" direction="out"/></method>
+<method name="AttachAll"><arg name="domain" type="s" direction="in"/>
+  <arg name="options" type="a{{sv}}" direction="in"/><arg name="results" type="aa{{sv}}" direction="out"/></method>
+<method name="DetachAll"><arg name="domain" type="s" direction="in"/>
+  <arg name="options" type="a{{sv}}" direction="in"/><arg name="results" type="aa{{sv}}" direction="out"/></method>
+<signal name="AutoAttachFailed"><arg name="domain" type="s"/><arg name="kind" type="s"/>
+  <arg name="id" type="s"/><arg name="error" type="s"/></signal>
+</interface></node>'''
+
+
+def usb_xml(vendor, product, bus, dev):
+    return (f"<hostdev mode='subsystem' type='usb' managed='no'>\n"
+            f"  <source><vendor id='0x{vendor}'/><product id='0x{product}'/>"
+            f"<address bus='{bus}' device='{dev}'/></source>\n</hostdev>\n")
+
+
+def assignment(match, domain, dev_id='', attached=False, xml='', fails=''):
+    """An assignment; dev_id empty: not present. fails: AttachAll's error."""
+    return {'Match': v('s', match), 'Kind': v('s', match.split(':')[0]), 'Domain': v('s', domain),
+            'Present': v('b', bool(dev_id)), 'Attached': v('b', attached), 'Id': v('s', dev_id),
+            '_xml': xml, '_fails': fails}
+
+
+ASSIGNMENTS = [
+    assignment('usb:serial=SN-LAB-0001', 'debian', '46f4:0001:SN-LAB-0001', attached=True,
+               xml=usb_xml('46f4', '0001', 1, 12)),
+    assignment('usb:port=2-1.4', 'debian', '046d:c077@2-1.4', xml=usb_xml('046d', 'c077', 2, 3)),
+    assignment('usb:serial=GONE-0001', 'debian'),
+    assignment('usb:id=dead:beef', 'debian', 'dead:beef@3-1', xml=usb_xml('dead', 'beef', 3, 7),
+               fails="internal error: unable to execute QEMU command 'device_add'"),
+    assignment('disk:wwn=0x5002538e4000abcd', 'win11', 'id-sdb',
+               xml="<disk type='block' device='disk'>\n  <source dev='/dev/sdb'/>\n</disk>\n"),
+]
+MATCH_RE = re.compile(r'usb:(serial=[ -~]+|id=[0-9a-f]{4}:[0-9a-f]{4}|port=[0-9]+-[0-9]+(\.[0-9]+)*)'
+                      r'|disk:(wwn|serial|by-id)=[ -~]+')
+
+ATTACH_OPTIONS = {'name': 's', 'target': 's', 'readonly': 'b', 'dry-run': 'b'}
+DETACH_OPTIONS = {'timeout-ms': 'u', 'dry-run': 'b'}
+DRY_RUN_OPTIONS = {'dry-run': 'b'}
 
 
 class Failure(Exception):
@@ -167,7 +217,7 @@ def find_usb(device):
 
 def attach_usb(domain, device, options):
     name = find_domain(domain)
-    check_options(options, {})
+    check_options(options, DRY_RUN_OPTIONS)
     u = find_usb(device)
     if u['IsHub']:
         raise Failure('InvalidArgument', f'{u["Id"]} is a hub')
@@ -193,6 +243,110 @@ def detach_disk(domain, device, options):
     if device == '/dev/stuck':
         ms = options['timeout-ms'].unpack() if 'timeout-ms' in options else 10000
         raise Failure('Timeout', f'The guest did not release {device} within {ms} ms')
+
+
+def public(record):
+    return {k: val for k, val in record.items() if not k.startswith('_')}
+
+
+def device_match(device):
+    """The match string for Assign's or Unassign's device: a match string,
+    or a present USB device or disk (its serial with its ids, else its
+    port; a disk's serial)."""
+    if device.startswith(('usb:', 'disk:')):
+        if not MATCH_RE.fullmatch(device):
+            raise Failure('InvalidArgument', f'Invalid match string: {device}')
+        return device
+    for d in DISKS:
+        if device in (d['Name'].unpack(), d['Path'].unpack()):
+            return 'disk:serial=' + d['Serial'].unpack()
+    u = find_usb(device)
+    if u['Serial']:
+        return f"usb:serial={u['Serial']},id={u['VendorId']}:{u['ProductId']}"
+    return f"usb:port={u['Port']}"
+
+
+def find_assignment(match):
+    return next((a for a in ASSIGNMENTS if a['Match'].unpack() == match), None)
+
+
+def assign(device, domain, options):
+    """Domains libvirt does not know yet may be assigned to."""
+    check_options(options, {})
+    if not domain:
+        raise Failure('InvalidArgument', 'No domain given')
+    try:
+        domain = find_domain(domain)
+    except Failure:
+        pass
+    match = device_match(device)
+    existing = find_assignment(match)
+    if existing:
+        raise Failure('AlreadyAssigned',
+                      f"{match} is already assigned to {existing['Domain'].unpack()}")
+    ASSIGNMENTS.append(assignment(match, domain))
+
+
+def match_value(match):
+    """usb:serial=SN,id=vvvv:pppp -> SN; disk:wwn=WWN -> WWN."""
+    return re.sub(r',id=[0-9a-f]{4}:[0-9a-f]{4}$', '', match.split('=', 1)[-1])
+
+
+def unassign(device, options):
+    """By match string, present device or the value of one match."""
+    check_options(options, {})
+    by_value = [a for a in ASSIGNMENTS if match_value(a['Match'].unpack()) == device]
+    try:
+        existing = find_assignment(device_match(device))
+    except Failure:
+        existing = None
+    existing = existing or (by_value[0] if len(by_value) == 1 else None)
+    if not existing:
+        raise Failure('NotAssigned', f'{device} is not assigned')
+    ASSIGNMENTS.remove(existing)
+
+
+def domain_running(name):
+    return any(d['Name'].unpack() == name and d['State'].unpack() == 'running' for d in DOMAINS)
+
+
+def attach_result(a, dry_run):
+    """(Result, Error, Xml) of AttachAll for assignment a."""
+    if not a['Present'].unpack():
+        return 'not present', '', ''
+    if a['Attached'].unpack():
+        return 'already attached', '', ''
+    if dry_run:
+        return 'would attach', '', a['_xml']
+    return ('failed', a['_fails'], '') if a['_fails'] else ('attached', '', '')
+
+
+def detach_result(a, dry_run):
+    if not a['Present'].unpack():
+        return 'not present', '', ''
+    if not a['Attached'].unpack():
+        return 'not attached', '', ''
+    return ('would detach', '', a['_xml']) if dry_run else ('detached', '', '')
+
+
+def run_all(domain, options, allowed, result):
+    """AttachAll or DetachAll: result(assignment, dry_run) for each assignment
+    of domain ('' every one)."""
+    check_options(options, allowed)
+    names = {a['Domain'].unpack() for a in ASSIGNMENTS}
+    if domain and domain not in names:
+        domain = find_domain(domain)
+    dry_run = options['dry-run'].unpack() if 'dry-run' in options else False
+    results = []
+    for a in ASSIGNMENTS:
+        name = a['Domain'].unpack()
+        if domain and name != domain:
+            continue
+        outcome = result(a, dry_run) if domain_running(name) else ('domain not running', '', '')
+        results.append({'Kind': a['Kind'], 'Id': a['Id'], 'Match': a['Match'], 'Domain': a['Domain'],
+                        'Result': v('s', outcome[0]), 'Error': v('s', outcome[1]),
+                        'Xml': v('s', outcome[2])})
+    return results
 
 
 class Mock:
@@ -239,6 +393,20 @@ class Mock:
         if method == 'DetachUsb':
             detach_usb(values[0], values[1], self.vardict(params[2]))
             return None
+        if method == 'ListAssignments':
+            return v('(aa{sv})', ([public(a) for a in ASSIGNMENTS],))
+        if method == 'Assign':
+            assign(values[0], values[1], self.vardict(params[2]))
+            return None
+        if method == 'Unassign':
+            unassign(values[0], self.vardict(params[1]))
+            return None
+        if method == 'AttachAll':
+            return v('(aa{sv})', (run_all(values[0], self.vardict(params[1]), DRY_RUN_OPTIONS,
+                                          attach_result),))
+        if method == 'DetachAll':
+            return v('(aa{sv})', (run_all(values[0], self.vardict(params[1]), DETACH_OPTIONS,
+                                          detach_result),))
         raise Failure('Failed', f'Not mocked: {method}')
 
     def method_call(self, conn, sender, path, iface, method, params, invocation):
@@ -276,6 +444,25 @@ class Control:
             invocation.return_value(None)
         except Failure as e:
             invocation.return_dbus_error(e.name, e.message)
+
+
+def member_signature(element):
+    return [(arg.get('type'), arg.get('direction', 'in')) for arg in element.findall('arg')]
+
+
+def load_contract(path):
+    """The contract's interface, with the members of ASSIGNMENT_XML it does
+    not have yet; one it has must agree with the mock's."""
+    root = ET.parse(path).getroot()
+    iface = next(i for i in root.findall('interface') if i.get('name') == NAME)
+    present = {(m.tag, m.get('name')): m for m in iface}
+    for member in ET.fromstring(ASSIGNMENT_XML).find('interface'):
+        theirs = present.get((member.tag, member.get('name')))
+        if theirs is None:
+            iface.append(member)
+        elif member_signature(theirs) != member_signature(member):
+            sys.exit(f'client-mock: {member.get("name")} in {path} differs from the mock\'s')
+    return Gio.DBusNodeInfo.new_for_xml(ET.tostring(root, encoding='unicode'))
 
 
 def connect(address):
@@ -332,8 +519,7 @@ def main():
     if not opts.emit and not (opts.log and opts.ready):
         parser.error('serving needs --log and --ready')
 
-    with open(opts.xml) as f:
-        node = Gio.DBusNodeInfo.new_for_xml(f.read())
+    node = load_contract(opts.xml)
     conn = connect(opts.address)
     if opts.emit:
         emit(conn, node.lookup_interface(NAME), opts.emit, opts.foreign)

@@ -2,9 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # passthroughctl against tests/client-mock.py on a private bus: exact tables,
 # JSON (parsed), options sent, error propagation and exit codes, the signals
-# monitor prints, and the bash completion.
+# monitor prints, assignments, attach-all and detach-all, --dry-run,
+# import-bbvirt, and the bash completion.
 #
 # Usage: test-client.sh PATH-TO-passthroughctl
+#
+# Sourced (". test-client.sh PATH-TO-passthroughctl", as by
+# tests/test-import-bbvirt.sh) it only sets up $TMP and the helpers, starting
+# nothing.
 #
 # ok() always succeeds, so "test && ok || not_ok" is a safe if-then-else here.
 # shellcheck disable=SC2015
@@ -175,6 +180,31 @@ complete_words() {
                 printf "%s\n" "${COMPREPLY[@]}"' _ "$HERE/../data/passthroughctl.bash-completion" "$@" >"$TMP/out"
 }
 
+# import_output: $TMP/out and $TMP/err with $TMP/ and the build's sysconfdir
+# left out of the paths.
+import_output() {
+        local f
+        for f in out err; do
+                sed -E -e "s|$TMP/||g" -e 's|/[^ ;]*(/passthrough/passthrough\.conf)|SYSCONFDIR\1|' \
+                        "$TMP/$f" >"$TMP/$f.sed" && mv "$TMP/$f.sed" "$TMP/$f"
+        done
+}
+
+# restart_mock: a mock with its canned state again.
+restart_mock() {
+        kill "$MOCK_PID"
+        wait "$MOCK_PID" 2>/dev/null
+        start_mock
+}
+
+# finish: the TAP plan; exit 1 when a test failed.
+finish() {
+        echo "1..$N"
+        [ "$FAILED" = 0 ] || { echo "$FAILED of $N failed"; exit 1; }
+}
+
+[[ ${BASH_SOURCE[0]} != "$0" ]] && return 0
+
 start_bus
 start_mock
 
@@ -198,6 +228,21 @@ run 2 attached
 run 2 attached debian extra
 run 2 monitor extra
 run 2 monitor --readonly
+run 2 assign usb:serial=SN-1
+run 2 assign usb:serial=SN-1 debian extra
+run 2 unassign
+run 2 unassign usb:serial=SN-1 extra
+run 2 assignments extra
+run 2 attach-all debian extra
+run 2 attach-all --timeout 3
+run 2 import-bbvirt a b
+run 2 --dry-run assignments
+run 2 domains --dry-run
+run 2 --dry-run assign usb:serial=SN-1 debian
+same "$TMP/err" "--dry-run is refused where it would be ignored" <<'EOF'
+passthroughctl: option --dry-run is not valid for 'assign'
+Try 'passthroughctl --help' for more information.
+EOF
 run 2 disk-list --readonly
 same "$TMP/err" "usage error message" <<'EOF'
 passthroughctl: option --readonly is not valid for 'disk-list'
@@ -206,9 +251,11 @@ EOF
 
 run 0 --help
 grep -q '^  disk-attach VM DEVICE \[NAME\]' "$TMP/out" && ok "help lists verbs" || not_ok "help lists verbs"
-for verb in usb-attach usb-detach usb-attached attached monitor; do
+for verb in usb-attach usb-detach usb-attached attached monitor assign unassign assignments \
+        attach-all detach-all import-bbvirt; do
         grep -q "^  $verb " "$TMP/out" && ok "help lists $verb" || not_ok "help lists $verb"
 done
+grep -q '^     --dry-run ' "$TMP/out" && ok "help lists --dry-run" || not_ok "help lists --dry-run"
 run 0 --version
 grep -Eq '^passthroughctl [0-9]+\.[0-9]+' "$TMP/out" && ok "--version" || not_ok "--version" "$(cat "$TMP/out")"
 
@@ -326,6 +373,23 @@ run 0 --no-legend usb-attached win11
 [ ! -s "$TMP/out" ] && ok "usb-attached --no-legend, nothing attached: no output" \
         || not_ok "usb-attached --no-legend, nothing attached: no output" "$(cat "$TMP/out")"
 
+run 0 assignments
+same "$TMP/out" "assignments table" <<'EOF'
+MATCH                        KIND  DOMAIN  PRESENT  ATTACHED  ID
+usb:serial=SN-LAB-0001       usb   debian  yes      yes       46f4:0001:SN-LAB-0001
+usb:port=2-1.4               usb   debian  yes      no        046d:c077@2-1.4
+usb:serial=GONE-0001         usb   debian  no       no
+usb:id=dead:beef             usb   debian  yes      no        dead:beef@3-1
+disk:wwn=0x5002538e4000abcd  disk  win11   yes      no        id-sdb
+EOF
+run 0 --json assignments
+check_py "assignments --json: the contract's keys and types" '
+assert len(j) == 5, j
+assert j[0] == {"Match": "usb:serial=SN-LAB-0001", "Kind": "usb", "Domain": "debian",
+                "Present": True, "Attached": True, "Id": "46f4:0001:SN-LAB-0001"}, j[0]
+assert j[2]["Present"] is False and j[2]["Id"] == "", j[2]
+'
+
 # --- errors from the service: exit 1, its message ---------------------------
 run 1 disk-attached nosuchvm
 same "$TMP/err" "error message" <<'EOF'
@@ -426,6 +490,278 @@ same "$TMP/err" "usb-detach not attached" <<'EOF'
 passthroughctl: 46f4:0001:SN-LAB-0001 is not attached to win11
 EOF
 
+# --- --dry-run of a single change: dry-run b sent, "Would ..." said -------------
+: >"$TMP/calls"
+run 0 --dry-run disk-attach debian /dev/sdb data1
+same "$TMP/out" "disk-attach --dry-run" <<'EOF'
+Would attach /dev/sdb to debian as vdb
+EOF
+run 0 usb-attach --dry-run debian 046d:c077
+same "$TMP/out" "usb-attach --dry-run" <<'EOF'
+Would attach USB 046d:c077 to debian
+EOF
+run 0 --dry-run disk-detach debian /dev/sdb
+same "$TMP/out" "disk-detach --dry-run" <<'EOF'
+Would detach /dev/sdb from debian
+EOF
+run 0 --dry-run usb-detach --timeout 2 debian 1:12
+same "$TMP/out" "usb-detach --dry-run" <<'EOF'
+Would detach USB 1:12 from debian
+EOF
+check_py "--dry-run: dry-run is a b beside the other options" '
+assert [c["method"] for c in calls] == ["AttachDisk", "AttachUsb", "DetachDisk", "DetachUsb"], calls
+assert calls[0]["args"] == ["debian", "/dev/sdb", {"dry-run": ["b", True], "name": ["s", "data1"]}], calls[0]
+assert calls[1]["args"] == ["debian", "046d:c077", {"dry-run": ["b", True]}], calls[1]
+assert calls[2]["args"] == ["debian", "/dev/sdb", {"dry-run": ["b", True]}], calls[2]
+assert calls[3]["args"] == ["debian", "1:12", {"dry-run": ["b", True], "timeout-ms": ["u", 2000]}], calls[3]
+assert all(c["interactive"] for c in calls), calls
+'
+run 1 --dry-run usb-attach debian 1:12
+same "$TMP/err" "usb-attach --dry-run: the service's refusal" <<'EOF'
+passthroughctl: 46f4:0001:SN-LAB-0001 is attached to debian
+EOF
+[ ! -s "$TMP/out" ] && ok "usb-attach --dry-run refused: nothing on stdout" \
+        || not_ok "usb-attach --dry-run refused: nothing on stdout" "$(cat "$TMP/out")"
+
+# --- assign, unassign ---------------------------------------------------------------
+: >"$TMP/calls"
+run 0 assign usb:serial=NEW-0001 debian
+same "$TMP/out" "assign a match string" <<'EOF'
+Assigned usb:serial=NEW-0001 to debian
+EOF
+run 0 assign /dev/sdc 0d2e4f60-1111-2222-3333-444455556666
+same "$TMP/out" "assign a present disk, the domain by UUID" <<'EOF'
+Assigned /dev/sdc to 0d2e4f60-1111-2222-3333-444455556666
+EOF
+check_py "assign: device then domain, no options, interactive" '
+assert calls == [{"method": "Assign", "interactive": True, "args": ["usb:serial=NEW-0001", "debian", {}]},
+                 {"method": "Assign", "interactive": True,
+                  "args": ["/dev/sdc", "0d2e4f60-1111-2222-3333-444455556666", {}]}], calls
+'
+run 1 assign 2-1.4 win11
+same "$TMP/err" "assign: already assigned" <<'EOF'
+passthroughctl: usb:port=2-1.4 is already assigned to debian
+EOF
+run 1 -v assign usb:bogus=1 debian
+same "$TMP/err" "assign: a bad match string" <<'EOF'
+passthroughctl: Invalid match string: usb:bogus=1 (org.example.Passthrough1.Error.InvalidArgument)
+EOF
+run 0 --no-legend assignments
+same "$TMP/out" "assignments: the new ones last" <<'EOF'
+usb:serial=SN-LAB-0001       usb   debian  yes  yes  46f4:0001:SN-LAB-0001
+usb:port=2-1.4               usb   debian  yes  no   046d:c077@2-1.4
+usb:serial=GONE-0001         usb   debian  no   no
+usb:id=dead:beef             usb   debian  yes  no   dead:beef@3-1
+disk:wwn=0x5002538e4000abcd  disk  win11   yes  no   id-sdb
+usb:serial=NEW-0001          usb   debian  no   no
+disk:serial=SER-sdc          disk  win11   no   no
+EOF
+: >"$TMP/calls"
+run 0 unassign usb:serial=NEW-0001
+same "$TMP/out" "unassign" <<'EOF'
+Unassigned usb:serial=NEW-0001
+EOF
+run 0 --no-ask-password unassign /dev/sdc
+run 1 -v unassign usb:serial=NEW-0001
+same "$TMP/err" "unassign: not assigned" <<'EOF'
+passthroughctl: usb:serial=NEW-0001 is not assigned (org.example.Passthrough1.Error.NotAssigned)
+EOF
+check_py "unassign: the device, no options" '
+assert calls[:2] == [{"method": "Unassign", "interactive": True, "args": ["usb:serial=NEW-0001", {}]},
+                     {"method": "Unassign", "interactive": False, "args": ["/dev/sdc", {}]}], calls
+'
+
+# --- attach-all, detach-all -----------------------------------------------------------
+: >"$TMP/calls"
+run 1 attach-all debian
+same "$TMP/out" "attach-all: a row for each device, the match where no Id" <<'EOF'
+DOMAIN  KIND  ID                     RESULT            ERROR
+debian  usb   46f4:0001:SN-LAB-0001  already attached
+debian  usb   046d:c077@2-1.4        attached
+debian  usb   usb:serial=GONE-0001   not present
+debian  usb   dead:beef@3-1          failed            internal error: unable to execute QEMU command 'device_add'
+EOF
+same "$TMP/err" "attach-all: a failed device is exit 1" <<'EOF'
+passthroughctl: 1 of 4 devices failed
+EOF
+run 0 attach-all win11
+same "$TMP/out" "attach-all: domain not running is no failure" <<'EOF'
+DOMAIN  KIND  ID      RESULT              ERROR
+win11   disk  id-sdb  domain not running
+EOF
+run 0 --dry-run attach-all debian
+same "$TMP/out" "attach-all --dry-run: the XML each would get" <<'EOF'
+DOMAIN  KIND  ID                     RESULT            ERROR
+debian  usb   46f4:0001:SN-LAB-0001  already attached
+debian  usb   046d:c077@2-1.4        would attach
+debian  usb   usb:serial=GONE-0001   not present
+debian  usb   dead:beef@3-1          would attach
+
+debian usb 046d:c077@2-1.4 (usb:port=2-1.4): would attach
+    <hostdev mode='subsystem' type='usb' managed='no'>
+      <source><vendor id='0x046d'/><product id='0xc077'/><address bus='2' device='3'/></source>
+    </hostdev>
+
+debian usb dead:beef@3-1 (usb:id=dead:beef): would attach
+    <hostdev mode='subsystem' type='usb' managed='no'>
+      <source><vendor id='0xdead'/><product id='0xbeef'/><address bus='3' device='7'/></source>
+    </hostdev>
+EOF
+run 1 --no-legend attach-all
+same "$TMP/out" "attach-all: every domain" <<'EOF'
+debian  usb   46f4:0001:SN-LAB-0001  already attached
+debian  usb   046d:c077@2-1.4        attached
+debian  usb   usb:serial=GONE-0001   not present
+debian  usb   dead:beef@3-1          failed              internal error: unable to execute QEMU command 'device_add'
+win11   disk  id-sdb                 domain not running
+EOF
+run 1 --json attach-all debian
+check_py "attach-all --json: the results as they are, exit 1 all the same" '
+assert [r["Result"] for r in j] == ["already attached", "attached", "not present", "failed"], j
+assert list(j[0]) == ["Kind", "Id", "Match", "Domain", "Result", "Error", "Xml"], list(j[0])
+assert j[2] == {"Kind": "usb", "Id": "", "Match": "usb:serial=GONE-0001", "Domain": "debian",
+                "Result": "not present", "Error": "", "Xml": ""}, j[2]
+'
+run 1 attach-all nosuchvm
+same "$TMP/err" "attach-all: no such domain" <<'EOF'
+passthroughctl: No such domain: nosuchvm
+EOF
+check_py "attach-all: AttachAll(domain or \"\", dry-run b only with --dry-run), interactive" '
+assert [c["method"] for c in calls] == ["AttachAll"] * 6, calls
+assert [c["args"] for c in calls] == [["debian", {}], ["win11", {}], ["debian", {"dry-run": ["b", True]}],
+                                      ["", {}], ["debian", {}], ["nosuchvm", {}]], calls
+assert all(c["interactive"] for c in calls), calls
+'
+: >"$TMP/calls"
+run 0 -v detach-all debian
+same "$TMP/out" "detach-all -v: each device's details" <<'EOF'
+DOMAIN  KIND  ID                     RESULT        ERROR
+debian  usb   46f4:0001:SN-LAB-0001  detached
+debian  usb   046d:c077@2-1.4        not attached
+debian  usb   usb:serial=GONE-0001   not present
+debian  usb   dead:beef@3-1          not attached
+
+debian usb 46f4:0001:SN-LAB-0001 (usb:serial=SN-LAB-0001): detached
+
+debian usb 046d:c077@2-1.4 (usb:port=2-1.4): not attached
+
+debian usb usb:serial=GONE-0001: not present
+
+debian usb dead:beef@3-1 (usb:id=dead:beef): not attached
+EOF
+run 0 --dry-run detach-all
+same "$TMP/out" "detach-all --dry-run: every domain" <<'EOF'
+DOMAIN  KIND  ID                     RESULT              ERROR
+debian  usb   46f4:0001:SN-LAB-0001  would detach
+debian  usb   046d:c077@2-1.4        not attached
+debian  usb   usb:serial=GONE-0001   not present
+debian  usb   dead:beef@3-1          not attached
+win11   disk  id-sdb                 domain not running
+
+debian usb 46f4:0001:SN-LAB-0001 (usb:serial=SN-LAB-0001): would detach
+    <hostdev mode='subsystem' type='usb' managed='no'>
+      <source><vendor id='0x46f4'/><product id='0x0001'/><address bus='1' device='12'/></source>
+    </hostdev>
+EOF
+run 0 --json detach-all --timeout 2 win11
+check_py "detach-all --json" '
+assert j == [{"Kind": "disk", "Id": "id-sdb", "Match": "disk:wwn=0x5002538e4000abcd", "Domain": "win11",
+              "Result": "domain not running", "Error": "", "Xml": ""}], j
+'
+check_py "detach-all: DetachAll(domain, options), --timeout as timeout-ms u" '
+assert [c["args"] for c in calls] == [["debian", {}], ["", {"dry-run": ["b", True]}],
+                                      ["win11", {"timeout-ms": ["u", 2000]}]], calls
+assert {c["method"] for c in calls} == {"DetachAll"}, calls
+'
+
+# --- import-bbvirt ----------------------------------------------------------------------
+cp "$HERE/fixtures/bbvirt/vm.conf" "$TMP/vm.conf"
+: >"$TMP/calls"
+run 0 --dry-run import-bbvirt "$TMP/vm.conf"
+import_output
+same "$TMP/out" "import-bbvirt --dry-run: what it would assign, the URIs" <<'EOF'
+Would assign usb:serial=QZ7K2M to sid
+Would assign usb:serial=PL4X8N to sid
+Would assign usb:serial=G5TR3W to kbsd-unstable
+Would assign usb:serial=HX9T2A to mx1.example.org
+Would assign usb:serial=HX9T2B to mx1.example.org
+
+passthroughd takes a domain's libvirt URI from SYSCONFDIR/passthrough/passthrough.conf;
+this command does not change that file. For bbvirt's DOMAIN_URI settings, add:
+
+[domain sid]
+uri=qemu:///system
+
+[domain kbsd-unstable]
+uri=qemu+ssh://vmhost.example/system
+EOF
+check_py "import-bbvirt --dry-run: no Assign" 'assert [c["method"] for c in calls] == ["ListAssignments"], calls'
+: >"$TMP/calls"
+run 0 import-bbvirt "$TMP/vm.conf"
+import_output
+sed -n 1,5p "$TMP/out" >"$TMP/head"
+same "$TMP/head" "import-bbvirt: an assignment for each serial" <<'EOF'
+Assigned usb:serial=QZ7K2M to sid
+Assigned usb:serial=PL4X8N to sid
+Assigned usb:serial=G5TR3W to kbsd-unstable
+Assigned usb:serial=HX9T2A to mx1.example.org
+Assigned usb:serial=HX9T2B to mx1.example.org
+EOF
+[ ! -s "$TMP/err" ] && ok "import-bbvirt: nothing to report in a realistic vm.conf" \
+        || not_ok "import-bbvirt: nothing to report in a realistic vm.conf" "$(cat "$TMP/err")"
+check_py "import-bbvirt: Assign(usb:serial=SERIAL, domain, {}), interactive" '
+assert calls[0]["method"] == "ListAssignments", calls
+assert [c["args"] for c in calls[1:]] == [
+    ["usb:serial=QZ7K2M", "sid", {}], ["usb:serial=PL4X8N", "sid", {}],
+    ["usb:serial=G5TR3W", "kbsd-unstable", {}], ["usb:serial=HX9T2A", "mx1.example.org", {}],
+    ["usb:serial=HX9T2B", "mx1.example.org", {}]], calls
+assert all(c["method"] == "Assign" and c["interactive"] for c in calls[1:]), calls
+'
+: >"$TMP/calls"
+run 0 import-bbvirt "$TMP/vm.conf"
+sed -n 1,5p "$TMP/out" >"$TMP/head"
+same "$TMP/head" "import-bbvirt again: nothing more to do" <<'EOF'
+Already assigned usb:serial=QZ7K2M to sid
+Already assigned usb:serial=PL4X8N to sid
+Already assigned usb:serial=G5TR3W to kbsd-unstable
+Already assigned usb:serial=HX9T2A to mx1.example.org
+Already assigned usb:serial=HX9T2B to mx1.example.org
+EOF
+check_py "import-bbvirt again: no Assign" 'assert [c["method"] for c in calls] == ["ListAssignments"], calls'
+
+cat >"$TMP/bad.conf" <<EOF
+DOMAIN_RNG_debian=( SN-LAB-0001 NEW-0002 )
+DOMAIN_RNG_win11=( \$(touch $TMP/pwned) OTHER-0001 )
+DOMAIN_RNG_x11=( GONE-0001 )
+DOMAIN_RNG_late=( LATE-0001 )
+DOMAIN_NAME_late="unterminated
+DOMAIN_RNG_later=( LATER-0001 )
+EOF
+: >"$TMP/calls"
+run 1 import-bbvirt "$TMP/bad.conf"
+import_output
+same "$TMP/err" "import-bbvirt: FILE:LINE: what is skipped and why; the service's refusal" <<'EOF'
+passthroughctl: bad.conf:2: command substitution $(...) is never run; line skipped
+passthroughctl: bad.conf:4: DOMAIN_RNG_late not imported: the domain's name is uncertain (DOMAIN_NAME_late, line 5)
+passthroughctl: bad.conf:5: quote " is never closed; nothing from line 5 on is read
+passthroughctl: usb:serial=GONE-0001 is already assigned to debian
+EOF
+same "$TMP/out" "import-bbvirt: the rest is imported" <<'EOF'
+Already assigned usb:serial=SN-LAB-0001 to debian
+Assigned usb:serial=NEW-0002 to debian
+EOF
+check_py "import-bbvirt: Assign only for what was understood" '
+assert [c["args"] for c in calls[1:]] == [["usb:serial=NEW-0002", "debian", {}],
+                                          ["usb:serial=GONE-0001", "x11", {}]], calls
+'
+[ ! -e "$TMP/pwned" ] && ok "import-bbvirt: \$(touch ...) not run" || not_ok "import-bbvirt: \$(touch ...) not run"
+run 1 import-bbvirt "$TMP/nonexistent.conf"
+import_output
+same "$TMP/err" "import-bbvirt: no such file" <<'EOF'
+passthroughctl: Failed to read nonexistent.conf: No such file or directory
+EOF
+restart_mock
+
 # --- monitor -------------------------------------------------------------------
 : >"$TMP/calls"
 start_monitor
@@ -437,8 +773,9 @@ emit --emit 'DeviceAdded usb 46f4:0001:SN-1' \
         --emit 'DeviceRemoved usb 46f4:0001:SN-1' \
         --emit 'DeviceAttached win11 disk id-sdb vdc' \
         --emit "DeviceAttached win11 disk id-sdc ''" \
-        --emit $'DeviceAdded disk evil\e[2J'
-events 7
+        --emit $'DeviceAdded disk evil\e[2J' \
+        --emit "AutoAttachFailed debian usb 46f4:0001:SN-1 'Requested operation is not valid'"
+events 8
 same "$TMP/out" "monitor: one line per signal, in order, only from the service" <<'EOF'
 DeviceAdded usb 46f4:0001:SN-1
 DeviceAttached debian usb 46f4:0001:SN-1 hostdev1
@@ -447,6 +784,7 @@ DeviceRemoved usb 46f4:0001:SN-1
 DeviceAttached win11 disk id-sdb vdc
 DeviceAttached win11 disk id-sdc
 DeviceAdded disk evil?[2J
+AutoAttachFailed debian usb 46f4:0001:SN-1 Requested operation is not valid
 EOF
 stop_monitor 0 INT
 [ ! -s "$TMP/mon-err" ] && ok "monitor: nothing on stderr" || not_ok "monitor: nothing on stderr" "$(cat "$TMP/mon-err")"
@@ -458,11 +796,12 @@ monitor_ready
 emit --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
         --emit 'DeviceDetached debian usb 46f4:0001:SN-1' \
         --emit 'DeviceRemoved usb 46f4:0001:SN-1' \
-        --emit $'DeviceAdded disk evil\e[2J'
-events 4
+        --emit $'DeviceAdded disk evil\e[2J' \
+        --emit "AutoAttachFailed win11 disk id-sdb 'domain not running'"
+events 5
 check_py "monitor --json: one object per line, signal then arguments by name" '
 lines = text.splitlines()
-assert len(lines) == 4, lines
+assert len(lines) == 5, lines
 events = [json.loads(l) for l in lines]
 assert events == [
     {"signal": "DeviceAttached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1",
@@ -470,6 +809,8 @@ assert events == [
     {"signal": "DeviceDetached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1"},
     {"signal": "DeviceRemoved", "kind": "usb", "id": "46f4:0001:SN-1"},
     {"signal": "DeviceAdded", "kind": "disk", "id": "evil\x1b[2J"},
+    {"signal": "AutoAttachFailed", "domain": "win11", "kind": "disk", "id": "id-sdb",
+     "error": "domain not running"},
 ], events
 assert list(events[0]) == ["signal", "domain", "kind", "id", "target"], events[0]
 '
@@ -487,6 +828,47 @@ complete_words usb-attach ''
 same "$TMP/out" "completion: usb-attach VM" <<'EOF'
 debian
 win11
+EOF
+complete_words a
+same "$TMP/out" "completion: the assignment verbs" <<'EOF'
+attached
+assign
+assignments
+attach-all
+EOF
+complete_words assign usb:
+same "$TMP/out" "completion: assign, match strings" <<'EOF'
+usb:serial=
+usb:id=
+usb:port=
+EOF
+complete_words assign 46
+same "$TMP/out" "completion: assign, present USB devices" <<'EOF'
+46f4:0001:SN-LAB-0001
+EOF
+complete_words assign usb:serial=SN-1 ''
+same "$TMP/out" "completion: assign DEVICE VM" <<'EOF'
+debian
+win11
+EOF
+complete_words unassign usb:
+same "$TMP/out" "completion: unassign, the assignments" <<'EOF'
+usb:serial=SN-LAB-0001
+usb:port=2-1.4
+usb:serial=GONE-0001
+usb:id=dead:beef
+EOF
+complete_words detach-all w
+same "$TMP/out" "completion: detach-all VM" <<'EOF'
+win11
+EOF
+complete_words attach-all --d
+same "$TMP/out" "completion: attach-all --dry-run" <<'EOF'
+--dry-run
+EOF
+complete_words import-bbvirt "$HERE/fixtures/bbvirt/vm.c"
+same "$TMP/out" "completion: import-bbvirt FILE" <<EOF
+$HERE/fixtures/bbvirt/vm.conf
 EOF
 complete_words usb-attach debian ''
 same "$TMP/out" "completion: usb-attach devices, no hubs" <<'EOF'
@@ -538,5 +920,4 @@ MOCK_PID=
 [ $? = 1 ] && grep -q '^passthroughctl: Failed to connect' "$TMP/err" \
         && ok "bad address: exit 1" || not_ok "bad address: exit 1" "$(cat "$TMP/err")"
 
-echo "1..$N"
-[ "$FAILED" = 0 ] || { echo "$FAILED of $N failed"; exit 1; }
+finish

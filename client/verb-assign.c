@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* assign, unassign, assignments: the service's persistent assignments of
+ * devices, named by match strings such as usb:serial=SN, to domains. */
+
+#include <stdio.h>
+
+#include "ctl.h"
+
+int ctl_assign(Ctl *ctl, const char *device, const char *domain)
+{
+        static const ChangeCall spec = { "Assign", 2, NULL, 0 };
+        char *args[] = { (char *) device, (char *) domain, NULL };
+
+        return ctl_change(ctl, &spec, args, NULL);
+}
+
+/* assign DEVICE VM */
+int verb_assign(Ctl *ctl, char **args)
+{
+        int r;
+
+        r = ctl_assign(ctl, args[0], args[1]);
+        if (r != CTL_EXIT_OK)
+                return r;
+        printf("Assigned %s to %s\n", args[0], args[1]);
+        return CTL_EXIT_OK;
+}
+
+/* unassign DEVICE */
+int verb_unassign(Ctl *ctl, char **args)
+{
+        static const ChangeCall spec = { "Unassign", 1, NULL, 0 };
+        int r;
+
+        r = ctl_change(ctl, &spec, args, NULL);
+        if (r != CTL_EXIT_OK)
+                return r;
+        printf("Unassigned %s\n", args[0]);
+        return CTL_EXIT_OK;
+}
+
+static const char *yes_no(gboolean value)
+{
+        return value ? "yes" : "no";
+}
+
+static void assignment_add_row(Table *table, GVariant *record)
+{
+        table_add_row(table, (const char *const[]) {
+                record_string(record, "Match"), record_string(record, "Kind"),
+                record_string(record, "Domain"), yes_no(record_bool(record, "Present")),
+                yes_no(record_bool(record, "Attached")), record_string(record, "Id"),
+        });
+}
+
+int verb_assignments(Ctl *ctl, char **args)
+{
+        static const char *const headers[] = { "MATCH", "KIND", "DOMAIN", "PRESENT", "ATTACHED", "ID" };
+        static const ListSpec spec = { "ListAssignments", G_N_ELEMENTS(headers), headers, assignment_add_row };
+
+        return ctl_show_list(ctl, &spec, NULL, NULL);
+}
