@@ -3,7 +3,8 @@
  *
  * Assign and Unassign: validate -> resolve the device (a match string, or a
  * present device turned into its most stable match; main thread) -> the
- * domain's name and UUID (worker) -> polkit manage-assignments (async) ->
+ * domain's name and UUID (worker) -> polkit manage-assignments (Assign:
+ * then attach-usb or attach-disk), details from the match (async) ->
  * check again and change the state file (main thread, so concurrent calls
  * are serialised) -> reply; a new assignment is then attached if it can be
  * (autoattach.c). AttachAll and DetachAll take a survey (worker), then run
@@ -81,16 +82,23 @@ static gboolean read_no_options(sd_bus_message *message, GError **error) {
         return ok;
 }
 
-static void add_usb_details(GHashTable *details, const UsbDevice *dev) {
-        g_hash_table_replace(details, (gpointer) "device.vendor", g_strdup(dev->vendor_id));
-        g_hash_table_replace(details, (gpointer) "device.product", g_strdup(dev->product_id));
-        g_hash_table_replace(details, (gpointer) "device.serial", g_strdup(dev->serial));
-        g_hash_table_replace(details, (gpointer) "device.port", g_strdup(dev->port));
-}
+/* The polkit details of a match: what it covers, not whichever present
+ * device it happens to name now (that device may be a different one later). */
+static void add_match_details(GHashTable *details, const DeviceMatch *match) {
+        static const char *const keys[] = {
+                [MATCH_USB_SERIAL] = "device.serial", [MATCH_USB_PORT] = "device.port",
+                [MATCH_DISK_WWN] = "device.wwn",      [MATCH_DISK_SERIAL] = "device.serial",
+                [MATCH_DISK_BY_ID] = "device.by-id",
+        };
 
-static void add_disk_details(GHashTable *details, const DiskInfo *disk) {
-        g_hash_table_replace(details, (gpointer) "device.serial", g_strdup(disk->serial));
-        g_hash_table_replace(details, (gpointer) "device.model", g_strdup(disk->model));
+        g_hash_table_replace(details, (gpointer) "device", device_match_to_string(match));
+        g_hash_table_replace(details, (gpointer) "device.kind", g_strdup(device_match_kind(match)));
+        if (match->value && keys[match->type])
+                g_hash_table_replace(details, (gpointer) keys[match->type], g_strdup(match->value));
+        if (match->vendor_id) {
+                g_hash_table_replace(details, (gpointer) "device.vendor", g_strdup(match->vendor_id));
+                g_hash_table_replace(details, (gpointer) "device.product", g_strdup(match->product_id));
+        }
 }
 
 /* ---- a caller's device string ---- */
@@ -187,7 +195,7 @@ static gboolean refuse_assigned(const Assignment *a, const char *match, GError *
 }
 
 /* The present device the match names (ambiguity refused) must not be
- * assigned already, under this match or another one. Fills polkit details. */
+ * assigned already, under this match or another one. */
 static gboolean check_unassigned(AssignCall *call, const DeviceMatch *match, GError **error) {
         GPtrArray *list = assign_store_get(call->m->store);
         g_autoptr(GPtrArray) devices = device_match_is_usb(match) ? usb_list(error) : disks_list(error);
@@ -202,10 +210,6 @@ static gboolean check_unassigned(AssignCall *call, const DeviceMatch *match, GEr
                 g_propagate_error(error, g_steal_pointer(&local));
                 return FALSE;
         }
-        if (dev && device_match_is_usb(match))
-                add_usb_details(call->details, dev);
-        else if (dev)
-                add_disk_details(call->details, dev);
         for (guint i = 0; i < list->len; i++) {
                 const Assignment *a = list->pdata[i];
                 g_autofree char *own = device_match_to_string(a->match);
@@ -230,7 +234,7 @@ static DeviceMatch *resolve_assign_device(AssignCall *call, GError **error) {
                 return NULL;
         g_free(call->match);
         call->match = device_match_to_string(match);
-        g_hash_table_replace(call->details, (gpointer) "device", g_strdup(call->match));
+        add_match_details(call->details, match);
         return check_unassigned(call, match, error) ? g_steal_pointer(&match) : NULL;
 }
 
@@ -254,17 +258,17 @@ static void assign_lookup_work(gpointer data, GError **error) {
         }
 }
 
-static void authorize(AssignCall *call, const char *domain, const char *uuid, AuthzDone done) {
+static void authorize(AssignCall *call, const char *action, AuthzDone done) {
         g_autoptr(GHashTable) details = g_hash_table_new(g_str_hash, g_str_equal);
         GHashTableIter iter;
         gpointer key, value;
 
-        g_hash_table_insert(details, (gpointer) "domain", (gpointer) domain);
-        g_hash_table_insert(details, (gpointer) "domain.uuid", (gpointer) uuid);
+        g_hash_table_insert(details, (gpointer) "domain", call->domain_name);
+        g_hash_table_insert(details, (gpointer) "domain.uuid", call->domain_uuid);
         g_hash_table_iter_init(&iter, call->details);
         while (g_hash_table_iter_next(&iter, &key, &value))
                 g_hash_table_insert(details, key, value);
-        authz_check(call->m->authz, call->message, ACTION_MANAGE_ASSIGNMENTS, details, done, call);
+        authz_check(call->m->authz, call->message, action, details, done, call);
 }
 
 static void assign_authorized(GError *error, gpointer data) {
@@ -294,10 +298,24 @@ static void assign_authorized(GError *error, gpointer data) {
         assign_call_succeed(g_steal_pointer(&call));
 }
 
+/* Both must allow it: managing assignments, and attaching this kind of
+ * device (an assigned device is later attached without asking polkit). */
+static void assign_managed(GError *error, gpointer data) {
+        AssignCall *call = data;
+        const char *kind = g_hash_table_lookup(call->details, "device.kind");
+
+        if (error) {
+                reply_error(call->message, error);
+                assign_call_free(call);
+                return;
+        }
+        authorize(call, g_strcmp0(kind, "usb") == 0 ? ACTION_ATTACH_USB : ACTION_ATTACH_DISK, assign_authorized);
+}
+
 static void assign_looked_up(gpointer data, GError *unused) {
         AssignCall *call = data;
 
-        authorize(call, call->domain_name, call->domain_uuid, assign_authorized);
+        authorize(call, ACTION_MANAGE_ASSIGNMENTS, assign_managed);
 }
 
 static gboolean read_assign(AssignCall *call, sd_bus_message *message, GError **error) {
@@ -428,8 +446,8 @@ int method_unassign(sd_bus_message *message, void *userdata, sd_bus_error *error
         call->match = device_match_to_string(a->match);
         call->domain_name = g_strdup(a->domain);
         call->domain_uuid = g_strdup(a->uuid);
-        g_hash_table_replace(call->details, (gpointer) "device", g_strdup(call->match));
-        authorize(call, call->domain_name, call->domain_uuid, unassign_authorized);
+        add_match_details(call->details, a->match);
+        authorize(call, ACTION_MANAGE_ASSIGNMENTS, unassign_authorized);
         g_steal_pointer(&call);
         return 1;
 }

@@ -77,6 +77,8 @@ from gi.repository import UMockdev  # noqa: E402
 ATTACH_USB = 'org.example.passthrough1.attach-usb'
 DETACH = 'org.example.passthrough1.detach'
 MANAGE = 'org.example.passthrough1.manage-assignments'
+ATTACH_DISK = 'org.example.passthrough1.attach-disk'
+ASSIGN = [MANAGE, ATTACH_USB, ATTACH_DISK]   # Assign checks both: managing, and attaching the kind
 VM = 'pt-usbvm'
 W = None
 TB = None
@@ -348,7 +350,7 @@ class TestHeldByDomain(Base):
         self.assertError(W.call('DetachUsb', args3('pt-holder', '1-8')), ERR + 'NotAttached', 'port 1-8')
 
     def test_assigned_and_held_detach_all_dry_run(self):
-        W.polkit.set_allowed([MANAGE, DETACH])
+        W.polkit.set_allowed(ASSIGN + [DETACH])
         self.assertEqual(W.call('Assign', args3('SN-B', 'pt-holder')), {'result': []})
         try:
             entry = assignments()['usb:serial=SN-B,id=46f4:0001']
@@ -485,12 +487,41 @@ class TestAssign(AssignBase):
         self.assertEqual([c['action_id'] for c in calls], [MANAGE])
         uuid = H.virsh('domuuid', 'pt-off').stdout.strip()
         self.assertEqual(calls[0]['details'], {
-            'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:serial=SN-A,id=46f4:0001',
-            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A', 'device.port': '1-1.1'})
+            'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:serial=SN-A,id=46f4:0001', 'device.kind': 'usb',
+            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A'})
+        self.assertEqual(assignments(), {})
+
+    def test_details_are_what_the_match_covers(self):
+        # A port match covers any device in that port: no serial of the one plugged in now.
+        W.polkit.set_allowed([MANAGE])
+        uuid = H.virsh('domuuid', 'pt-off').stdout.strip()
+        r = W.call('Assign', args3('usb:port=1-1.1', 'pt-off'))
+        self.assertError(r, ERR + 'NotAuthorized')
+        calls = W.polkit.calls()
+        self.assertEqual([c['action_id'] for c in calls], [MANAGE, ATTACH_USB])
+        want = {'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:port=1-1.1', 'device.kind': 'usb',
+                'device.port': '1-1.1'}
+        self.assertEqual([c['details'] for c in calls], [want, want])
+        self.assertEqual(assignments(), {})
+        W.polkit.clear_calls()
+        self.assertError(W.call('Assign', args3('usb:id=0627:0001', 'pt-off')), ERR + 'NotAuthorized')
+        self.assertEqual(W.polkit.calls()[1]['details']['device.vendor'], '0627')
+        self.assertNotIn('device.port', W.polkit.calls()[1]['details'])
+        W.polkit.clear_calls()
+        self.assertError(W.call('Assign', args3('disk:wwn=0x5000c500deadbeef', 'pt-off')), ERR + 'NotAuthorized')
+        calls = W.polkit.calls()
+        self.assertEqual([c['action_id'] for c in calls], [MANAGE, ATTACH_DISK])
+        self.assertEqual((calls[1]['details']['device.wwn'], calls[1]['details']['device.kind']),
+                         ('0x5000c500deadbeef', 'disk'))
+        self.assertNotIn('device.serial', calls[1]['details'])
+        W.polkit.set_allowed([ATTACH_USB])
+        W.polkit.clear_calls()
+        self.assertError(W.call('Assign', args3('usb:port=1-1.1', 'pt-off')), ERR + 'NotAuthorized')
+        self.assertEqual([c['action_id'] for c in W.polkit.calls()], [MANAGE])
         self.assertEqual(assignments(), {})
 
     def test_assign_list_unassign(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('SN-A', 'pt-off')
         self.assertEqual(assignments(), {'usb:serial=SN-A,id=46f4:0001': {
             'Match': 'usb:serial=SN-A,id=46f4:0001', 'Kind': 'usb', 'Domain': 'pt-off', 'Present': True,
@@ -506,10 +537,10 @@ class TestAssign(AssignBase):
         self.assertEqual(W.call('Unassign', "('SN-A', @a{sv} {})"), {'result': []})
         self.assertError(W.call('Unassign', "('SN-A', @a{sv} {})"), ERR + 'NotAssigned')
         self.assertEqual(assignments(), {})
-        self.assertEqual({c['action_id'] for c in W.polkit.calls()}, {MANAGE})
+        self.assertEqual({c['action_id'] for c in W.polkit.calls()}, {MANAGE, ATTACH_USB})
 
     def test_forms_and_refusals(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('0627:0001', VM)             # no serial: its port
         self.assign('usb:serial=GONE', VM)       # not plugged in
         self.assign('usb:serial=NODOM', 'no-such-vm')
@@ -536,7 +567,7 @@ class TestAssign(AssignBase):
         self.assertNotIn('usb:serial=GONE', assignments())
 
     def test_disks(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         named = TB.add_device('block', 'sdq', None, ['size', '2048', 'removable', '1', 'ro', '0'],
                               ['DEVTYPE', 'disk', 'DEVNAME', '/dev/sdq', 'MAJOR', '65', 'MINOR', '0',
                                'ID_SERIAL_SHORT', 'DSK-Q'])
@@ -557,7 +588,7 @@ class TestAssign(AssignBase):
 
 class TestAssignState(AssignBase):
     def test_persists_across_restart(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('usb:serial=KEEP-1', 'pt-off')
         self.assign('usb:port=1-9.9', VM)
         before = assignments()
@@ -576,13 +607,13 @@ class TestAssignState(AssignBase):
         with open(kept[0]) as f:
             self.assertIn('usb:nonsense', f.read())
         self.assertRegex(W.service_log(), r'state file .* is corrupt .*; kept as .*corrupt-')
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('usb:serial=AFTER', 'pt-off')       # a new file beside the kept one
         self.assertTrue(os.path.exists(state_file()))
         os.unlink(kept[0])
 
     def test_concurrent_assigns(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         procs = [W.call_async('Assign', args3('usb:serial=PAR-%d' % i, 'pt-off')) for i in range(10)]
         procs += [W.call_async('Assign', args3('usb:serial=SAME', 'pt-off')) for _ in range(10)]
         outs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
@@ -604,7 +635,7 @@ class TestAutoAttach(AssignBase):
     libvirt and fails there, which AutoAttachFailed reports."""
 
     def test_plugging_in_an_assigned_device(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('usb:serial=SN-HOT', VM)
         self.assertFalse(assignments()['usb:serial=SN-HOT']['Present'])
         n = len(W.signals.signals())
@@ -619,13 +650,13 @@ class TestAutoAttach(AssignBase):
             unplug(dev)
 
     def test_assigning_to_a_running_domain_attaches_now(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         n = len(W.signals.signals())
         self.assign('SN-A', VM)
         wait_auto_failure(n, VM, '46f4:0001:SN-A')
 
     def test_domain_start(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         n = len(W.signals.signals())
         self.assign('SN-B', 'pt-off')
         time.sleep(1)
@@ -637,7 +668,7 @@ class TestAutoAttach(AssignBase):
             H.virsh('destroy', 'pt-off')
 
     def test_service_start_reconciles(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('SN-A', VM)
         self.assertEqual(W.stop_service(), 0)
         n = len(W.signals.signals())
@@ -741,7 +772,7 @@ class TestIdleExit(AssignBase):
         self.assertIn('Idle for 2 s without assignments; exiting', W.service_log())
 
     def test_stays_while_assignments_exist(self):
-        W.polkit.set_allowed([MANAGE])
+        W.polkit.set_allowed(ASSIGN)
         self.assign('usb:serial=STAY', 'pt-off')
         self.restart('--exit-idle-seconds', '1')
         time.sleep(4)
