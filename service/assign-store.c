@@ -67,6 +67,14 @@ gint assignments_find(GPtrArray *assignments, const char *text) {
         return -1;
 }
 
+gboolean assignments_holds(GPtrArray *assignments, const Assignment *a) {
+        g_autofree char *text = device_match_to_string(a->match);
+        gint i = assignments_find(assignments, text);
+        const Assignment *own = i >= 0 ? assignments->pdata[i] : NULL;
+
+        return own && g_str_equal(own->domain, a->domain) && g_str_equal(own->uuid, a->uuid);
+}
+
 /* ---------------------------------------------------------------- the text */
 
 char *assign_store_serialise(GPtrArray *assignments, gsize *length) {

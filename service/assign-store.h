@@ -30,6 +30,8 @@ GPtrArray *assignments_copy(GPtrArray *assignments);
 
 /* Index of the assignment whose canonical match string is `text`, or -1. */
 gint assignments_find(GPtrArray *assignments, const char *text);
+/* Does the list still hold `a`: its match, for the same domain name and UUID? */
+gboolean assignments_holds(GPtrArray *assignments, const Assignment *a);
 
 /* Pure: the file's text, and back. Parsing checks every entry (match,
  * domain name, UUID, no match twice) and fails on the first bad one. */

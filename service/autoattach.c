@@ -445,7 +445,8 @@ static void start_attach(AutoAttach *aa, const AssignState *state) {
 }
 
 static void consider(AutoAttach *aa, const Scope *scope, const AssignState *state) {
-        if (!in_scope(scope, state))
+        /* The pass surveyed a copy: Unassign or Assign may have changed it since. */
+        if (!in_scope(scope, state) || !assignments_holds(assign_store_get(aa->m->store), state->assignment))
                 return;
         if (state->error && state->running)
                 report_failure(aa, state->domain_name, assign_state_kind(state), state->match, state->error->message);

@@ -299,6 +299,22 @@ static void test_store_round_trip(void) {
         g_assert_cmpuint(back->len, ==, 0);
 }
 
+static void test_assignments_holds(void) {
+        g_autoptr(GPtrArray) list = sample_assignments(3);
+        g_autoptr(DeviceMatch) other = device_match_parse("usb:port=9-9", NULL);
+        g_autoptr(Assignment) same = assignment_copy(list->pdata[1]);
+        g_autoptr(Assignment) renamed = assignment_new(same->match, "elsewhere", same->uuid);
+        g_autoptr(Assignment) moved = assignment_new(((Assignment *) list->pdata[0])->match, "debian", "");
+        g_autoptr(Assignment) absent = assignment_new(other, "debian", "");
+
+        g_assert_true(assignments_holds(list, same));
+        g_assert_false(assignments_holds(list, renamed));
+        g_assert_false(assignments_holds(list, moved));
+        g_assert_false(assignments_holds(list, absent));
+        g_ptr_array_remove_index(list, 1);
+        g_assert_false(assignments_holds(list, same));
+}
+
 static void test_store_parse_errors(void) {
         const char *header = "[passthroughd]\nversion=1\n";
         const char *bad[] = {
@@ -563,6 +579,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/match/best-usb", test_best_usb_match);
         g_test_add_func("/assign/match/disks", test_match_disks);
         g_test_add_func("/assign/store/round-trip", test_store_round_trip);
+        g_test_add_func("/assign/store/holds", test_assignments_holds);
         g_test_add_func("/assign/store/parse-errors", test_store_parse_errors);
         g_test_add_func("/assign/store/open-and-replace", test_store_open_and_replace);
         g_test_add_func("/assign/store/corrupt-set-aside", test_store_corrupt_is_set_aside);
