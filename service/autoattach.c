@@ -472,12 +472,16 @@ static void pass_done(gpointer data, GError *unused) {
 
                 api_emit_device_detached(aa->m, stale->domain_name, stale->kind, stale->id);
         }
+        /* An attach that fails at once must not start the next pass from
+         * attach_finished() while this loop runs: hold one count meanwhile. */
+        aa->attaching++;
         if (pass->survey->libvirt_error)
                 g_debug("Assignments wait for libvirt: %s", pass->survey->libvirt_error->message);
         else if (!aa->stopping)
                 for (guint i = 0; i < states->len; i++)
                         consider(aa, pass->scope, states->pdata[i]);
         pass_free(pass);
+        aa->attaching--;
         if (aa->attaching == 0)
                 pass_start(aa);
 }
