@@ -250,6 +250,10 @@ static void assign_lookup_work(gpointer data, GError **error) {
                 call->domain_name = g_strdup(virDomainGetName(dom));
                 call->domain_uuid = g_strdup(uuid);
                 virDomainFree(dom);
+                if (!virt_domain_spec_valid(call->domain_name, NULL))   /* the state file could not keep it */
+                        g_set_error(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
+                                    "libvirt's name of domain %s contains control characters; rename the domain "
+                                    "to assign devices to it", call->domain_uuid);
         } else {
                 g_message("Assigning to domain '%s', unknown to libvirt (%s)", call->domain_spec, local->message);
                 call->domain_name = g_strdup(call->domain_spec);
@@ -312,9 +316,14 @@ static void assign_managed(GError *error, gpointer data) {
         authorize(call, g_strcmp0(kind, "usb") == 0 ? ACTION_ATTACH_USB : ACTION_ATTACH_DISK, assign_authorized);
 }
 
-static void assign_looked_up(gpointer data, GError *unused) {
+static void assign_looked_up(gpointer data, GError *error) {
         AssignCall *call = data;
 
+        if (error) {
+                reply_error(call->message, error);
+                assign_call_free(call);
+                return;
+        }
         authorize(call, ACTION_MANAGE_ASSIGNMENTS, assign_managed);
 }
 

@@ -167,6 +167,14 @@ static gboolean add_group(GPtrArray *list, GKeyFile *file, const char *group, GE
         return TRUE;
 }
 
+/* One bad group costs that group, not every assignment: log it and go on. */
+static void add_group_or_skip(GPtrArray *list, GKeyFile *file, const char *group) {
+        g_autoptr(GError) error = NULL;
+
+        if (!add_group(list, file, group, &error))
+                g_warning("Assignments: ignoring [%s] of the state file: %s", group, error->message);
+}
+
 GPtrArray *assign_store_parse(const char *data, gsize length, GError **error) {
         g_autoptr(GKeyFile) file = g_key_file_new();
         g_autoptr(GPtrArray) list = assignments_new();
@@ -176,8 +184,7 @@ GPtrArray *assign_store_parse(const char *data, gsize length, GError **error) {
                 return NULL;
         groups = g_key_file_get_groups(file, NULL);
         for (guint i = 0; groups[i]; i++)
-                if (!add_group(list, file, groups[i], error))
-                        return NULL;
+                add_group_or_skip(list, file, groups[i]);
         return g_steal_pointer(&list);
 }
 

@@ -33,8 +33,9 @@ gint assignments_find(GPtrArray *assignments, const char *text);
 /* Does the list still hold `a`: its match, for the same domain name and UUID? */
 gboolean assignments_holds(GPtrArray *assignments, const Assignment *a);
 
-/* Pure: the file's text, and back. Parsing checks every entry (match,
- * domain name, UUID, no match twice) and fails on the first bad one. */
+/* Pure: the file's text, and back. Parsing fails when the file is not a
+ * key file or has no valid header; it checks every group (match, domain
+ * name, UUID, no match twice) and leaves a bad one out with a warning. */
 char *assign_store_serialise(GPtrArray *assignments, gsize *length);
 GPtrArray *assign_store_parse(const char *data, gsize length, GError **error);
 

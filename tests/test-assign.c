@@ -319,12 +319,7 @@ static void test_store_parse_errors(void) {
         const char *header = "[passthroughd]\nversion=1\n";
         const char *bad[] = {
                 "", "garbage", "[passthroughd]\nversion=2\n", "[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\n",
-                "%s[assignment 1]\nmatch=usb:bus=1\ndomain=vm\n", "%s[assignment 1]\ndomain=vm\n",
-                "%s[assignment 1]\nmatch=usb:port=1-2\n", "%s[assignment 1]\nmatch=usb:port=1-2\ndomain=\n",
-                "%s[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\nuuid=nope\n",
-                "%s[assignment 1]\nmatch=usb:port=1-2\ndomain=v\\tm\n",
-                "%s[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\n[assignment 2]\nmatch=usb:port=1-2\ndomain=vm2\n",
-                "%s[something]\nx=1\n", "%s[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\n\xff\xfe\n",
+                "%s[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\n\xff\xfe\n",
         };
 
         for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -335,6 +330,31 @@ static void test_store_parse_errors(void) {
 
                 g_assert_null(list);
                 g_assert_nonnull(error);
+        }
+}
+
+/* A bad group is left out (with a warning); the good ones are kept. */
+static void test_store_bad_group_skipped(void) {
+        const char *bad[] = {
+                "[assignment 9]\nmatch=usb:bus=1\ndomain=vm\n", "[assignment 9]\ndomain=vm\n",
+                "[assignment 9]\nmatch=usb:port=9-9\n", "[assignment 9]\nmatch=usb:port=9-9\ndomain=\n",
+                "[assignment 9]\nmatch=usb:port=9-9\ndomain=vm\nuuid=nope\n",
+                "[assignment 9]\nmatch=usb:port=9-9\ndomain=v\\tm\n",
+                "[assignment 9]\nmatch=usb:port=1-2\ndomain=vm2\n", "[something]\nx=1\n",
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *text = g_strconcat("[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:port=1-2\n"
+                                                    "domain=vm\n", bad[i], NULL);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GPtrArray) list = NULL;
+
+                g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "Assignments: ignoring [*");
+                list = assign_store_parse(text, strlen(text), &error);
+                g_test_assert_expected_messages();
+                g_assert_no_error(error);
+                g_assert_cmpuint(list->len, ==, 1);
+                g_assert_cmpstr(((Assignment *) list->pdata[0])->domain, ==, "vm");
         }
 }
 
@@ -397,7 +417,7 @@ static void test_store_corrupt_is_set_aside(void) {
         g_autoptr(GError) error = NULL;
         AssignStore *store;
 
-        g_assert_true(g_file_set_contents(path, "[passthroughd]\nversion=1\n[assignment 1]\nmatch=bogus\n", -1, NULL));
+        g_assert_true(g_file_set_contents(path, "[passthroughd]\nversion=7\n[assignment 1]\nmatch=bogus\n", -1, NULL));
         g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*is corrupt*kept as*corrupt-*");
         store = assign_store_open(dir);
         g_test_assert_expected_messages();
@@ -581,6 +601,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/round-trip", test_store_round_trip);
         g_test_add_func("/assign/store/holds", test_assignments_holds);
         g_test_add_func("/assign/store/parse-errors", test_store_parse_errors);
+        g_test_add_func("/assign/store/bad-group-skipped", test_store_bad_group_skipped);
         g_test_add_func("/assign/store/open-and-replace", test_store_open_and_replace);
         g_test_add_func("/assign/store/corrupt-set-aside", test_store_corrupt_is_set_aside);
         g_test_add_func("/assign/store/unreadable-set-aside", test_store_unreadable_is_set_aside);

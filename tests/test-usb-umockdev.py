@@ -599,7 +599,7 @@ class TestAssignState(AssignBase):
     def test_corrupt_file_is_kept_aside(self):
         self.assertEqual(W.stop_service(), 0)
         with open(state_file(), 'w') as f:
-            f.write('[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:nonsense\n')
+            f.write('[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:nonsense\n\x01garbage\n')
         W.start_service()
         self.assertEqual(assignments(), {})
         kept = glob.glob(state_file() + '.corrupt-*')
@@ -611,6 +611,31 @@ class TestAssignState(AssignBase):
         self.assign('usb:serial=AFTER', 'pt-off')       # a new file beside the kept one
         self.assertTrue(os.path.exists(state_file()))
         os.unlink(kept[0])
+
+    def test_bad_group_costs_only_itself(self):
+        self.assertEqual(W.stop_service(), 0)
+        with open(state_file(), 'w') as f:
+            f.write('[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:serial=GOOD\ndomain=pt-off\n'
+                    '[assignment 2]\nmatch=usb:serial=BAD\ndomain=pt\\toff\n')
+        W.start_service()
+        self.assertEqual(set(assignments()), {'usb:serial=GOOD'})
+        self.assertEqual(glob.glob(state_file() + '.corrupt-*'), [])
+        self.assertIn('Assignments: ignoring [assignment 2]', W.service_log())
+
+    def test_domain_name_the_file_cannot_keep(self):
+        path = os.path.join(W.tmp, 'pt-tab.xml')
+        with open(path, 'w') as f:
+            f.write(H.firmware_guest_xml('pt\ttab'))
+        H.virsh('define', path)
+        try:
+            uuid = H.virsh('domuuid', 'pt\ttab').stdout.strip()
+            W.polkit.set_allowed(ASSIGN)
+            r = W.call('Assign', args3('usb:serial=TAB', uuid))
+            self.assertError(r, ERR + 'InvalidArgument', 'control characters')
+            self.assertEqual(W.polkit.calls(), [])
+            self.assertEqual(assignments(), {})
+        finally:
+            H.virsh('undefine', '--nvram', 'pt\ttab', check=False)
 
     def test_concurrent_assigns(self):
         W.polkit.set_allowed(ASSIGN)
