@@ -146,6 +146,54 @@ static AssignState *state_new(Survey *survey, GHashTable *known, const Assignmen
         return state;
 }
 
+/* "usb:serial=SN (VM a), usb:port=1-2 (VM b)" */
+static char *describe_group(GPtrArray *group) {
+        GString *text = g_string_new(NULL);
+
+        for (guint i = 0; i < group->len; i++) {
+                const AssignState *state = group->pdata[i];
+
+                g_string_append_printf(text, "%s%s (VM %s)", i ? ", " : "", state->match, state->domain_name);
+        }
+        return g_string_free(text, FALSE);
+}
+
+/* A present device that several assignments name goes to none of them:
+ * each gets the error (Assign refuses this only while the device is there). */
+static void refuse_assigned_twice(GPtrArray *states) {
+        g_autoptr(GHashTable) by_device = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                                (GDestroyNotify) g_ptr_array_unref);
+        GHashTableIter iter;
+        gpointer group;
+
+        for (guint i = 0; i < states->len; i++) {
+                AssignState *state = states->pdata[i];
+                char *key = g_strdup_printf("%s\t%s", assign_state_kind(state), assign_state_id(state));
+
+                if (!*assign_state_id(state)) {
+                        g_free(key);
+                        continue;
+                }
+                if (!g_hash_table_contains(by_device, key))
+                        g_hash_table_insert(by_device, g_strdup(key), g_ptr_array_new());
+                g_ptr_array_add(g_hash_table_lookup(by_device, key), state);
+                g_free(key);
+        }
+        g_hash_table_iter_init(&iter, by_device);
+        while (g_hash_table_iter_next(&iter, NULL, &group)) {
+                g_autofree char *text = ((GPtrArray *) group)->len > 1 ? describe_group(group) : NULL;
+
+                for (guint i = 0; text && i < ((GPtrArray *) group)->len; i++) {
+                        AssignState *state = ((GPtrArray *) group)->pdata[i];
+
+                        g_clear_error(&state->error);
+                        state->error = g_error_new(PT_ERROR, PT_ERROR_ALREADY_ASSIGNED,
+                                                   "%s is assigned twice: %s. Unassign all but one",
+                                                   assign_state_id(state), text);
+                }
+        }
+}
+
 static void list_devices(Survey *survey) {
         g_autoptr(GError) error = NULL;
 
@@ -172,6 +220,7 @@ Survey *survey_take(Virt *virt, GPtrArray *assignments) {
         survey->states = g_ptr_array_new_with_free_func((GDestroyNotify) assign_state_free);
         for (guint i = 0; i < assignments->len; i++)
                 g_ptr_array_add(survey->states, state_new(survey, known, assignments->pdata[i]));
+        refuse_assigned_twice(survey->states);
         return survey;
 }
 
@@ -450,7 +499,7 @@ static void consider(AutoAttach *aa, const Scope *scope, const AssignState *stat
                 return;
         if (state->error && state->running)
                 report_failure(aa, state->domain_name, assign_state_kind(state), state->match, state->error->message);
-        if (!state->usb && !state->disk)
+        if (state->error || (!state->usb && !state->disk))
                 return;
         if (!state->domain_known) {
                 g_autofree char *message = g_strdup_printf("No domain '%s'. See passthroughctl domains",

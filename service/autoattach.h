@@ -27,7 +27,8 @@ typedef struct {
         char *match;              /* its canonical match string */
         UsbDevice *usb;           /* the present device it names, or NULL */
         DiskInfo *disk;
-        GError *error;            /* why it names no single device, or NULL */
+        GError *error;            /* why it names no single device, or why its device is not
+                                   * attached (other assignments name it too), or NULL */
         gboolean domain_known;    /* libvirt has the domain */
         char *domain_name;        /* libvirt's name, else the assignment's */
         char *domain_uuid;        /* libvirt's UUID, else the assignment's ("" if none) */

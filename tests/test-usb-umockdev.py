@@ -674,6 +674,23 @@ class TestAutoAttach(AssignBase):
         finally:
             unplug(dev)
 
+    def test_device_assigned_twice_goes_to_neither(self):
+        W.polkit.set_allowed(ASSIGN)
+        self.assign('usb:serial=SN-TWICE', VM)       # both accepted while it is absent
+        self.assign('usb:port=1-8', 'pt-off')
+        n = len(W.signals.signals())
+        dev = add_usb(ROOT, '1-8', 21, '46f4:0001', serial='SN-TWICE')
+        try:
+            args = wait_auto_failure(n, VM, 'usb:serial=SN-TWICE')
+            self.assertIn('assigned twice: usb:serial=SN-TWICE (VM %s), usb:port=1-8 (VM pt-off)' % VM, args[3])
+            time.sleep(1)
+            self.assertEqual([a for a in auto_failures(n) if 'libvirt' in a[3]], [], 'no attach was tried')
+            rows = all_results('AttachAll', '', dry_run=True)
+            self.assertEqual(rows['usb:serial=SN-TWICE']['Result'], 'failed')
+            self.assertIn('assigned twice', rows['usb:port=1-8']['Error'])
+        finally:
+            unplug(dev)
+
     def test_assigning_to_a_running_domain_attaches_now(self):
         W.polkit.set_allowed(ASSIGN)
         n = len(W.signals.signals())
