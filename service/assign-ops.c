@@ -254,6 +254,8 @@ static void assign_lookup_work(gpointer data, GError **error) {
                         g_set_error(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
                                     "libvirt's name of domain %s contains control characters; rename the domain "
                                     "to assign devices to it", call->domain_uuid);
+        } else if (!g_error_matches(local, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN)) {
+                g_propagate_error(error, g_steal_pointer(&local));   /* libvirt unreachable: do not guess */
         } else {
                 g_message("Assigning to domain '%s', unknown to libvirt (%s)", call->domain_spec, local->message);
                 call->domain_name = g_strdup(call->domain_spec);

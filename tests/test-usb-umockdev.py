@@ -614,6 +614,7 @@ class TestAssignState(AssignBase):
 
     def test_bad_group_costs_only_itself(self):
         self.assertEqual(W.stop_service(), 0)
+        os.makedirs(W.state_dir, exist_ok=True)
         with open(state_file(), 'w') as f:
             f.write('[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:serial=GOOD\ndomain=pt-off\n'
                     '[assignment 2]\nmatch=usb:serial=BAD\ndomain=pt\\toff\n')
@@ -636,6 +637,20 @@ class TestAssignState(AssignBase):
             self.assertEqual(assignments(), {})
         finally:
             H.virsh('undefine', '--nvram', 'pt\ttab', check=False)
+
+    def test_libvirt_unreachable_is_no_unknown_domain(self):
+        self.assertEqual(W.stop_service(), 0)
+        W.start_service(extra_args=['--connect', 'test://' + os.path.join(W.tmp, 'no-such-node.xml')])
+        try:
+            W.polkit.set_allowed(ASSIGN)
+            r = W.call('Assign', args3('usb:serial=UNREACH', 'pt-off'))
+            self.assertIn('error', r)
+            self.assertNotEqual(r['error'], ERR + 'NoSuchDomain')
+            self.assertEqual(W.polkit.calls(), [])
+            self.assertEqual(assignments(), {})
+        finally:
+            W.stop_service()
+            W.start_service()
 
     def test_concurrent_assigns(self):
         W.polkit.set_allowed(ASSIGN)
