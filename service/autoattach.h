@@ -10,7 +10,7 @@
  * device in the pass's scope that is present, whose domain runs and does
  * not have it yet. Failures are AutoAttachFailed signals and log lines;
  * the next event retries. Triggers: the libvirt connection (re)opened (all
- * assignments), a domain started (its assignments), devices added (theirs),
+ * assignments), a domain started or resumed (its assignments), devices added (theirs),
  * devices removed (stale entries only), Assign (the new one). Passes run
  * one at a time; triggers meanwhile are merged into the next. */
 #pragma once

@@ -47,7 +47,8 @@ static void on_lifecycle(const char *name, const char *uuid, int event, int deta
         Manager *m = data;
 
         g_debug("Domain %s (%s): lifecycle event %d/%d", name, uuid, event, detail);
-        if (event == VIR_DOMAIN_EVENT_STARTED)
+        /* RESUMED too: a domain that started paused, or came in by migration. */
+        if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
                 autoattach_domain_started(m->autoattach, uuid);
 }
 

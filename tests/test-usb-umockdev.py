@@ -724,6 +724,19 @@ class TestAutoAttach(AssignBase):
         finally:
             H.virsh('destroy', 'pt-off')
 
+    def test_domain_resume(self):
+        W.polkit.set_allowed(ASSIGN)
+        self.assign('SN-B', 'pt-off')
+        n = len(W.signals.signals())
+        H.virsh('start', '--paused', 'pt-off')
+        try:
+            time.sleep(1)
+            self.assertEqual(auto_failures(n), [], 'a paused domain is not running: no attach')
+            H.virsh('resume', 'pt-off')
+            wait_auto_failure(n, 'pt-off', '46f4:0001:SN-B')
+        finally:
+            H.virsh('destroy', 'pt-off')
+
     def test_service_start_reconciles(self):
         W.polkit.set_allowed(ASSIGN)
         self.assign('SN-A', VM)
