@@ -210,13 +210,15 @@ Survey *survey_take(Virt *virt, GPtrArray *assignments) {
         Survey *survey = g_new0(Survey, 1);
         g_autoptr(GHashTable) known = NULL;
 
-        list_devices(survey);
+        /* The domains first: a device plugged in and attached meanwhile is
+         * then in both lists, never in a domain only (it would look gone). */
         known = known_domains(virt, &survey->libvirt_error);
         survey->running = known ? request_scan_running(virt, &survey->libvirt_error) : NULL;
         if (!survey->running) {
                 g_clear_pointer(&known, g_hash_table_unref);
                 survey->running = g_ptr_array_new_with_free_func((GDestroyNotify) domain_xml_free);
         }
+        list_devices(survey);
         survey->states = g_ptr_array_new_with_free_func((GDestroyNotify) assign_state_free);
         for (guint i = 0; i < assignments->len; i++)
                 g_ptr_array_add(survey->states, state_new(survey, known, assignments->pdata[i]));
@@ -273,11 +275,33 @@ static char *stale_usb_id(const DomainUsbHostdev *h) {
         return g_strdup_printf("%04x:%04x@%s", vendor, product, port);
 }
 
+/* Another device has the entry's address (the old one left, its number was reused). */
+static gboolean address_reused(const DomainUsbHostdev *h, GPtrArray *devices) {
+        for (guint i = 0; devices && i < devices->len; i++) {
+                const UsbDevice *dev = devices->pdata[i];
+
+                if (dev->bus == h->bus && dev->device == h->device)
+                        return !usb_hostdev_holds(h, dev);
+        }
+        return FALSE;
+}
+
+/* Gone from the host: no device node at its address, or another device
+ * there. Missing from the list alone is not enough (sysfs may have failed
+ * to read it). */
+static gboolean usb_gone(const DomainUsbHostdev *h, GPtrArray *devices) {
+        g_autofree char *node = g_strdup_printf("/dev/bus/usb/%03u/%03u", h->bus, h->device);
+
+        if (devices && usb_present(h, devices))
+                return FALSE;
+        return !g_file_test(node, G_FILE_TEST_EXISTS) || address_reused(h, devices);
+}
+
 static void find_stale_in(const DomainXml *dom, const Survey *survey, GPtrArray *stale) {
-        for (guint i = 0; survey->usb && i < dom->usb_hostdevs->len; i++) {
+        for (guint i = 0; i < dom->usb_hostdevs->len; i++) {
                 const DomainUsbHostdev *h = dom->usb_hostdevs->pdata[i];
 
-                if (g_str_has_prefix(h->alias ? h->alias : "", USB_ALIAS_PREFIX) && !usb_present(h, survey->usb))
+                if (g_str_has_prefix(h->alias ? h->alias : "", USB_ALIAS_PREFIX) && usb_gone(h, survey->usb))
                         g_ptr_array_add(stale, stale_new(dom, h->alias, "usb", stale_usb_id(h)));
         }
         for (guint i = 0; i < dom->disks->len; i++) {

@@ -349,6 +349,27 @@ class TestHeldByDomain(Base):
             self.assertEqual((details['device'], details['device.port']), (spec, '1-7'))
         self.assertError(W.call('DetachUsb', args3('pt-holder', '1-8')), ERR + 'NotAttached', 'port 1-8')
 
+    def test_stale_entry_needs_its_node_gone(self):
+        # 1-7 (bus 1 device 99) is not in sysfs. While /dev/bus/usb/001/099
+        # exists (sysfs may have failed to read it) its entry stays.
+        what = 'Removing ua-pt-usb-1-7'
+
+        def restart():
+            W.stop_service()
+            W.start_service(extra_args=['--connect', 'test://' + self.node])
+        before = W.service_log().count(what)
+        TB.add_from_string('P: /devices/pt-node99\nN: bus/usb/001/099\nE: SUBSYSTEM=usbmisc\n'
+                           'E: DEVNAME=/dev/bus/usb/001/099\n')
+        try:
+            restart()
+            time.sleep(2)
+            self.assertEqual(W.service_log().count(what), before)
+        finally:
+            os.unlink(os.path.join(TB.get_root_dir(), 'dev/bus/usb/001/099'))
+            TB.remove_device('/sys/devices/pt-node99')
+        restart()
+        H.wait_for(lambda: W.service_log().count(what) > before, 15, what='the stale entry removed')
+
     def test_assigned_and_held_detach_all_dry_run(self):
         W.polkit.set_allowed(ASSIGN + [DETACH])
         self.assertEqual(W.call('Assign', args3('SN-B', 'pt-holder')), {'result': []})
