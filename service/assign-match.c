@@ -123,6 +123,9 @@ static gboolean parse_value(DeviceMatch *match, const char *value, GError **erro
                         value += strlen(BY_ID_DIR);
                 match->value = g_strdup(value);
                 return by_id_valid(value) || invalid(error, "a by-id name is 1-255 of A-Z a-z 0-9 . _ : + @ -");
+        case MATCH_DISK_WWN:   /* tools print WWNs in either case */
+                match->value = g_ascii_strdown(value, -1);
+                return device_string_valid(value) || invalid(error, "it is 1-128 characters, no blank at the ends");
         default:
                 match->value = g_strdup(value);
                 return device_string_valid(value) || invalid(error, "it is 1-128 characters, no blank at the ends");
@@ -192,7 +195,7 @@ static gboolean strings_contain(const GPtrArray *strings, const char *s) {
 gboolean device_match_disk(const DeviceMatch *match, const DiskInfo *disk) {
         switch (match->type) {
         case MATCH_DISK_WWN:
-                return *disk->wwn && g_str_equal(disk->wwn, match->value);
+                return *disk->wwn && g_ascii_strcasecmp(disk->wwn, match->value) == 0;
         case MATCH_DISK_SERIAL:
                 return *disk->serial && g_str_equal(disk->serial, match->value);
         case MATCH_DISK_BY_ID:
@@ -260,7 +263,7 @@ static DeviceMatch *match_new(MatchType type, const char *value) {
         DeviceMatch *match = g_new0(DeviceMatch, 1);
 
         match->type = type;
-        match->value = g_strdup(value);
+        match->value = type == MATCH_DISK_WWN ? g_ascii_strdown(value, -1) : g_strdup(value);
         return match;
 }
 

@@ -40,7 +40,8 @@ gboolean device_match_string_like(const char *text);
 
 /* Parse and validate a match string: printable ASCII, serials and WWNs of
  * 1-128 characters without leading or trailing blanks, ports as
- * usb_port_valid(), ids as 4 hex digits (lower-cased), by-id names of 1-255
+ * usb_port_valid(), ids as 4 hex digits and WWNs lower-cased (WWNs match in
+ * any case), by-id names of 1-255
  * of A-Z a-z 0-9 . _ : + @ - (a leading /dev/disk/by-id/ is dropped).
  * PT_ERROR_INVALID_ARGUMENT otherwise. A serial ending in ",id=hhhh:hhhh"
  * is read as serial + id. */

@@ -86,7 +86,7 @@ static char *round_trip(const char *text) {
 static void test_match_forms(void) {
         const char *canonical[] = {
                 "usb:serial=SN-0001", "usb:serial=SN-0001,id=46f4:0001", "usb:id=46f4:0001", "usb:port=1-2.3",
-                "disk:wwn=0x5000c500a1b2c3d4", "disk:wwn=t10.ATA QEMU HARDDISK", "disk:serial=WD-1234",
+                "disk:wwn=0x5000c500a1b2c3d4", "disk:wwn=t10.ata qemu harddisk", "disk:serial=WD-1234",
                 "disk:by-id=usb-QEMU_QEMU_HARDDISK_1-0000:00:04.0-4-0:0", "usb:serial='/><x#;=[]\\",
         };
 
@@ -224,6 +224,22 @@ static char *disk_best(GPtrArray *disks, guint i, GError **error) {
         g_autoptr(DeviceMatch) match = device_match_for_disk(disks->pdata[i], disks, error);
 
         return match ? device_match_to_string(match) : NULL;
+}
+
+static void test_match_wwn_case(void) {
+        g_autoptr(GPtrArray) disks = disk_sample();
+        DiskInfo *sda = disks->pdata[0];
+        g_autoptr(DeviceMatch) upper = device_match_parse("disk:wwn=0x5000C500A1B2C3D4", NULL);
+        g_autofree char *text = device_match_to_string(upper);
+
+        g_assert_cmpstr(text, ==, "disk:wwn=0x5000c500a1b2c3d4");
+        g_assert_true(device_match_disk(upper, sda));
+        g_free(sda->wwn);
+        sda->wwn = g_strdup("0x5000C500A1B2C3D4");
+        g_assert_true(device_match_disk(upper, sda));
+        g_clear_pointer(&text, g_free);
+        text = disk_best(disks, 0, NULL);
+        g_assert_cmpstr(text, ==, "disk:wwn=0x5000c500a1b2c3d4");
 }
 
 static void test_match_disks(void) {
@@ -598,6 +614,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/match/usb", test_match_usb);
         g_test_add_func("/assign/match/best-usb", test_best_usb_match);
         g_test_add_func("/assign/match/disks", test_match_disks);
+        g_test_add_func("/assign/match/wwn-case", test_match_wwn_case);
         g_test_add_func("/assign/store/round-trip", test_store_round_trip);
         g_test_add_func("/assign/store/holds", test_assignments_holds);
         g_test_add_func("/assign/store/parse-errors", test_store_parse_errors);
