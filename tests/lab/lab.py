@@ -16,6 +16,7 @@ import base64
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -389,24 +390,47 @@ class Lab:
 
     # -- USB sticks ------------------------------------------------------------
 
-    def plug_stick(self, name, image, serial, removable=True):
-        """QMP blockdev-add + device_add usb-storage on the lab's xhci."""
+    def plug_stick(self, name, image, serial, removable=True, port=None):
+        """QMP blockdev-add + device_add usb-storage on the lab's xhci, on
+        its QEMU port (1-4, or 3.1 behind a hub on port 3) when given, else
+        the first free one.  Returns the monotonic time of the device_add."""
         self.qmp.cmd('blockdev-add', **{'driver': 'raw', 'node-name': 'img-' + name,
                                        'file': {'driver': 'file', 'filename': image}})
+        args = dict(driver='usb-storage', id=name, bus='xhci.0', drive='img-' + name,
+                    serial=serial, removable=removable)
+        if port is not None:
+            args['port'] = str(port)
         try:
-            self.qmp.cmd('device_add', driver='usb-storage', id=name, bus='xhci.0',
-                         drive='img-' + name, serial=serial, removable=removable)
+            t = time.monotonic()
+            self.qmp.cmd('device_add', **args)
         except QMPError:
             self.qmp.cmd('blockdev-del', **{'node-name': 'img-' + name})
             raise
+        return t
 
-    def unplug_stick(self, name, timeout=30):
-        """QMP device_del; waits for DEVICE_DELETED, then drops the image."""
+    def plug_hub(self, name, port):
+        """A QEMU usb-hub (8 ports, full speed) on the xhci's QEMU port."""
+        self.qmp.cmd('device_add', driver='usb-hub', id=name, bus='xhci.0', port=str(port))
+
+    def usb_ports(self):
+        """{QEMU port: device id} of what is plugged in (HMP info usb)."""
+        text = self.qmp.cmd('human-monitor-command', **{'command-line': 'info usb'})
+        res = {}
+        for line in text.splitlines():
+            m = re.search(r'Port ([0-9.]+),.*ID: (\S+)', line)
+            if m:
+                res[m.group(1)] = m.group(2)
+        return res
+
+    def unplug_stick(self, name, timeout=30, drive=True):
+        """QMP device_del; waits for DEVICE_DELETED, then drops the image
+        (drive=False: a hub)."""
         self.qmp.poll_events()
         self.qmp.cmd('device_del', id=name)
         self.qmp.wait_event('DEVICE_DELETED', timeout,
                             match=lambda e: e.get('data', {}).get('device') == name)
-        self.qmp.cmd('blockdev-del', **{'node-name': 'img-' + name})
+        if drive:
+            self.qmp.cmd('blockdev-del', **{'node-name': 'img-' + name})
 
     # -- the end -----------------------------------------------------------------
 
