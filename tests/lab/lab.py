@@ -246,8 +246,11 @@ class Control:
 # ---------------------------------------------------------------------------
 
 class Lab:
-    def __init__(self, kit, build_dir, tmpdir, logdir, smp=2, memory_mb=2048):
+    def __init__(self, kit, build_dir, tmpdir, logdir, smp=2, memory_mb=2048, extra_ports=()):
         self.kit = kit
+        # More virtio-serial ports (names): the host reads each through
+        # the unix socket port_path(name); bench-hotplug's poller writes there.
+        self.extra_ports = list(extra_ports)
         self.build_dir = os.path.abspath(build_dir)
         self.tmpdir = tmpdir
         self.logdir = logdir
@@ -285,8 +288,15 @@ class Lab:
             '-device', 'virtio-serial-pci,id=vser',
             '-chardev', 'socket,id=ctl,path=%s,server=on,wait=off' % self.ctl_path,
             '-device', 'virtserialport,bus=vser.0,chardev=ctl,name=' + PORT_NAME,
+        ] + [a for i, name in enumerate(self.extra_ports) for a in (
+            '-chardev', 'socket,id=port%d,path=%s,server=on,wait=off' % (i, self.port_path(name)),
+            '-device', 'virtserialport,bus=vser.0,chardev=port%d,name=%s' % (i, name))
+        ] + [
             '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path,
         ]
+
+    def port_path(self, name):
+        return os.path.join(self.tmpdir, 'port-%s.sock' % name)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -456,7 +466,8 @@ class Lab:
         if getattr(self, '_qemu_log', None):
             self._qemu_log.close()
             self._qemu_log = None
-        for p in (getattr(self, 'ctl_path', None), getattr(self, 'qmp_path', None)):
+        for p in [getattr(self, 'ctl_path', None), getattr(self, 'qmp_path', None)] + [
+                self.port_path(n) for n in self.extra_ports]:
             if p and os.path.exists(p):
                 os.unlink(p)
 
