@@ -779,17 +779,21 @@ class GuestKit:
                 shutil.copy(ko, os.path.join(stage, 'lib/modules'))
             shutil.copy(os.path.join(moddir, 'modules.order'), os.path.join(stage, 'modules.order'))
             _write(os.path.join(stage, 'init'), GUEST_INIT, 0o755)
-            files = subprocess.run(['find', '.', '-print0'], cwd=stage, check=True,
-                                   stdout=subprocess.PIPE).stdout
-            archive = subprocess.run(['cpio', '--null', '-o', '-H', 'newc', '-R', '0:0', '--quiet'],
-                                     cwd=stage, input=files, check=True,
-                                     stdout=subprocess.PIPE).stdout
-            tmp = self.initrd + '.tmp'
-            with gzip.open(tmp, 'wb', compresslevel=6) as f:
-                f.write(archive)
-            os.rename(tmp, self.initrd)
+            pack_initrd(stage, self.initrd)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def pack_initrd(stage, out):
+    """Pack the directory `stage` as a gzipped newc cpio at `out` (atomically)."""
+    files = subprocess.run(['find', '.', '-print0'], cwd=stage, check=True,
+                           stdout=subprocess.PIPE).stdout
+    archive = subprocess.run(['cpio', '--null', '-o', '-H', 'newc', '-R', '0:0', '--quiet'],
+                             cwd=stage, input=files, check=True, stdout=subprocess.PIPE).stdout
+    tmp = out + '.tmp'
+    with gzip.open(tmp, 'wb', compresslevel=6) as f:
+        f.write(archive)
+    os.rename(tmp, out)
 
 
 def _modname(rel):

@@ -20,7 +20,6 @@ Files in the kit directory:
 
 import fcntl
 import glob
-import gzip
 import hashlib
 import json
 import os
@@ -290,14 +289,6 @@ class LabKit:
             with open(os.path.join(stage, 'init'), 'w') as f:
                 f.write(INITRAMFS_INIT)
             os.chmod(os.path.join(stage, 'init'), 0o755)
-            files = subprocess.run(['find', '.', '-print0'], cwd=stage, check=True,
-                                   stdout=subprocess.PIPE).stdout
-            archive = subprocess.run(['cpio', '--null', '-o', '-H', 'newc', '-R', '0:0', '--quiet'],
-                                     cwd=stage, input=files, check=True,
-                                     stdout=subprocess.PIPE).stdout
-            tmp = self.initrd + '.tmp'
-            with gzip.open(tmp, 'wb', compresslevel=6) as f:
-                f.write(archive)
-            os.rename(tmp, self.initrd)
+            H.pack_initrd(stage, self.initrd)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
