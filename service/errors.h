@@ -25,6 +25,7 @@ typedef enum {
         PT_ERROR_AMBIGUOUS_DEVICE,
         PT_ERROR_ALREADY_ASSIGNED,
         PT_ERROR_NOT_ASSIGNED,
+        PT_ERROR_LIMIT_EXCEEDED,
         _PT_ERROR_MAX,
 } PtError;
 
