@@ -8,6 +8,7 @@
 
 #include "assign-store.h"
 #include "authz.h"
+#include "callers.h"
 #include "udev-monitor.h"
 #include "virt.h"
 
@@ -19,6 +20,7 @@ typedef struct {
         sd_bus *bus;
         sd_bus_slot *vtable_slot;
         Authz *authz;
+        Callers *callers;             /* uids of callers, per-uid caps */
         Virt *virt;
         UdevWatch *udev_watch;        /* DeviceAdded/DeviceRemoved; NULL if udev is unavailable */
         AssignStore *store;           /* the assignments */
