@@ -27,6 +27,7 @@ gpointer request_new_internal(const RequestKind *kind, Manager *m, const Request
         req->done = origin->done;
         req->done_data = origin->data;
         req->options.dry_run = origin->dry_run;
+        req->assignment = g_strdup(origin->assignment);
         req->options.timeout_ms = DEFAULT_DETACH_TIMEOUT_MS;
         req->device_spec = g_strdup(device);
         req->domain_spec = g_strdup(domain);
@@ -60,6 +61,7 @@ void request_unref(gpointer p) {
         g_free(req->alias);
         g_free(req->claim);
         g_free(req->xml);
+        g_free(req->assignment);
         g_free(req);
 }
 

@@ -57,6 +57,7 @@ struct Request {
         char *xml;                    /* the device XML sent to libvirt (or, with dry-run, that would be) */
         guint waiter;                 /* detach: removal waiter id */
         guint timer;                  /* detach: timeout source */
+        char *assignment;             /* automatic attaches: the assignment's match string */
 };
 
 /* A zeroed request of kind->size bytes that keeps `message` (to answer,
@@ -68,6 +69,7 @@ typedef struct {
         sd_bus_message *subject;   /* the call whose sender polkit checks, or NULL: no check, for the
                                     * automatic attaches of assigned devices (Assign was authorized) */
         gboolean dry_run;
+        const char *assignment;    /* automatic attaches: the assignment's match string (audit) */
         RequestDone done;          /* required */
         gpointer data;
 } RequestOrigin;
