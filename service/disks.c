@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "blockgraph.h"
 #include "disks.h"
 #include "errors.h"
 #include "udev-util.h"
@@ -170,7 +171,34 @@ void disk_usage_free(DiskUsage *usage) {
         g_free(usage->critical_reason);
         g_free(usage->busy_device);
         g_free(usage->busy_detail);
+        g_free(usage->vm);
+        g_free(usage->vm_device);
+        g_free(usage->vm_target);
         g_free(usage);
+}
+
+void vm_hold_free(VmHold *hold) {
+        if (!hold)
+                return;
+        g_free(hold->domain);
+        g_free(hold->target);
+        g_free(hold);
+}
+
+GHashTable *vm_holds_new(void) {
+        return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) vm_hold_free);
+}
+
+void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const char *target) {
+        guint64 key = devnum;
+        VmHold *hold;
+
+        if (!devnum || g_hash_table_contains(holds, &key))
+                return;
+        hold = g_new0(VmHold, 1);
+        hold->domain = g_strdup(domain);
+        hold->target = g_strdup(target);
+        g_hash_table_insert(holds, g_memdup2(&key, sizeof(key)), hold);
 }
 
 void host_usage_free(HostUsage *host) {
@@ -181,6 +209,8 @@ void host_usage_free(HostUsage *host) {
         g_clear_pointer(&host->swap_devnums, g_array_unref);
         g_clear_pointer(&host->critical_disks, g_ptr_array_unref);
         g_clear_pointer(&host->critical_reasons, g_ptr_array_unref);
+        g_clear_pointer(&host->graph, block_graph_free);
+        g_clear_pointer(&host->vm_held, g_hash_table_unref);
         g_free(host);
 }
 
@@ -742,53 +772,28 @@ static void add_critical(HostUsage *host, const char *disk, const char *what) {
         g_ptr_array_add(host->critical_reasons, g_strconcat("holds ", what, NULL));
 }
 
-/* Follow slaves/ (dm, md, LVM) down; partitions count as their disk. */
-static void add_device_behind(Udev *udev, HostUsage *host, UdevDevice *dev,
-                              const char *what, int depth) {
-        g_autoptr(GPtrArray) slaves = read_dir_names(udev_device_get_syspath(dev), "slaves");
-        UdevDevice *parent;
+/* The whole disks under a device: what it stands on, down to the disks. */
+static void add_disks_behind(HostUsage *host, dev_t devnum, const char *what) {
+        const BlockNode *node = devnum ? block_graph_find_devnum(host->graph, devnum) : NULL;
+        g_autoptr(GPtrArray) below = node ? block_graph_below(host->graph, node->name) : NULL;
 
-        if (depth > MAX_DEPTH)
-                return;
-        for (guint i = 0; i < slaves->len; i++) {
-                g_autoptr(UdevDevice) slave =
-                        udev_device_new_from_subsystem_sysname(udev, "block", slaves->pdata[i]);
+        for (guint i = 0; below && i < below->len; i++) {
+                const BlockNode *member = block_graph_get(host->graph, below->pdata[i]);
 
-                if (slave)
-                        add_device_behind(udev, host, slave, what, depth + 1);
+                if (member && !member->whole && member->lower->len == 0)
+                        add_critical(host, member->name, what);
         }
-        if (slaves->len > 0)
-                return;
-        if (g_strcmp0(udev_device_get_devtype(dev), "partition") == 0) {
-                parent = udev_device_get_parent(dev);
-                if (parent)
-                        add_critical(host, udev_device_get_sysname(parent), what);
-                return;
-        }
-        add_critical(host, udev_device_get_sysname(dev), what);
 }
 
-static void add_disks_behind(Udev *udev, HostUsage *host, dev_t devnum, const char *what) {
-        g_autoptr(UdevDevice) dev = NULL;
-
-        if (devnum == 0)
-                return;
-        dev = udev_device_new_from_devnum(udev, 'b', devnum);
-        if (dev)
-                add_device_behind(udev, host, dev, what, 0);
-}
-
-static void collect_critical(Udev *udev, HostUsage *host) {
+static void collect_critical(HostUsage *host) {
         for (guint i = 0; i < host->mounts->entries->len; i++) {
                 const MountEntry *entry = host->mounts->entries->pdata[i];
 
                 if (is_system_mount(entry->mount_point))
-                        add_disks_behind(udev, host, fs_block_devnum(host->mounts, entry->devnum),
-                                         entry->mount_point);
+                        add_disks_behind(host, fs_block_devnum(host->mounts, entry->devnum), entry->mount_point);
         }
         for (guint i = 0; i < host->swaps->len; i++)
-                add_disks_behind(udev, host, swap_backing_devnum(host->mounts, host->swaps->pdata[i]),
-                                 "swap");
+                add_disks_behind(host, swap_backing_devnum(host->mounts, host->swaps->pdata[i]), "swap");
 }
 
 static GPtrArray *read_swaps(GError **error) {
@@ -799,7 +804,6 @@ static GPtrArray *read_swaps(GError **error) {
 
 HostUsage *host_usage_read(GError **error) {
         g_autoptr(HostUsage) host = g_new0(HostUsage, 1);
-        g_autoptr(Udev) udev = NULL;
 
         host->mounts = mount_table_read("/proc/self/mountinfo", error);
         if (!host->mounts)
@@ -810,40 +814,44 @@ HostUsage *host_usage_read(GError **error) {
         host->swap_devnums = swap_block_devnums(host->swaps);
         host->critical_disks = g_ptr_array_new_with_free_func(g_free);
         host->critical_reasons = g_ptr_array_new_with_free_func(g_free);
-        udev = udev_util_open(error);
-        if (!udev)
+        host->graph = block_graph_read("/sys/class/block", error);
+        if (!host->graph)
                 return NULL;
-        collect_critical(udev, host);
+        collect_critical(host);
         return g_steal_pointer(&host);
 }
 
 /* ---------------------------------------------------------------- usage */
 
-/* The disk itself as a BlockPart, then its partitions: what may be busy. */
-static GPtrArray *usage_nodes(const DiskInfo *disk, BlockPart *whole) {
-        GPtrArray *nodes = g_ptr_array_new();
+/* Without the host's graph: the disk, its partitions and their holders. */
+static BlockGraph *graph_of_disk(const DiskInfo *disk) {
+        BlockGraph *graph = block_graph_new();
 
-        whole->name = disk->name;
-        whole->devnum = disk->devnum;
-        whole->holders = disk->holders;
-        g_ptr_array_add(nodes, whole);
-        for (guint i = 0; disk->partitions && i < disk->partitions->len; i++)
-                g_ptr_array_add(nodes, disk->partitions->pdata[i]);
-        return nodes;
+        block_graph_add(graph, disk->name, disk->devnum, NULL);
+        for (guint i = 0; disk->holders && i < disk->holders->len; i++)
+                block_graph_link(graph, disk->holders->pdata[i], disk->name);
+        for (guint i = 0; disk->partitions && i < disk->partitions->len; i++) {
+                const BlockPart *part = disk->partitions->pdata[i];
+
+                block_graph_add(graph, part->name, part->devnum, disk->name);
+                for (guint j = 0; part->holders && j < part->holders->len; j++)
+                        block_graph_link(graph, part->holders->pdata[j], part->name);
+        }
+        return graph;
 }
 
-static gboolean source_is_node(const char *source, const BlockPart *node) {
+static gboolean source_is_node(const char *source, const BlockNode *node) {
         return source && g_str_has_prefix(source, "/dev/") &&
                g_str_equal(source + strlen("/dev/"), node->name);
 }
 
-static gboolean mount_matches(const MountEntry *entry, const BlockPart *node) {
+static gboolean mount_matches(const MountEntry *entry, const BlockNode *node) {
         if (node->devnum != 0 && entry->devnum == node->devnum)
                 return TRUE;
         return source_is_node(entry->source, node);
 }
 
-static gboolean node_is_swap(const BlockPart *node, const HostUsage *host) {
+static gboolean node_is_swap(const BlockNode *node, const HostUsage *host) {
         for (guint i = 0; host->swap_devnums && node->devnum != 0 && i < host->swap_devnums->len; i++)
                 if (g_array_index(host->swap_devnums, dev_t, i) == node->devnum)
                         return TRUE;
@@ -853,58 +861,92 @@ static gboolean node_is_swap(const BlockPart *node, const HostUsage *host) {
         return FALSE;
 }
 
-static void set_busy(DiskUsage *usage, DiskBusy busy, const BlockPart *node,
-                     gboolean partition, const char *detail) {
-        g_autofree char *who = partition ? g_strconcat(node->name, " ", NULL) : g_strdup("");
+/* What the checks look at: the disk, what it stands on (a loop device's
+ * backing disk), and everything on any of them. */
+typedef struct {
+        const DiskInfo *disk;
+        const BlockGraph *graph;
+        GPtrArray *below;    /* char*: the disk and what it stands on */
+        GPtrArray *nodes;    /* BlockNode*: block_graph_scope() of below */
+} Scope;
+
+static gboolean is_disk(const Scope *scope, const BlockNode *node) {
+        return g_str_equal(node->name, scope->disk->name);
+}
+
+static void set_busy(DiskUsage *usage, DiskBusy busy, const char *name, gboolean prefixed, const char *detail) {
+        g_autofree char *who = prefixed ? g_strconcat(name, " ", NULL) : g_strdup("");
 
         usage->busy = busy;
-        usage->busy_device = g_strconcat("/dev/", node->name, NULL);
+        usage->busy_device = g_strconcat("/dev/", name, NULL);
         usage->busy_detail = display_string(detail);
         g_free(usage->in_use);
         if (busy == DISK_BUSY_MOUNTED)
                 usage->in_use = g_strdup_printf("%smounted at %s", who, usage->busy_detail);
         else if (busy == DISK_BUSY_SWAP)
-                usage->in_use = partition ? g_strdup_printf("%sused as swap", who) : g_strdup("swap");
+                usage->in_use = prefixed ? g_strdup_printf("%sused as swap", who) : g_strdup("swap");
         else
                 usage->in_use = g_strdup_printf("%sheld by %s", who, usage->busy_detail);
 }
 
-static void find_mounts(DiskUsage *usage, const GPtrArray *nodes, const HostUsage *host) {
+static void find_mounts(DiskUsage *usage, const Scope *scope, const HostUsage *host) {
         for (guint i = 0; host->mounts && i < host->mounts->entries->len; i++) {
                 const MountEntry *entry = host->mounts->entries->pdata[i];
 
-                for (guint n = 0; n < nodes->len; n++) {
+                for (guint n = 0; n < scope->nodes->len; n++) {
+                        const BlockNode *node = scope->nodes->pdata[n];
                         g_autofree char *shown = NULL;
 
-                        if (!mount_matches(entry, nodes->pdata[n]))
+                        if (!mount_matches(entry, node))
                                 continue;
                         shown = display_string(entry->mount_point);
                         if (!strings_contain(usage->mountpoints, shown))
                                 g_ptr_array_add(usage->mountpoints, g_steal_pointer(&shown));
                         if (usage->busy == DISK_BUSY_NONE)
-                                set_busy(usage, DISK_BUSY_MOUNTED, nodes->pdata[n], n > 0,
+                                set_busy(usage, DISK_BUSY_MOUNTED, node->name, !is_disk(scope, node),
                                          entry->mount_point);
                         break;
                 }
         }
 }
 
-static gboolean any_swap(const GPtrArray *nodes, const HostUsage *host, guint *index) {
-        for (guint n = 0; n < nodes->len; n++) {
-                if (node_is_swap(nodes->pdata[n], host)) {
-                        *index = n;
-                        return TRUE;
-                }
-        }
-        return FALSE;
+static const BlockNode *find_swap(const Scope *scope, const HostUsage *host) {
+        for (guint n = 0; n < scope->nodes->len; n++)
+                if (node_is_swap(scope->nodes->pdata[n], host))
+                        return scope->nodes->pdata[n];
+        return NULL;
 }
 
-static void find_holders(DiskUsage *usage, const GPtrArray *nodes) {
-        for (guint n = 0; n < nodes->len && usage->busy == DISK_BUSY_NONE; n++) {
-                const BlockPart *node = nodes->pdata[n];
+/* Anything built on the disk (or on what it stands on) that is not the
+ * disk's own chain: dm, md, a loop device over it. */
+static void find_holders(DiskUsage *usage, const Scope *scope) {
+        for (guint n = 0; n < scope->nodes->len && usage->busy == DISK_BUSY_NONE; n++) {
+                const BlockNode *node = scope->nodes->pdata[n];
 
-                if (node->holders && node->holders->len > 0)
-                        set_busy(usage, DISK_BUSY_HELD, node, n > 0, node->holders->pdata[0]);
+                for (guint u = 0; u < node->upper->len; u++) {
+                        const char *holder = node->upper->pdata[u];
+
+                        if (block_graph_within(scope->graph, scope->below, holder))
+                                continue;
+                        set_busy(usage, DISK_BUSY_HELD, node->name, !is_disk(scope, node), holder);
+                        break;
+                }
+        }
+}
+
+/* A running VM has the disk, or any device on it or under it. */
+static void find_vm(DiskUsage *usage, const Scope *scope, const HostUsage *host) {
+        for (guint n = 0; host->vm_held && n < scope->nodes->len; n++) {
+                const BlockNode *node = scope->nodes->pdata[n];
+                guint64 key = node->devnum;
+                const VmHold *hold = node->devnum ? g_hash_table_lookup(host->vm_held, &key) : NULL;
+
+                if (!hold)
+                        continue;
+                usage->vm = g_strdup(hold->domain);
+                usage->vm_device = g_strconcat("/dev/", node->name, NULL);
+                usage->vm_target = g_strdup(hold->target ? hold->target : "?");
+                return;
         }
 }
 
@@ -925,9 +967,9 @@ static char *own_critical_reason(const DiskUsage *usage, gboolean swap) {
         return g_strconcat("holds ", joined, NULL);
 }
 
-static char *host_critical_reason(const DiskInfo *disk, const HostUsage *host, gboolean *found) {
+static char *host_critical_reason(const char *name, const HostUsage *host, gboolean *found) {
         for (guint i = 0; host->critical_disks && i < host->critical_disks->len; i++) {
-                if (!g_str_equal(host->critical_disks->pdata[i], disk->name))
+                if (!g_str_equal(host->critical_disks->pdata[i], name))
                         continue;
                 *found = TRUE;
                 if (host->critical_reasons && i < host->critical_reasons->len)
@@ -937,10 +979,12 @@ static char *host_critical_reason(const DiskInfo *disk, const HostUsage *host, g
         return NULL;
 }
 
-static void find_critical(DiskUsage *usage, const DiskInfo *disk, const HostUsage *host,
-                          gboolean swap) {
+static void find_critical(DiskUsage *usage, const Scope *scope, const HostUsage *host, gboolean swap) {
         gboolean listed = FALSE;
-        char *reason = host_critical_reason(disk, host, &listed);
+        char *reason = NULL;
+
+        for (guint i = 0; i < scope->below->len && !listed; i++)
+                reason = host_critical_reason(scope->below->pdata[i], host, &listed);
 
         if (!reason)
                 reason = own_critical_reason(usage, swap);
@@ -955,28 +999,49 @@ static gboolean transport_is_hotplug(const char *transport) {
                g_strcmp0(transport, "mmc") == 0;
 }
 
+/* Something the disk stands on is an internal disk (a loop device over one). */
+static gboolean stands_on_internal(const Scope *scope) {
+        for (guint i = 1; i < scope->below->len; i++) {
+                const BlockNode *node = block_graph_get(scope->graph, scope->below->pdata[i]);
+
+                if (node && node->internal)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
 DiskUsage *disk_usage_compute(const DiskInfo *disk, const HostUsage *host) {
         DiskUsage *usage = g_new0(DiskUsage, 1);
-        BlockPart whole = { 0 };
-        g_autoptr(GPtrArray) nodes = usage_nodes(disk, &whole);
-        guint swap_index = 0;
-        gboolean swap = any_swap(nodes, host, &swap_index);
+        g_autoptr(BlockGraph) own = host->graph && block_graph_get(host->graph, disk->name) ? NULL
+                                                                                           : graph_of_disk(disk);
+        Scope scope = { .disk = disk, .graph = own ? own : host->graph };
+        const BlockNode *swap;
 
+        scope.below = block_graph_below(scope.graph, disk->name);
+        scope.nodes = block_graph_scope(scope.graph, scope.below);
+        swap = find_swap(&scope, host);
         usage->mountpoints = g_ptr_array_new_with_free_func(g_free);
         usage->in_use = g_strdup("");
-        find_mounts(usage, nodes, host);
+        find_mounts(usage, &scope, host);
         if (swap && usage->busy == DISK_BUSY_NONE)
-                set_busy(usage, DISK_BUSY_SWAP, nodes->pdata[swap_index], swap_index > 0, "swap");
-        find_holders(usage, nodes);
-        find_critical(usage, disk, host, swap);
-        usage->system = usage->critical ||
-                        (!disk->removable && !transport_is_hotplug(disk->transport));
+                set_busy(usage, DISK_BUSY_SWAP, swap->name, !is_disk(&scope, swap), "swap");
+        find_holders(usage, &scope);
+        find_vm(usage, &scope, host);
+        find_critical(usage, &scope, host, swap != NULL);
+        usage->system = usage->critical || (!disk->removable && !transport_is_hotplug(disk->transport)) ||
+                        stands_on_internal(&scope);
+        g_ptr_array_unref(scope.below);
+        g_ptr_array_unref(scope.nodes);
         return usage;
 }
 
 /* ---------------------------------------------------------------- checks */
 
 static gboolean held_error(const char *device, const char *holder, GError **error) {
+        if (g_str_has_prefix(holder, "loop"))
+                return fail(error, PT_ERROR_DEVICE_BUSY,
+                            "%s is held by %s (a loop device over it). Detach it first: sudo losetup -d /dev/%s",
+                            device, holder, holder);
         if (g_str_has_prefix(holder, "md"))
                 return fail(error, PT_ERROR_DEVICE_BUSY,
                             "%s is held by %s (RAID). Stop the array first: sudo mdadm --stop /dev/%s",
@@ -1021,10 +1086,21 @@ static gboolean critical_error(const DiskInfo *disk, const DiskUsage *usage, GEr
                     disk->path, reason);
 }
 
+static gboolean vm_error(const DiskInfo *disk, const DiskUsage *usage, GError **error) {
+        if (g_str_equal(usage->vm_device, disk->path))
+                return fail(error, PT_ERROR_ALREADY_ATTACHED, "%s is already attached to VM %s as %s. Detach it first",
+                            disk->path, usage->vm, usage->vm_target);
+        return fail(error, PT_ERROR_ALREADY_ATTACHED,
+                    "%s is in use by VM %s, which has %s (on this disk) as %s. Detach that from the VM first",
+                    disk->path, usage->vm, usage->vm_device, usage->vm_target);
+}
+
 gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
                                gboolean readonly, GError **error) {
         if (usage->critical)
                 return critical_error(disk, usage, error);
+        if (usage->vm)
+                return vm_error(disk, usage, error);
         if (!is_empty(usage->in_use))
                 return busy_error(disk, usage, error);
         if (disk->read_only && !readonly)

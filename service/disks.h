@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <sys/types.h>
+#include "blockgraph.h"
 #include "mounts.h"
 
 typedef struct {
@@ -52,10 +53,24 @@ typedef struct {
         DiskBusy busy;            /* kind of the first in_use reason */
         char *busy_device;        /* "/dev/sdb1": disk or partition in use, or NULL */
         char *busy_detail;        /* mount point or holder name, or NULL */
+        char *vm;                 /* a running VM that has the disk or a device on or under it, or NULL */
+        char *vm_device;          /* what it has: /dev/sdz1 */
+        char *vm_target;          /* as: vdb */
 } DiskUsage;
 
 void disk_usage_free(DiskUsage *usage);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiskUsage, disk_usage_free)
+
+/* A block device a running VM has (a <disk type='block'> source). */
+typedef struct {
+        char *domain;
+        char *target;
+} VmHold;
+
+void vm_hold_free(VmHold *hold);
+/* guint64 devnum -> VmHold*, for HostUsage.vm_held. */
+GHashTable *vm_holds_new(void);
+void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const char *target);
 
 /* A snapshot of what the host is doing with its block devices. */
 typedef struct {
@@ -64,18 +79,25 @@ typedef struct {
         GArray *swap_devnums;      /* dev_t of swap block devices */
         GPtrArray *critical_disks; /* char*: kernel names of disks behind /, /boot, /efi, swap */
         GPtrArray *critical_reasons; /* char*: "holds /, swap", parallel to critical_disks; may be NULL */
+        BlockGraph *graph;         /* every block device; NULL: only the disk's own partitions and holders */
+        GHashTable *vm_held;       /* vm_holds_new(): what running VMs have; NULL: unknown */
 } HostUsage;
 
 void host_usage_free(HostUsage *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostUsage, host_usage_free)
 
-/* Read mountinfo, swaps and walk sysfs slaves (dm/md/LVM) down to whole disks. */
+/* Read mountinfo, swaps and the block device graph (a walk of every block
+ * device: a worker's job). vm_held is left NULL for the caller to fill. */
 HostUsage *host_usage_read(GError **error);
 
-/* Pure: usage of one disk given the host snapshot. */
+/* Pure: usage of one disk given the host snapshot: mounts, swap and holders
+ * of the disk, of what it stands on (a loop device's backing disk) and of
+ * everything built on any of them; the VM that has any of those devices;
+ * critical and system when any disk in its chain is. */
 DiskUsage *disk_usage_compute(const DiskInfo *disk, const HostUsage *host);
 
 /* Pure: may this disk be attached? PT_ERROR_SYSTEM_DEVICE for critical disks,
+ * PT_ERROR_ALREADY_ATTACHED when a VM has it or a device on it,
  * PT_ERROR_DEVICE_BUSY for mounted/swap/held ones (message says what to do:
  * "Unmount the device before attaching: sudo umount /dev/sdb1"),
  * PT_ERROR_INVALID_ARGUMENT for a read-only device without readonly. */
