@@ -495,6 +495,12 @@ static int compare_disks(gconstpointer a, gconstpointer b) {
         return natural_compare(x->name, y->name);
 }
 
+static gint enumerations;
+
+guint disks_enumerations(void) {
+        return (guint) g_atomic_int_get(&enumerations);
+}
+
 GPtrArray *disks_list(GError **error) {
         g_autoptr(Udev) udev = udev_util_open(error);
         g_autoptr(UdevEnumerate) all = NULL;
@@ -503,6 +509,7 @@ GPtrArray *disks_list(GError **error) {
 
         if (!udev)
                 return NULL;
+        g_atomic_int_inc(&enumerations);
         all = udev_enumerate_new(udev);
         if (!all || udev_enumerate_add_match_subsystem(all, "block") < 0 ||
             udev_enumerate_scan_devices(all) < 0) {
@@ -545,10 +552,12 @@ DiskInfo *disk_read(const char *name, GError **error) {
 
 /* ---------------------------------------------------------------- resolving */
 
-static gboolean spec_error(GError **error, const char *why) {
-        return fail(error, PT_ERROR_INVALID_ARGUMENT,
-                    "Invalid device: %s. Pass /dev/sdb, sdb, a /dev/disk/by-id link "
-                    "or an Id from passthroughctl disk-list", why);
+/* One message for every string that is not a device name: it depends on
+ * nothing the string points to. */
+#define INVALID_SPEC_MESSAGE "Invalid device: pass a kernel name (sdb), /dev/NAME, a /dev/disk/by-id/ (or other by-) link or an Id from ListDisks"
+
+static gboolean spec_error(GError **error) {
+        return fail(error, PT_ERROR_INVALID_ARGUMENT, "%s", INVALID_SPEC_MESSAGE);
 }
 
 static gboolean char_in(char c, const char *set) {
@@ -575,38 +584,38 @@ static gboolean path_component_valid(const char *s) {
         return TRUE;
 }
 
-static gboolean path_spec_valid(const char *spec, GError **error) {
-        g_auto(GStrv) parts = NULL;
-
-        if (!g_str_has_prefix(spec, "/dev/"))
-                return spec_error(error, "only paths under /dev/ are accepted");
-        if (spec[strlen("/dev/")] == '\0')
-                return spec_error(error, "the path names no device");
-        parts = g_strsplit(spec + strlen("/dev/"), "/", -1);
-        for (guint i = 0; parts[i]; i++)
-                if (!path_component_valid(parts[i]))
-                        return spec_error(error, "the path has an empty, '.' or '..' component "
-                                                 "or characters not allowed in a device path");
+/* "by-id", "by-path", "by-uuid", ...: the folders udev keeps under /dev/disk. */
+static gboolean by_folder_valid(const char *s) {
+        if (!g_str_has_prefix(s, "by-") || !s[3])
+                return FALSE;
+        for (s += 3; *s; s++)
+                if (!g_ascii_islower(*s) && *s != '-')
+                        return FALSE;
         return TRUE;
+}
+
+/* /dev/NAME, or /dev/disk/by-FOLDER/LINK: nothing a caller can make. */
+static gboolean path_spec_valid(const char *spec) {
+        g_auto(GStrv) parts = g_strsplit(spec + strlen("/dev/"), "/", -1);
+        guint n = g_strv_length(parts);
+
+        if (n == 1)
+                return plain_name_valid(parts[0]);
+        return n == 3 && g_str_equal(parts[0], "disk") && by_folder_valid(parts[1]) &&
+               path_component_valid(parts[2]);
 }
 
 gboolean disk_spec_valid(const char *spec, GError **error) {
         size_t len = spec ? strnlen(spec, MAX_SPEC + 1) : 0;
 
-        if (len == 0)
-                return spec_error(error, "the name is empty");
-        if (len > MAX_SPEC)
-                return spec_error(error, "the name is longer than 255 characters");
+        if (len == 0 || len > MAX_SPEC)
+                return spec_error(error);
         for (size_t i = 0; i < len; i++)
                 if ((unsigned char) spec[i] < 0x20 || spec[i] == 0x7f)
-                        return spec_error(error, "the name contains control characters");
-        if (spec[0] == '/')
-                return path_spec_valid(spec, error);
-        if (strchr(spec, '/'))
-                return spec_error(error, "a path must be absolute and start with /dev/");
-        if (!plain_name_valid(spec))
-                return spec_error(error, "a name may only contain letters, digits and . _ : + @ -");
-        return TRUE;
+                        return spec_error(error);
+        if (g_str_has_prefix(spec, "/dev/") ? path_spec_valid(spec) : plain_name_valid(spec))
+                return TRUE;
+        return spec_error(error);
 }
 
 static DiskInfo *resolve_devnum(dev_t devnum, const char *spec, GError **error) {
@@ -623,53 +632,20 @@ static DiskInfo *resolve_devnum(dev_t devnum, const char *spec, GError **error) 
         return disk_from_device(udev, dev, error);
 }
 
-static DiskInfo *resolve_path(const char *spec, GError **error) {
-        g_autofree char *real = realpath(spec, NULL);
-        g_autofree char *shown = NULL;
+/* Whatever a path leads to, a caller learns only "a disk" or "no disk". */
+static DiskInfo *resolve_path(const char *path, const char *spec, GError **error) {
+        g_autofree char *real = realpath(path, NULL);
         struct stat st;
 
-        if (!real && (errno == ENOENT || errno == ENOTDIR)) {
+        if (!real || !g_str_has_prefix(real, "/dev/") || stat(real, &st) < 0 || !S_ISBLK(st.st_mode)) {
                 no_such_disk(spec, error);
-                return NULL;
-        }
-        if (!real) {
-                fail(error, PT_ERROR_INVALID_ARGUMENT, "Cannot resolve %s: %s", spec, g_strerror(errno));
-                return NULL;
-        }
-        shown = device_string_clean(real);
-        if (!g_str_has_prefix(real, "/dev/")) {
-                fail(error, PT_ERROR_INVALID_ARGUMENT,
-                     "%s leads to %s, outside /dev; pass a disk such as /dev/sdb", spec, shown);
-                return NULL;
-        }
-        if (lstat(real, &st) < 0) {
-                no_such_disk(spec, error);
-                return NULL;
-        }
-        if (!S_ISBLK(st.st_mode)) {
-                fail(error, PT_ERROR_INVALID_ARGUMENT,
-                     "%s is not a block device; pass a disk such as /dev/sdb (see passthroughctl disk-list)",
-                     shown);
                 return NULL;
         }
         return resolve_devnum(st.st_rdev, spec, error);
 }
 
-static DiskInfo *find_by_id(const char *spec, GError **error) {
-        g_autoptr(GPtrArray) disks = disks_list(error);
-
-        if (!disks)
-                return NULL;
-        for (guint i = 0; i < disks->len; i++) {
-                DiskInfo *disk = disks->pdata[i];
-
-                if (g_str_equal(disk->id, spec) || strings_contain(disk->by_id, spec))
-                        return g_ptr_array_steal_index(disks, i);
-        }
-        no_such_disk(spec, error);
-        return NULL;
-}
-
+/* A kernel name, or an Id: the basename of a /dev/disk/by-id link. One
+ * look-up each; never an enumeration. */
 static DiskInfo *resolve_name(const char *spec, GError **error) {
         g_autofree char *by_id = g_strconcat("/dev/disk/by-id/", spec, NULL);
         g_autoptr(Udev) udev = udev_util_open(error);
@@ -680,16 +656,14 @@ static DiskInfo *resolve_name(const char *spec, GError **error) {
         dev = udev_device_new_from_subsystem_sysname(udev, "block", spec);
         if (dev)
                 return disk_from_device(udev, dev, error);
-        if (g_file_test(by_id, G_FILE_TEST_EXISTS))
-                return resolve_path(by_id, error);
-        return find_by_id(spec, error);
+        return resolve_path(by_id, spec, error);
 }
 
 DiskInfo *disks_resolve(const char *spec, GError **error) {
         if (!disk_spec_valid(spec, error))
                 return NULL;
         if (spec[0] == '/')
-                return resolve_path(spec, error);
+                return resolve_path(spec, spec, error);
         return resolve_name(spec, error);
 }
 

@@ -107,21 +107,25 @@ gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
 /* Enumerate whole disks (sd*, vd*, xvd*, nvme*n*, mmcblk*, loop* with a
  * backing file, ...; not dm/md/zram/ram/sr). Sorted by name. */
 GPtrArray *disks_list(GError **error);   /* DiskInfo* */
+/* How many times disks_list() enumerated (tests prove a path does not). */
+guint disks_enumerations(void);
 
 /* Read one whole disk by kernel name ("sdb"). NULL + NO_SUCH_DEVICE if absent. */
 DiskInfo *disk_read(const char *name, GError **error);
 
-/* Resolve a caller's device string: "/dev/sdb", "sdb", a /dev/disk/by-id link,
- * or an Id from disks_list(). Rejects relative paths, "..", links leading out of
- * /dev, non-block files, partitions, dm/md devices (INVALID_ARGUMENT, with a
- * message saying what to pass instead) and unknown devices (NO_SUCH_DEVICE).
- * Syntax is checked before touching the file system. */
+/* Resolve a caller's device string: a kernel name "sdb", "/dev/NAME", a
+ * /dev/disk/by-FOLDER/ link, or an Id (a by-id link's name). Anything else is
+ * INVALID_ARGUMENT with one fixed message, decided before touching the file
+ * system; a path that leads to no block device under /dev is NO_SUCH_DEVICE
+ * "No disk 'SPEC'", whatever it leads to. Partitions and dm/md devices are
+ * INVALID_ARGUMENT with what to pass instead. A name that names no disk
+ * costs one or two look-ups, never an enumeration. */
 DiskInfo *disks_resolve(const char *spec, GError **error);
 
 /* The block device an absolute path names (following links), or 0. */
 dev_t disks_source_devnum(const char *source);
 
-/* Pure: the syntax check alone (length <= 255, no NUL/control chars, absolute
- * path under /dev without "." or ".." components, or a plain name of
- * [A-Za-z0-9._:+@-] not "." / ".."). */
+/* Pure: the syntax check alone (length <= 255, no control characters; a
+ * plain name of [A-Za-z0-9._:+@-] not "." / "..", /dev/ + such a name, or
+ * /dev/disk/by-FOLDER/LINK). */
 gboolean disk_spec_valid(const char *spec, GError **error);
