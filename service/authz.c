@@ -10,17 +10,23 @@
 struct Authz {
         PolkitAuthority *authority;   /* NULL until polkit_authority_get_async answers */
         GCancellable *cancellable;
+        Callers *callers;
 };
 
-typedef struct {
+struct AuthzCheck {
         Authz *authz;
         sd_bus_message *message;
         char *action;
         GHashTable *details;
         gboolean interactive;
+        guint32 uid;
+        gboolean counted;             /* holds one of the uid's CALLERS_CHECKS */
+        GCancellable *cancellable;    /* this check's: the caller left */
         AuthzDone done;
         gpointer data;
-} Check;
+};
+
+typedef AuthzCheck Check;
 
 static guint checks_pending;   /* main thread */
 
@@ -30,6 +36,9 @@ guint authz_pending(void) {
 
 static void check_free(Check *check) {
         checks_pending--;
+        if (check->counted)
+                callers_give(check->authz->callers, CALLERS_CHECKS, check->uid);
+        g_clear_object(&check->cancellable);
         sd_bus_message_unref(check->message);
         g_free(check->action);
         g_clear_pointer(&check->details, g_hash_table_unref);
@@ -84,6 +93,10 @@ static void polkit_answered(GObject *source, GAsyncResult *res, gpointer data) {
                 report_result(check, result);
                 return;
         }
+        if (g_cancellable_is_cancelled(check->cancellable)) {
+                check_deny(check, PT_ERROR_NOT_AUTHORIZED, "The caller left; the request was cancelled");
+                return;
+        }
         g_warning("polkit check for %s failed: %s", check->action, error->message);
         msg = g_strdup_printf("Cannot check authorization for %s (polkit: %s); denied", check->action, error->message);
         check_deny(check, PT_ERROR_NOT_AUTHORIZED, msg);
@@ -135,31 +148,45 @@ static void ask_polkit(Check *check) {
         if (check->interactive)
                 flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
         polkit_authority_check_authorization(check->authz->authority, subject, check->action, details, flags,
-                                             check->authz->cancellable, polkit_answered, check);
+                                             check->cancellable, polkit_answered, check);
 }
 
-static int uid_answered(sd_bus_message *reply, void *data, sd_bus_error *ret_error) {
+static void uid_known(guint32 uid, const GError *error, gpointer data) {
         Check *check = data;
-        uint32_t uid = UINT32_MAX;
+        g_autoptr(GError) limit = NULL;
 
-        if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "u", &uid) < 0) {
-                check_deny(check, PT_ERROR_NOT_AUTHORIZED, "Cannot identify the caller; denied");
-                return 0;
+        if (error) {
+                check_finish(check, (GError *) error);
+                return;
         }
-        if (uid == 0)
+        if (g_cancellable_is_cancelled(check->cancellable)) {
+                check_deny(check, PT_ERROR_NOT_AUTHORIZED, "The caller left; the request was cancelled");
+                return;
+        }
+        if (uid == 0) {
                 check_finish(check, NULL);
-        else
-                ask_polkit(check);
-        return 0;
+                return;
+        }
+        if (!callers_take(check->authz->callers, CALLERS_CHECKS, uid, &limit)) {
+                check_finish(check, limit);
+                return;
+        }
+        check->uid = uid;
+        check->counted = TRUE;
+        ask_polkit(check);
 }
 
-void authz_check(Authz *authz, sd_bus_message *message, const char *action,
-                 GHashTable *details, AuthzDone done, gpointer data) {
+void authz_cancel(AuthzCheck *check) {
+        g_cancellable_cancel(check->cancellable);
+}
+
+AuthzCheck *authz_check(Authz *authz, sd_bus_message *message, const char *action,
+                        GHashTable *details, AuthzDone done, gpointer data) {
         Check *check = g_new0(Check, 1);
         const char *sender = sd_bus_message_get_sender(message);
-        int r;
 
         checks_pending++;
+        check->cancellable = g_cancellable_new();
         check->authz = authz;
         check->message = sd_bus_message_ref(message);
         check->action = g_strdup(action);
@@ -171,14 +198,11 @@ void authz_check(Authz *authz, sd_bus_message *message, const char *action,
         if (!sender) {
                 /* Not from a bus: there is no name to ask polkit about. */
                 g_idle_add(deny_later, check);
-                return;
+                return check;
         }
-        /* Asynchronous uid look-up: the bus driver knows who owns the name. */
-        r = sd_bus_call_method_async(sd_bus_message_get_bus(message), NULL, "org.freedesktop.DBus",
-                                     "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser",
-                                     uid_answered, check, "s", sender);
-        if (r < 0)
-                g_idle_add(deny_later, check);
+        /* The bus driver knows who owns the name (asked once per caller). */
+        callers_lookup(authz->callers, sender, uid_known, check);
+        return check;
 }
 
 static void authority_ready(GObject *source, GAsyncResult *res, gpointer data) {
@@ -198,9 +222,10 @@ static void authority_ready(GObject *source, GAsyncResult *res, gpointer data) {
                 g_warning("polkit is not available, every request will be denied: %s", error->message);
 }
 
-Authz *authz_new(void) {
+Authz *authz_new(Callers *callers) {
         Authz *authz = g_new0(Authz, 1);
 
+        authz->callers = callers;
         authz->cancellable = g_cancellable_new();
         polkit_authority_get_async(authz->cancellable, authority_ready, authz);
         return authz;

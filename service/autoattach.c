@@ -9,8 +9,6 @@
 
 #define PASS_DELAY_MS 100          /* events coming together make one pass */
 #define REMOVAL_WAIT_STEPS 50      /* a stale USB entry's removal: 50 x 100 ms */
-#define USB_ALIAS_PREFIX "ua-pt-usb-"
-#define OWN_ALIAS_PREFIX "ua-pt-"
 
 /* ---------------------------------------------------------------- the survey */
 

@@ -244,10 +244,8 @@ BlockGraph *block_graph_read(const char *sys_class_block, GError **error) {
         guint count = 0;
 
         g_atomic_int_inc(&reads);
-        if (!dir) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot read %s", sys_class_block);
-                return NULL;
-        }
+        if (!dir)   /* no block devices at all (a container, a umockdev testbed) */
+                return g_steal_pointer(&graph);
         while ((name = g_dir_read_name(dir)) && count++ < MAX_NODES)
                 read_node(graph, sys_class_block, name, loops);
         link_loops(graph, loops);

@@ -45,7 +45,8 @@ GPtrArray *block_graph_scope(const BlockGraph *graph, const GPtrArray *names);
 /* Pure: is `name` one of `names`, or a partition of one? */
 gboolean block_graph_within(const BlockGraph *graph, const GPtrArray *names, const char *name);
 
-/* Read every block device under `sys_class_block` (/sys/class/block). */
+/* Read every block device under `sys_class_block` (/sys/class/block); a
+ * missing folder is a host without block devices. */
 BlockGraph *block_graph_read(const char *sys_class_block, GError **error);
 
 /* How many times block_graph_read() ran (tests prove a path does no enumeration). */

@@ -13,7 +13,45 @@ struct Callers {
         sd_bus_slot *owner_changed;
         GHashTable *uids;          /* sender -> uid + 1 */
         GHashTable *counts[2];     /* uid -> count, per CallersCounter */
+        GHashTable *watches;       /* id -> Watch* */
+        guint next_watch;
 };
+
+typedef struct {
+        char *sender;
+        CallerLeft left;
+        gpointer data;
+} Watch;
+
+static void watch_free(Watch *watch) {
+        g_free(watch->sender);
+        g_free(watch);
+}
+
+/* The callbacks may unwatch others: collect the ids first. */
+static void caller_left(Callers *callers, const char *name) {
+        g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(guint));
+        GHashTableIter iter;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&iter, callers->watches);
+        while (g_hash_table_iter_next(&iter, &key, &value)) {
+                guint id = GPOINTER_TO_UINT(key);
+
+                if (g_str_equal(((Watch *) value)->sender, name))
+                        g_array_append_val(ids, id);
+        }
+        for (guint i = 0; i < ids->len; i++) {
+                gpointer id = GUINT_TO_POINTER(g_array_index(ids, guint, i));
+                Watch *watch = g_hash_table_lookup(callers->watches, id);
+
+                if (!watch)
+                        continue;
+                g_hash_table_steal(callers->watches, id);
+                watch->left(watch->data);
+                watch_free(watch);
+        }
+}
 
 typedef struct {
         Callers *callers;
@@ -26,9 +64,11 @@ static int name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_er
         Callers *callers = userdata;
         const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
 
-        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) >= 0 && name[0] == ':' &&
-            !*new_owner)
-                g_hash_table_remove(callers->uids, name);
+        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0 || name[0] != ':' ||
+            *new_owner)
+                return 0;
+        g_hash_table_remove(callers->uids, name);
+        caller_left(callers, name);
         return 0;
 }
 
@@ -38,6 +78,7 @@ Callers *callers_new(sd_bus *bus) {
 
         callers->bus = sd_bus_ref(bus);
         callers->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        callers->watches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) watch_free);
         for (guint i = 0; i < G_N_ELEMENTS(callers->counts); i++)
                 callers->counts[i] = g_hash_table_new(g_direct_hash, g_direct_equal);
         r = sd_bus_match_signal_async(bus, &callers->owner_changed, "org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -54,6 +95,7 @@ void callers_free(Callers *callers) {
         sd_bus_slot_unref(callers->owner_changed);
         sd_bus_unref(callers->bus);
         g_hash_table_unref(callers->uids);
+        g_hash_table_unref(callers->watches);
         for (guint i = 0; i < G_N_ELEMENTS(callers->counts); i++)
                 g_hash_table_unref(callers->counts[i]);
         g_free(callers);
@@ -126,6 +168,21 @@ void callers_lookup(Callers *callers, const char *sender, CallerKnown done, gpoi
                                      sender);
         if (r < 0)
                 g_idle_add(answer_later, lookup);
+}
+
+guint callers_watch(Callers *callers, const char *sender, CallerLeft left, gpointer data) {
+        Watch *watch = g_new0(Watch, 1);
+        guint id = ++callers->next_watch;
+
+        watch->sender = g_strdup(sender);
+        watch->left = left;
+        watch->data = data;
+        g_hash_table_insert(callers->watches, GUINT_TO_POINTER(id), watch);
+        return id;
+}
+
+void callers_unwatch(Callers *callers, guint id) {
+        g_hash_table_remove(callers->watches, GUINT_TO_POINTER(id));
 }
 
 static const char *const counter_what[] = {

@@ -24,6 +24,13 @@ gboolean callers_uid(Callers *callers, const char *sender, guint32 *uid);
 typedef void (*CallerKnown)(guint32 uid, const GError *error, gpointer data);
 void callers_lookup(Callers *callers, const char *sender, CallerKnown done, gpointer data);
 
+/* Call left(data) when `sender` leaves the bus (once); returns an id for
+ * callers_unwatch(). Watch before the call's first main loop turn: the bus
+ * delivers a caller's leaving after its calls. */
+typedef void (*CallerLeft)(gpointer data);
+guint callers_watch(Callers *callers, const char *sender, CallerLeft left, gpointer data);
+void callers_unwatch(Callers *callers, guint id);
+
 /* Per-uid counters: take one (FALSE + PT_ERROR_LIMIT_EXCEEDED when `max`
  * are taken), give it back. `what` names the counter in messages. */
 typedef enum { CALLERS_REQUESTS, CALLERS_CHECKS } CallersCounter;

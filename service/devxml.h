@@ -2,6 +2,16 @@
 /* Device XML for libvirt, built and parsed with libxml2 (never by pasting strings). */
 #pragma once
 
+/* Every device the service adds to a domain carries a user alias with this
+ * prefix: it is how the service knows its own entries (and what a plain
+ * detach may take back). */
+#define OWN_ALIAS_PREFIX "ua-pt-"
+#define DISK_ALIAS_PREFIX OWN_ALIAS_PREFIX
+#define USB_ALIAS_PREFIX OWN_ALIAS_PREFIX "usb-"
+
+/* Pure: did the service add the device with this alias? */
+#define devxml_alias_is_own(alias) ((alias) != NULL && g_str_has_prefix((alias), OWN_ALIAS_PREFIX))
+
 #include <glib.h>
 
 typedef struct {

@@ -17,56 +17,27 @@
 #include "disks.h"
 #include "request.h"
 
-/* ---- who has which host disk: scanned from every running domain ---- */
+/* ---- which block devices the running domains have ---- */
 
-typedef struct {
-        char *domain;
-        char *target;
-} Holder;
-
-static void holder_free(gpointer p) {
-        Holder *h = p;
-
-        g_free(h->domain);
-        g_free(h->target);
-        g_free(h);
-}
-
-static void scan_domain(virDomainPtr dom, GHashTable *held) {
-        g_autofree char *xml = virt_domain_xml(dom, NULL);
-        g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, NULL) : NULL;
-
-        for (guint i = 0; parsed && i < parsed->disks->len; i++) {
-                const DomainDisk *d = parsed->disks->pdata[i];
-                dev_t devnum = g_strcmp0(d->type, "block") == 0 ? disks_source_devnum(d->source) : 0;
-                Holder *h;
-
-                if (!devnum)
-                        continue;
-                h = g_new0(Holder, 1);
-                h->domain = g_strdup(parsed->name);
-                h->target = g_strdup(d->target);
-                g_hash_table_insert(held, g_memdup2(&devnum, sizeof(guint64)), h);
-        }
-}
-
-/* [worker] guint64 devnum -> Holder* for every block disk of running domains. */
-static GHashTable *scan_attachments(Virt *virt, GError **error) {
-        g_autoptr(GPtrArray) doms = virt_list_all_domains(virt, TRUE, error);
+/* [worker] devnum -> VmHold of every block disk of the running domains. */
+static GHashTable *scan_vm_holds(Virt *virt, GError **error) {
+        g_autoptr(GPtrArray) doms = request_scan_running(virt, error);
         GHashTable *held;
 
         if (!doms)
                 return NULL;
-        held = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, holder_free);
-        for (guint i = 0; i < doms->len; i++)
-                scan_domain(doms->pdata[i], held);
+        held = vm_holds_new();
+        for (guint i = 0; i < doms->len; i++) {
+                const DomainXml *dom = doms->pdata[i];
+
+                for (guint j = 0; j < dom->disks->len; j++) {
+                        const DomainDisk *d = dom->disks->pdata[j];
+
+                        if (g_strcmp0(d->type, "block") == 0)
+                                vm_holds_add(held, disks_source_devnum(d->source), dom->name, d->target);
+                }
+        }
         return held;
-}
-
-static const Holder *find_holder(GHashTable *held, dev_t devnum) {
-        guint64 key = devnum;
-
-        return held ? g_hash_table_lookup(held, &key) : NULL;
 }
 
 /* ---- ListDisks ---- */
@@ -74,7 +45,6 @@ static const Holder *find_holder(GHashTable *held, dev_t devnum) {
 typedef struct {
         Manager *m;
         sd_bus_message *message;
-        GHashTable *held;
         GPtrArray *disks;
         HostUsage *host;
 } ListRequest;
@@ -88,14 +58,18 @@ static void list_disks_work(gpointer data, GError **error) {
         req->host = req->disks ? host_usage_read(error) : NULL;
         if (!req->host)
                 return;
-        req->held = scan_attachments(req->m->virt, &local);
+        req->host->vm_held = scan_vm_holds(req->m->virt, &local);
         /* Disks are listed even when libvirt is away; AttachedTo is then unknown. */
         if (local)
                 g_warning("ListDisks without libvirt: %s", local->message);
 }
 
-static int append_disk(sd_bus_message *reply, const DiskInfo *disk, const DiskUsage *usage, const Holder *holder) {
-        g_autofree char *attached = holder ? g_strdup_printf("attached to VM %s", holder->domain) : NULL;
+static int append_disk(sd_bus_message *reply, const DiskInfo *disk, const DiskUsage *usage) {
+        g_autofree char *attached = !usage->vm ? NULL
+                                    : g_str_equal(usage->vm_device, disk->path)
+                                            ? g_strdup_printf("attached to VM %s", usage->vm)
+                                            : g_strdup_printf("%s attached to VM %s", usage->vm_device + strlen("/dev/"),
+                                                              usage->vm);
         const char *in_use = *usage->in_use ? usage->in_use : (attached ? attached : "");
         int r = sd_bus_message_open_container(reply, 'a', "{sv}");
 
@@ -112,18 +86,18 @@ static int append_disk(sd_bus_message *reply, const DiskInfo *disk, const DiskUs
         if (r >= 0) r = dict_add_as(reply, "Mountpoints", usage->mountpoints);
         if (r >= 0) r = dict_add_b(reply, "System", usage->system);
         if (r >= 0) r = dict_add_s(reply, "InUse", in_use);
-        if (r >= 0) r = dict_add_s(reply, "AttachedTo", holder ? holder->domain : "");
+        if (r >= 0) r = dict_add_s(reply, "AttachedTo", usage->vm ? usage->vm : "");
         return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
-static int append_disk_list(sd_bus_message *reply, GPtrArray *disks, HostUsage *host, GHashTable *held) {
+static int append_disk_list(sd_bus_message *reply, GPtrArray *disks, HostUsage *host) {
         int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 
         for (guint i = 0; r >= 0 && i < disks->len; i++) {
                 const DiskInfo *disk = disks->pdata[i];
                 g_autoptr(DiskUsage) usage = disk_usage_compute(disk, host);
 
-                r = append_disk(reply, disk, usage, find_holder(held, disk->devnum));
+                r = append_disk(reply, disk, usage);
         }
         return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
@@ -139,7 +113,7 @@ static void list_disks_done(gpointer data, GError *error) {
         }
         r = sd_bus_message_new_method_return(req->message, &reply);
         if (r >= 0)
-                r = append_disk_list(reply, req->disks, req->host, req->held);
+                r = append_disk_list(reply, req->disks, req->host);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)
@@ -147,7 +121,6 @@ static void list_disks_done(gpointer data, GError *error) {
 out:
         sd_bus_message_unref(reply);
         sd_bus_message_unref(req->message);
-        g_clear_pointer(&req->held, g_hash_table_unref);
         g_clear_pointer(&req->disks, g_ptr_array_unref);
         g_clear_pointer(&req->host, host_usage_free);
         g_free(req);
@@ -167,8 +140,11 @@ int method_list_disks(sd_bus_message *message, void *userdata, sd_bus_error *err
 typedef struct {
         Request base;                 /* source: the path we attach, or found in the domain */
         DiskInfo *disk;               /* the host disk (NULL in source-only detach) */
-        dev_t devnum;
+        dev_t devnum;                 /* the disk checked: it must stay this one */
         gboolean system;
+        gboolean authorized_system;   /* the class polkit was asked about */
+        gboolean checked;             /* check_disk() passed once */
+        gboolean foreign;             /* detach: an entry passthrough did not make */
 } DiskRequest;
 
 static void disk_request_clear(Request *base) {
@@ -193,6 +169,8 @@ static void authorize(DiskRequest *req, const char *action, AuthzDone done) {
         g_autoptr(GHashTable) details = g_hash_table_new(g_str_hash, g_str_equal);
 
         g_hash_table_insert(details, (gpointer) "device", req->base.source);
+        if (req->base.alias)
+                g_hash_table_insert(details, (gpointer) "device.foreign", (gpointer) (req->foreign ? "true" : "false"));
         if (req->disk) {
                 g_hash_table_insert(details, (gpointer) "device.serial", req->disk->serial);
                 g_hash_table_insert(details, (gpointer) "device.model", req->disk->model);
@@ -202,11 +180,32 @@ static void authorize(DiskRequest *req, const char *action, AuthzDone done) {
 
 /* ---- AttachDisk ---- */
 
-/* Main thread: resolve the disk and check it may be given away. */
+gboolean disks_check_now(Virt *virt, GPtrArray *disks, gboolean readonly, gboolean *system, GError **error) {
+        g_autoptr(HostUsage) host = host_usage_read(error);
+
+        *system = FALSE;
+        if (!host)
+                return FALSE;
+        host->vm_held = scan_vm_holds(virt, error);
+        if (!host->vm_held)
+                return FALSE;
+        for (guint i = 0; i < disks->len; i++) {
+                g_autoptr(DiskUsage) usage = disk_usage_compute(disks->pdata[i], host);
+
+                if (!disk_check_attachable(disks->pdata[i], usage, readonly, error))
+                        return FALSE;
+                *system = *system || usage->system;
+        }
+        return TRUE;
+}
+
+/* [worker] Resolve the disk and check, against a fresh look at the host and
+ * at what the running domains have, that it may be given away. Once checked,
+ * it must stay the same device and the same class. */
 static gboolean check_disk(DiskRequest *req, GError **error) {
         g_autoptr(DiskInfo) disk = disks_resolve(req->base.device_spec, error);
-        g_autoptr(HostUsage) host = NULL;
-        g_autoptr(DiskUsage) usage = NULL;
+        g_autoptr(GPtrArray) one = g_ptr_array_new();
+        gboolean system = FALSE;
 
         if (!disk)
                 return FALSE;
@@ -215,14 +214,17 @@ static gboolean check_disk(DiskRequest *req, GError **error) {
                             "%s changed while waiting for authorization; try again", req->base.device_spec);
                 return FALSE;
         }
-        host = host_usage_read(error);
-        if (!host)
+        g_ptr_array_add(one, disk);
+        if (!disks_check_now(req->base.m->virt, one, req->base.options.readonly, &system, error))
                 return FALSE;
-        usage = disk_usage_compute(disk, host);
-        if (!disk_check_attachable(disk, usage, req->base.options.readonly, error))
+        if (req->checked && system != req->system) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                            "%s changed while waiting for authorization; try again", req->base.device_spec);
                 return FALSE;
-        req->system = usage->system;
+        }
+        req->system = system;
         req->devnum = disk->devnum;
+        req->checked = TRUE;
         g_free(req->base.source);
         req->base.source = g_strdup(disk->path);
         g_free(req->base.id);
@@ -232,25 +234,16 @@ static gboolean check_disk(DiskRequest *req, GError **error) {
         return TRUE;
 }
 
-/* [worker] Refuse a disk any running domain already has. */
-static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
-        DiskRequest *req = (DiskRequest *) base;
-        g_autoptr(GHashTable) held = scan_attachments(base->m->virt, error);
-        const Holder *h;
-
-        if (!held)
-                return FALSE;
-        h = find_holder(held, req->devnum);
-        if (!h)
-                return TRUE;
-        g_set_error(error, PT_ERROR, PT_ERROR_ALREADY_ATTACHED,
-                    "%s is already attached to VM %s as %s. Detach it first: passthroughctl disk-detach %s %s",
-                    base->source, h->domain, h->target ? h->target : "?", h->domain, base->source);
-        return FALSE;
+static gboolean domain_found(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
+        return TRUE;
 }
 
+/* [worker] The disk (a name that names none is rejected at once), then the
+ * running domain. */
 static void attach_lookup_work(gpointer data, GError **error) {
-        (void) request_on_domain(data, check_not_attached, error);
+        DiskRequest *req = data;
+
+        (void) (check_disk(req, error) && request_on_domain(&req->base, domain_found, error));
 }
 
 /* [worker] The target to use: the caller's (if free) or the first free one. */
@@ -276,27 +269,24 @@ static char *choose_target(DiskRequest *req, virDomainPtr dom, GError **error) {
         return g_strdup(wanted);
 }
 
-/* [worker] Prove nobody on the host holds the disk, then attach while we
- * hold the exclusive open so nothing can mount it in between. */
+/* [worker] Attach while we hold the exclusive open, so nothing on the host
+ * can mount the disk in between. */
 static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char *target, GError **error) {
-        g_autofree char *alias = g_strdup_printf("ua-pt-%s", target);
+        g_autofree char *alias = g_strdup_printf(DISK_ALIAS_PREFIX "%s", target);
         DiskXmlSpec spec = {
                 .source = req->base.source, .target = target, .serial = req->base.options.name,
                 .alias = alias, .readonly = req->base.options.readonly,
         };
-        int fd = open(req->base.source, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+        int fd = disk_open_exclusive(req->base.source, req->devnum, error);
         gboolean ok = TRUE;
 
-        if (fd < 0) {
-                int err = errno;
-                g_set_error(error, PT_ERROR, err == EBUSY ? PT_ERROR_DEVICE_BUSY : PT_ERROR_FAILED,
-                            "%s is in use on the host (exclusive open failed: %s). Stop what uses it first",
-                            req->base.source, g_strerror(err));
+        if (fd < 0)
                 return FALSE;
-        }
         g_free(req->base.xml);
         req->base.xml = devxml_build_disk(&spec);
-        if (!req->base.options.dry_run)
+        if (request_caller_gone(&req->base, error))
+                ok = FALSE;
+        else if (!req->base.options.dry_run)
                 ok = virt_attach_live(dom, req->base.xml, error);
         close(fd);
         return ok;
@@ -306,8 +296,13 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
         DiskRequest *req = (DiskRequest *) base;
         g_autofree char *target = NULL;
 
-        if (!check_not_attached(base, conn, dom, error))
+        if (!check_disk(req, error))
                 return FALSE;
+        if (req->system != req->authorized_system) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                            "%s changed while waiting for authorization; try again", base->device_spec);
+                return FALSE;
+        }
         target = choose_target(req, dom, error);
         if (!target || !attach_exclusive(req, dom, target, error))
                 return FALSE;
@@ -319,32 +314,12 @@ static void attach_work(gpointer data, GError **error) {
         (void) request_on_domain(data, attach_on_domain, error);
 }
 
+/* The re-check and the attach run in the worker (request_attach). */
 static void attach_authorized(GError *error, gpointer data) {
         DiskRequest *req = data;
-        g_autoptr(GError) local = NULL;
-        gboolean authorized_system = req->system;
 
         if (error) {
                 request_abort(&req->base, error);
-                return;
-        }
-        if (!check_disk(req, &local)) {
-                request_abort(&req->base, local);
-                return;
-        }
-        /* The action polkit allowed must still be the one this disk needs;
-         * automatic attaches (no one to ask) never take a system disk. */
-        if (req->system && !req->base.subject) {
-                local = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE,
-                                    "%s is an internal disk; those are not attached automatically. "
-                                    "Attach it with AttachDisk", req->base.source);
-                request_abort(&req->base, local);
-                return;
-        }
-        if (req->system != authorized_system) {
-                local = g_error_new(PT_ERROR, PT_ERROR_FAILED,
-                                    "%s changed while waiting for authorization; try again", req->base.device_spec);
-                request_abort(&req->base, local);
                 return;
         }
         /* The claim keeps a second attach of the disk out (the exclusive
@@ -354,11 +329,21 @@ static void attach_authorized(GError *error, gpointer data) {
 
 static void attach_looked_up(gpointer data, GError *error) {
         DiskRequest *req = data;
+        g_autoptr(GError) local = NULL;
 
         if (error) {
                 request_abort(&req->base, error);
                 return;
         }
+        /* Automatic attaches (no one to ask) never take a system disk. */
+        if (req->system && !req->base.subject) {
+                local = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE,
+                                    "%s is an internal disk; those are not attached automatically. "
+                                    "Attach it with AttachDisk", req->base.source);
+                request_abort(&req->base, local);
+                return;
+        }
+        req->authorized_system = req->system;
         authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_DISK, attach_authorized);
 }
 
@@ -366,15 +351,14 @@ int method_attach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
         DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN,
-                              disk_spec_valid, &local))
-                (void) check_disk(req, &local);
+        (void) request_read_call(&req->base, message, OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN,
+                                 disk_spec_valid, &local);
         return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
 
 /* ---- DetachDisk ---- */
 
-/* Main thread: the host disk if it is still there; a /dev path whose disk is
+/* [worker] The host disk if it is still there; a /dev path whose disk is
  * gone can still be detached by its source path. */
 static gboolean resolve_for_detach(DiskRequest *req, GError **error) {
         g_autoptr(GError) local = NULL;
@@ -435,6 +419,7 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
                 return FALSE;
         base->target = g_strdup(disk->target);
         base->alias = g_strdup(disk->alias);
+        ((DiskRequest *) base)->foreign = !devxml_alias_is_own(disk->alias);
         base->xml = devxml_build_disk(&(DiskXmlSpec) { .source = disk->source, .target = disk->target,
                                                        .alias = disk->alias, .serial = disk->serial });
         if (base->alias)
@@ -446,7 +431,7 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
 }
 
 static void detach_lookup_work(gpointer data, GError **error) {
-        (void) request_on_domain(data, detach_lookup_on_domain, error);
+        (void) (resolve_for_detach(data, error) && request_on_domain(data, detach_lookup_on_domain, error));
 }
 
 static gboolean detach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
@@ -471,15 +456,15 @@ static void detach_looked_up(gpointer data, GError *error) {
                 request_abort(&req->base, error);
                 return;
         }
-        authorize(req, ACTION_DETACH, request_detach_authorized);
+        /* Taking back what passthrough did not give (a VM's own disk) needs more. */
+        authorize(req, req->foreign ? ACTION_DETACH_FOREIGN : ACTION_DETACH, request_detach_authorized);
 }
 
 int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, disk_spec_valid, &local))
-                (void) resolve_for_detach(req, &local);
+        (void) request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, disk_spec_valid, &local);
         return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
 }
 
@@ -487,22 +472,14 @@ int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
 
 void disk_attach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin) {
         DiskRequest *req = request_new_internal(&disk_kind, m, origin, disk->path, domain);
-        g_autoptr(GError) error = NULL;
 
         req->devnum = disk->devnum;   /* it must still be this disk */
         req->base.options.readonly = disk->read_only;
-        if (!check_disk(req, &error))
-                request_abort(&req->base, error);
-        else
-                worker_run(attach_lookup_work, attach_looked_up, req);
+        worker_run(attach_lookup_work, attach_looked_up, req);
 }
 
 void disk_detach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin) {
         DiskRequest *req = request_new_internal(&disk_kind, m, origin, disk->path, domain);
-        g_autoptr(GError) error = NULL;
 
-        if (!resolve_for_detach(req, &error))
-                request_abort(&req->base, error);
-        else
-                worker_run(detach_lookup_work, detach_looked_up, req);
+        worker_run(detach_lookup_work, detach_looked_up, req);
 }

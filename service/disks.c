@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1081,4 +1083,28 @@ gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
                 return fail(error, PT_ERROR_INVALID_ARGUMENT,
                             "%s is read-only; pass the option readonly=true", disk->path);
         return TRUE;
+}
+
+/* ---------------------------------------------------------------- opening */
+
+/* Open the checked disk exclusively: nothing on the host may have
+ * it, and the node opened must be the device checked. */
+int disk_open_exclusive(const char *path, dev_t devnum, GError **error) {
+        int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+        struct stat st;
+
+        if (fd < 0) {
+                int err = errno;
+                g_set_error(error, PT_ERROR, err == EBUSY ? PT_ERROR_DEVICE_BUSY : PT_ERROR_FAILED,
+                            "%s is in use on the host (exclusive open failed: %s). Stop what uses it first",
+                            path, g_strerror(err));
+                return -1;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum) {
+                close(fd);
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                            "%s is no longer the device that was checked; try again", path);
+                return -1;
+        }
+        return fd;
 }

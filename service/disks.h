@@ -129,3 +129,9 @@ dev_t disks_source_devnum(const char *source);
  * plain name of [A-Za-z0-9._:+@-] not "." / "..", /dev/ + such a name, or
  * /dev/disk/by-FOLDER/LINK). */
 gboolean disk_spec_valid(const char *spec, GError **error);
+
+/* Open `path` read-only with O_EXCL (the kernel refuses while anything on
+ * the host has the device: mounted, swap, held) and prove by fstat that it
+ * is the block device `devnum` that was checked. Returns the fd, or -1 with
+ * PT_ERROR_DEVICE_BUSY (in use) or PT_ERROR_FAILED (another device now). */
+int disk_open_exclusive(const char *path, dev_t devnum, GError **error);

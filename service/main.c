@@ -193,6 +193,7 @@ static void manager_clear(Manager *m) {
         g_clear_pointer(&m->autoattach, autoattach_free);
         g_clear_pointer(&m->store, assign_store_free);
         g_clear_pointer(&m->authz, authz_free);
+        g_clear_pointer(&m->callers, callers_free);
         g_clear_pointer(&m->virt, virt_free);
         m->event = sd_event_unref(m->event);
         g_clear_pointer(&m->loop, g_main_loop_unref);
@@ -209,7 +210,6 @@ static int run(Manager *m, const char *uri, GHashTable *domain_uris) {
         }
         m->loop = g_main_loop_new(NULL, FALSE);
         event_glue_attach(m->event);
-        m->authz = authz_new();
         m->virt = virt_new(uri, domain_uris, &handlers);
         m->store = assign_store_open(state_dir);
         m->autoattach = autoattach_new(m);
@@ -224,6 +224,9 @@ static int run(Manager *m, const char *uri, GHashTable *domain_uris) {
                 g_printerr("passthroughd: %s\n", error->message);
                 return EXIT_FAILURE;
         }
+        /* Calls are dispatched once the main loop runs, after this. */
+        m->callers = callers_new(m->bus);
+        m->authz = authz_new(m->callers);
         virt_connect_in_background(m->virt);
         m->last_call = g_get_monotonic_time();
         m->exit_idle_seconds = (guint) opt_exit_idle;

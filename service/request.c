@@ -12,6 +12,7 @@ gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *messag
         req->m = m;
         req->message = sd_bus_message_ref(message);
         req->subject = sd_bus_message_ref(message);
+        req->caller_uid = G_MAXUINT32;
         return req;
 }
 
@@ -24,6 +25,9 @@ gpointer request_new_internal(const RequestKind *kind, Manager *m, const Request
         req->kind = kind;
         req->m = m;
         req->subject = origin->subject ? sd_bus_message_ref(origin->subject) : NULL;
+        req->caller_uid = G_MAXUINT32;
+        if (req->subject)
+                (void) callers_uid(m->callers, sd_bus_message_get_sender(req->subject), &req->caller_uid);
         req->done = origin->done;
         req->done_data = origin->data;
         req->options.dry_run = origin->dry_run;
@@ -48,6 +52,10 @@ void request_unref(gpointer p) {
                 return;
         if (req->kind->clear)
                 req->kind->clear(req);
+        if (req->counted)
+                callers_give(req->m->callers, CALLERS_REQUESTS, req->caller_uid);
+        if (req->caller_watch)
+                callers_unwatch(req->m->callers, req->caller_watch);
         sd_bus_message_unref(req->message);
         sd_bus_message_unref(req->subject);
         g_free(req->domain_spec);
@@ -69,6 +77,13 @@ static gboolean request_pending(Request *req) {
         return req->message || req->done;
 }
 
+/* Answered: the caller may come and go. */
+static void unwatch_caller(Request *req) {
+        if (req->caller_watch)
+                callers_unwatch(req->m->callers, req->caller_watch);
+        req->caller_watch = 0;
+}
+
 /* Call `done` once (it may drop the last other reference). */
 static void request_call_done(Request *req, const GError *error) {
         RequestDone done = req->done;
@@ -88,6 +103,7 @@ void request_fail(Request *req, const GError *error) {
                 return;
         reply_error(req->message, error);
         g_clear_pointer(&req->message, sd_bus_message_unref);
+        unwatch_caller(req);
 }
 
 /* Answer success: the call's reply (`target`, or nothing when NULL), or `done`. */
@@ -105,6 +121,7 @@ static void request_succeed(Request *req, const char *target, const char *what) 
         if (r < 0)
                 g_warning("Cannot reply to %s call: %s", what, g_strerror(-r));
         g_clear_pointer(&req->message, sd_bus_message_unref);
+        unwatch_caller(req);
 }
 
 void request_abort(Request *req, const GError *error) {
@@ -129,8 +146,44 @@ gboolean request_read_call(Request *req, sd_bus_message *message, guint allowed,
         return TRUE;
 }
 
+static void caller_left(gpointer data) {
+        Request *req = data;
+
+        req->caller_watch = 0;
+        g_atomic_int_set(&req->caller_gone, 1);
+        g_message("The caller of a request for %s left before its answer; cancelling it",
+                  req->source ? req->source : req->device_spec);
+        if (req->check)
+                authz_cancel(req->check);
+}
+
+gboolean request_caller_gone(Request *req, GError **error) {
+        if (!g_atomic_int_get(&req->caller_gone))
+                return FALSE;
+        g_set_error_literal(error, PT_ERROR, PT_ERROR_FAILED, "The caller left; the request was cancelled");
+        return TRUE;
+}
+
+static void admitted(guint32 uid, const GError *error, gpointer data) {
+        Request *req = data;
+        g_autoptr(GError) local = NULL;
+
+        if (error) {
+                request_abort(req, error);
+                return;
+        }
+        req->caller_uid = uid;
+        if (!callers_take(req->m->callers, CALLERS_REQUESTS, uid, &local) || request_caller_gone(req, &local)) {
+                request_abort(req, local);
+                return;
+        }
+        req->counted = TRUE;
+        worker_run(req->lookup, req->looked_up, req);
+}
+
 int request_begin(Request *req, const GError *failure, WorkerFunc lookup, WorkerDone looked_up,
                   sd_bus_error *error) {
+        const char *sender = sd_bus_message_get_sender(req->message);
         int r;
 
         if (failure) {
@@ -138,7 +191,11 @@ int request_begin(Request *req, const GError *failure, WorkerFunc lookup, Worker
                 request_unref(req);
                 return r;
         }
-        worker_run(lookup, looked_up, req);
+        req->lookup = lookup;
+        req->looked_up = looked_up;
+        if (sender)
+                req->caller_watch = callers_watch(req->m->callers, sender, caller_left, req);
+        callers_lookup(req->m->callers, sender, admitted, req);
         return 1;
 }
 
@@ -172,6 +229,13 @@ gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error)
         return ok;
 }
 
+static void authorized(GError *error, gpointer data) {
+        Request *req = data;
+
+        req->check = NULL;
+        req->authorized(error, req);
+}
+
 void request_authorize(Request *req, const char *action, GHashTable *details, AuthzDone done) {
         g_autoptr(GHashTable) all = g_hash_table_new(g_str_hash, g_str_equal);
         GHashTableIter iter;
@@ -188,7 +252,8 @@ void request_authorize(Request *req, const char *action, GHashTable *details, Au
                 while (g_hash_table_iter_next(&iter, &key, &value))
                         g_hash_table_insert(all, key, value);
         }
-        authz_check(req->m->authz, req->subject, action, all, done, req);
+        req->authorized = done;
+        req->check = authz_check(req->m->authz, req->subject, action, all, authorized, req);
 }
 
 /* ---- attach ---- */
@@ -217,6 +282,11 @@ static void attach_done(gpointer data, GError *error) {
 void request_attach(Request *req, char *key) {
         g_autoptr(GError) error = NULL;
 
+        if (request_caller_gone(req, &error)) {
+                g_free(key);
+                request_abort(req, error);
+                return;
+        }
         if (!claims)
                 claims = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         if (g_hash_table_contains(claims, key)) {
@@ -286,9 +356,10 @@ static void detach_requested(gpointer data, GError *error) {
 
 void request_detach_authorized(GError *error, gpointer data) {
         Request *req = data;
+        g_autoptr(GError) local = NULL;
 
-        if (error) {
-                request_abort(req, error);
+        if (error || request_caller_gone(req, &local)) {
+                request_abort(req, error ? error : local);
                 return;
         }
         if (req->options.dry_run) {

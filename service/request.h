@@ -58,6 +58,14 @@ struct Request {
         guint waiter;                 /* detach: removal waiter id */
         guint timer;                  /* detach: timeout source */
         char *assignment;             /* automatic attaches: the assignment's match string */
+        guint32 caller_uid;           /* G_MAXUINT32 until known, and for automatic attaches */
+        gboolean counted;             /* holds one of the uid's CALLERS_REQUESTS */
+        guint caller_watch;           /* callers_watch() id while the call is unanswered */
+        gint caller_gone;             /* atomic: the caller left before its answer */
+        AuthzCheck *check;            /* the polkit check under way */
+        AuthzDone authorized;         /* where request_authorize() goes on */
+        WorkerFunc lookup;            /* request_begin()'s first step */
+        WorkerDone looked_up;
 };
 
 /* A zeroed request of kind->size bytes that keeps `message` (to answer,
@@ -92,10 +100,17 @@ gboolean request_read_call(Request *req, sd_bus_message *message, guint allowed,
                            gboolean (*device_valid)(const char *spec, GError **error), GError **error);
 
 /* The end of a method handler: with `failure`, answer with it now (returns
- * the sd-bus error, drops req); else run `lookup` in a worker and continue
- * in `looked_up` on the main thread (returns 1: answered later). */
+ * the sd-bus error, drops req); else watch the caller (a caller that leaves
+ * cancels the request until its libvirt call starts), learn its uid, take
+ * one of the uid's CALLERS_REQUESTS (PT_ERROR_LIMIT_EXCEEDED beyond), run
+ * `lookup` in a worker and continue in `looked_up` on the main thread
+ * (returns 1: answered later). */
 int request_begin(Request *req, const GError *failure, WorkerFunc lookup, WorkerDone looked_up,
                   sd_bus_error *error);
+
+/* Main thread or worker: TRUE (and `error` set) when the caller left
+ * before its answer: the request must change nothing. */
+gboolean request_caller_gone(Request *req, GError **error);
 
 /* [worker] Look the running domain up and call func(req, conn, dom, error).
  * The first look-up records the canonical name and UUID; later ones go by
@@ -129,6 +144,12 @@ void request_detach_authorized(GError *error, gpointer req);
 /* [worker] DomainXml* of every running domain, on every connection (those
  * whose XML cannot be read or parsed are left out). */
 GPtrArray *request_scan_running(Virt *virt, GError **error);
+
+/* [worker] Check host disks (DiskInfo*) exactly as AttachDisk does, against
+ * a fresh look at the host and at what the running domains have: critical
+ * (SystemDevice), held by a VM (AlreadyAttached), busy (DeviceBusy). *system
+ * tells whether any of them needs the system-disk action. */
+gboolean disks_check_now(Virt *virt, GPtrArray *disks, gboolean readonly, gboolean *system, GError **error);
 
 /* The attaches and detaches of usb-ops.c and disk-ops.c without a call of
  * their own: the same steps and checks as AttachUsb/DetachUsb and

@@ -9,7 +9,10 @@
  * from its port (ua-pt-usb-1-2_3) so the service knows its own entries. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "busdict.h"
 #include "devxml.h"
@@ -38,12 +41,18 @@ static const DomainXml *find_holder(GPtrArray *domains, const UsbDevice *dev, co
 typedef struct {
         Manager *m;
         sd_bus_message *message;
+        GPtrArray *devices;
         GPtrArray *domains;
 } ListRequest;
 
+/* [worker] The sysfs walk and the libvirt scan, off the main loop. */
 static void list_work(gpointer data, GError **error) {
         ListRequest *req = data;
         g_autoptr(GError) local = NULL;
+
+        req->devices = usb_list(error);
+        if (!req->devices)
+                return;
         req->domains = request_scan_running(req->m->virt, &local);
         /* Devices are listed even when libvirt is away; AttachedTo is then unknown. */
         if (local)
@@ -75,19 +84,17 @@ static int append_devices(sd_bus_message *reply, GPtrArray *devices, GPtrArray *
         return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
-static void list_done(gpointer data, GError *unused) {
+static void list_done(gpointer data, GError *error) {
         ListRequest *req = data;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) devices = usb_list(&error);
         sd_bus_message *reply = NULL;
         int r;
 
-        if (!devices) {
+        if (error) {
                 reply_error(req->message, error);
         } else {
                 r = sd_bus_message_new_method_return(req->message, &reply);
                 if (r >= 0)
-                        r = append_devices(reply, devices, req->domains);
+                        r = append_devices(reply, req->devices, req->domains);
                 if (r >= 0)
                         r = sd_bus_send(NULL, reply, NULL);
                 if (r < 0)
@@ -96,6 +103,7 @@ static void list_done(gpointer data, GError *unused) {
         sd_bus_message_unref(reply);
         sd_bus_message_unref(req->message);
         g_clear_pointer(&req->domains, g_ptr_array_unref);
+        g_clear_pointer(&req->devices, g_ptr_array_unref);
         g_free(req);
 }
 
@@ -115,6 +123,10 @@ typedef struct {
         UsbDevice *dev;    /* the host device (NULL in a port-only detach) */
         char *port;        /* its physical port */
         gboolean by_instance; /* internal requests: the device is `dev` itself, not device_spec */
+        GPtrArray *disks;  /* DiskInfo*: the host disks the device carries (a USB stick's sdb) */
+        gboolean system;   /* one of them needs the system-disk action */
+        gboolean authorized_system;
+        gboolean foreign;  /* detach: a hostdev passthrough did not make */
 } UsbRequest;
 
 static void usb_request_clear(Request *base) {
@@ -122,6 +134,7 @@ static void usb_request_clear(Request *base) {
 
         g_clear_pointer(&req->dev, usb_device_free);
         g_free(req->port);
+        g_clear_pointer(&req->disks, g_ptr_array_unref);
 }
 
 static void attach_work(gpointer data, GError **error);
@@ -167,7 +180,7 @@ static const UsbDevice *find_device(UsbRequest *req, GPtrArray *devices, GError 
         return usb_resolve(devices, req->base.device_spec, error);
 }
 
-/* Main thread: resolve the caller's device string; once resolved (before
+/* [worker] Resolve the caller's device string; once resolved (before
  * polkit), it must still name the same device. */
 static gboolean resolve_device(UsbRequest *req, GError **error) {
         g_autoptr(GPtrArray) devices = usb_list(error);
@@ -189,6 +202,8 @@ static void authorize(UsbRequest *req, const char *action, AuthzDone done) {
 
         g_hash_table_insert(details, (gpointer) "device", req->base.id);
         g_hash_table_insert(details, (gpointer) "device.port", req->port);
+        if (req->base.alias)
+                g_hash_table_insert(details, (gpointer) "device.foreign", (gpointer) (req->foreign ? "true" : "false"));
         if (req->dev) {
                 g_hash_table_insert(details, (gpointer) "device.vendor", req->dev->vendor_id);
                 g_hash_table_insert(details, (gpointer) "device.product", req->dev->product_id);
@@ -199,8 +214,43 @@ static void authorize(UsbRequest *req, const char *action, AuthzDone done) {
 
 /* ---- AttachUsb ---- */
 
+/* [worker] The whole disks below the device's interfaces (a stick's sdb):
+ * block devices whose sysfs path lies under the device's. */
+static GPtrArray *carried_disks(const UsbDevice *dev, GError **error) {
+        g_autoptr(GDir) dir = g_dir_open("/sys/class/block", 0, NULL);
+        g_autofree char *under = g_strconcat(dev->syspath, "/", NULL);
+        GPtrArray *disks = g_ptr_array_new_with_free_func((GDestroyNotify) disk_info_free);
+        const char *name;
+
+        while (dir && (name = g_dir_read_name(dir))) {
+                g_autofree char *link = g_build_filename("/sys/class/block", name, NULL);
+                g_autofree char *real = realpath(link, NULL);
+                g_autofree char *partition = g_build_filename(link, "partition", NULL);
+                DiskInfo *disk;
+
+                if (!real || !g_str_has_prefix(real, under) || g_file_test(partition, G_FILE_TEST_EXISTS))
+                        continue;
+                /* Only disks the service knows (not an sr0 optical drive). */
+                disk = disk_read(name, NULL);
+                if (disk)
+                        g_ptr_array_add(disks, disk);
+        }
+        return disks;
+}
+
+/* [worker] A device that carries host disks is judged as those disks are
+ * by AttachDisk: mounted, swap, held, given to a VM, critical. */
 static gboolean check_attachable(UsbRequest *req, GError **error) {
-        return resolve_device(req, error) && usb_check_attachable(req->dev, error);
+        gboolean system = FALSE;
+
+        if (!resolve_device(req, error) || !usb_check_attachable(req->dev, error))
+                return FALSE;
+        g_clear_pointer(&req->disks, g_ptr_array_unref);
+        req->disks = carried_disks(req->dev, error);
+        if (!req->disks || !disks_check_now(req->base.m->virt, req->disks, TRUE, &system, error))
+                return FALSE;
+        req->system = system;
+        return TRUE;
 }
 
 /* [worker] Refuse a device any running domain already has. */
@@ -221,20 +271,42 @@ static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainP
 }
 
 static void attach_lookup_work(gpointer data, GError **error) {
-        (void) request_on_domain(data, check_not_attached, error);
+        UsbRequest *req = data;
+
+        (void) (check_attachable(req, error) && request_on_domain(data, check_not_attached, error));
+}
+
+/* [worker] Nothing on the host opened the carried disks since the check. */
+static gboolean disks_unused(UsbRequest *req, GError **error) {
+        for (guint i = 0; req->disks && i < req->disks->len; i++) {
+                const DiskInfo *disk = req->disks->pdata[i];
+                int fd = disk_open_exclusive(disk->path, disk->devnum, error);
+
+                if (fd < 0)
+                        return FALSE;
+                close(fd);
+        }
+        return TRUE;
 }
 
 static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         UsbRequest *req = (UsbRequest *) base;
 
-        if (!check_not_attached(base, conn, dom, error))
+        if (!check_attachable(req, error) || !check_not_attached(base, conn, dom, error))
                 return FALSE;
+        if (req->system != req->authorized_system) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                            "%s changed while waiting for authorization; try again", base->source);
+                return FALSE;
+        }
         g_free(base->xml);
         base->xml = usb_hostdev_xml(req->dev);
         if (!base->xml) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot describe %s to libvirt", base->source);
                 return FALSE;
         }
+        if (!disks_unused(req, error) || request_caller_gone(base, error))
+                return FALSE;
         if (!base->options.dry_run && !virt_attach_live(dom, base->xml, error))
                 return FALSE;
         base->target = usb_alias_for_port(req->port);
@@ -247,14 +319,9 @@ static void attach_work(gpointer data, GError **error) {
 
 static void attach_authorized(GError *error, gpointer data) {
         UsbRequest *req = data;
-        g_autoptr(GError) local = NULL;
 
         if (error) {
                 request_abort(&req->base, error);
-                return;
-        }
-        if (!check_attachable(req, &local)) {
-                request_abort(&req->base, local);
                 return;
         }
         request_attach(&req->base, g_strdup_printf("usb:%u:%u", req->dev->bus, req->dev->device));
@@ -262,25 +329,35 @@ static void attach_authorized(GError *error, gpointer data) {
 
 static void attach_looked_up(gpointer data, GError *error) {
         UsbRequest *req = data;
+        g_autoptr(GError) local = NULL;
 
-        if (error)
+        if (error) {
                 request_abort(&req->base, error);
-        else
-                authorize(req, ACTION_ATTACH_USB, attach_authorized);
+                return;
+        }
+        if (req->system && !req->base.subject) {
+                local = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE,
+                                    "%s carries an internal disk; it is not attached automatically. "
+                                    "Attach it with AttachUsb", req->base.source);
+                request_abort(&req->base, local);
+                return;
+        }
+        req->authorized_system = req->system;
+        /* A device that carries an internal disk needs what that disk needs. */
+        authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_USB, attach_authorized);
 }
 
 int method_attach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         UsbRequest *req = request_new(&usb_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_DRY_RUN, usb_spec_valid, &local))
-                (void) check_attachable(req, &local);
+        (void) request_read_call(&req->base, message, OPTION_DRY_RUN, usb_spec_valid, &local);
         return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
 
 /* ---- DetachUsb ---- */
 
-/* Main thread: the host device if it is still there; one that is gone can
+/* [worker] The host device if it is still there; one that is gone can
  * still be detached by its port (found by the alias the service gave it). */
 static gboolean resolve_for_detach(UsbRequest *req, GError **error) {
         g_autoptr(GError) local = NULL;
@@ -333,6 +410,7 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
                 return FALSE;
         base->alias = g_strdup(hostdev->alias);
         base->target = g_strdup(hostdev->alias);
+        ((UsbRequest *) base)->foreign = !devxml_alias_is_own(hostdev->alias);
         base->xml = usb_hostdev_xml_from_domain(hostdev);
         if (base->alias)
                 return TRUE;
@@ -342,7 +420,7 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
 }
 
 static void detach_lookup_work(gpointer data, GError **error) {
-        (void) request_on_domain(data, detach_lookup_on_domain, error);
+        (void) (resolve_for_detach(data, error) && request_on_domain(data, detach_lookup_on_domain, error));
 }
 
 /* [worker] Still there? Then ask libvirt to detach it by its alias. */
@@ -364,16 +442,15 @@ static void detach_looked_up(gpointer data, GError *error) {
 
         if (error)
                 request_abort(&req->base, error);
-        else
-                authorize(req, ACTION_DETACH, request_detach_authorized);
+        else    /* taking back what passthrough did not give needs more */
+                authorize(req, req->foreign ? ACTION_DETACH_FOREIGN : ACTION_DETACH, request_detach_authorized);
 }
 
 int method_detach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         UsbRequest *req = request_new(&usb_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        if (request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, usb_spec_valid, &local))
-                (void) resolve_for_detach(req, &local);
+        (void) request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, usb_spec_valid, &local);
         return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
 }
 
@@ -390,12 +467,8 @@ static UsbRequest *internal_request(Manager *m, const UsbDevice *dev, const char
 
 void usb_attach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin) {
         UsbRequest *req = internal_request(m, dev, domain, origin);
-        g_autoptr(GError) error = NULL;
 
-        if (!check_attachable(req, &error))
-                request_abort(&req->base, error);
-        else
-                worker_run(attach_lookup_work, attach_looked_up, req);
+        worker_run(attach_lookup_work, attach_looked_up, req);
 }
 
 void usb_detach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin) {

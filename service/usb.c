@@ -124,7 +124,7 @@ gboolean usb_spec_valid(const char *spec, GError **error) {
 }
 
 char *usb_alias_for_port(const char *port) {
-        g_autofree char *alias = g_strconcat("ua-pt-usb-", port, NULL);
+        g_autofree char *alias = g_strconcat(USB_ALIAS_PREFIX, port, NULL);
 
         g_strdelimit(alias, ".", '_');
         return g_steal_pointer(&alias);

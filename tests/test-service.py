@@ -330,7 +330,7 @@ class TestClient(Base):
     def test_client_reports_service_errors(self):
         p = W.ctl('disk-attach', 'no-such-vm', '/dev/null')
         self.assertEqual(p.returncode, 1)
-        self.assertIn('not a block device', p.stderr)
+        self.assertIn("No disk '/dev/null'", p.stderr)   # nothing about what it is
         p = W.ctl('-v', 'disk-attached', 'no-such-vm')
         self.assertEqual(p.returncode, 1)
         self.assertIn(ERR + 'NoSuchDomain', p.stderr)
