@@ -1167,6 +1167,29 @@ static void check_loop_swap(const LoopDisk *ld) {
         g_assert_cmpstr(error->message, ==, expected);
 }
 
+/* Item 7: the node opened must be the device checked. */
+static void check_loop_open_checked(const LoopDisk *ld) {
+        g_autoptr(GError) error = NULL;
+        struct stat disk_st, part_st;
+        int fd;
+
+        g_assert_cmpint(stat(ld->loop, &disk_st), ==, 0);
+        g_assert_cmpint(stat(ld->partition, &part_st), ==, 0);
+        fd = disk_open_exclusive(ld->loop, disk_st.st_rdev, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(fd, >=, 0);
+        close(fd);
+        /* The same path, but another device was checked: refused. */
+        fd = disk_open_exclusive(ld->loop, part_st.st_rdev, &error);
+        g_assert_cmpint(fd, ==, -1);
+        g_assert_error(error, PT_ERROR, PT_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, "no longer the device that was checked"));
+}
+
+static void test_root_loop_open_checked(void) {
+        run_with_loop(LOOP_PARTITIONED, check_loop_open_checked);
+}
+
 static void test_root_loop_free(void) {
         run_with_loop(LOOP_PARTITIONED, check_loop_free);
 }
@@ -1198,6 +1221,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/diskcheck/usage/swap-by-path", test_usage_swap_by_path);
         g_test_add_func("/diskcheck/usage/holders", test_usage_holders);
         g_test_add_func("/diskcheck/resolve/unknown-enumerates-nothing", test_resolve_unknown_enumerates_nothing);
+        g_test_add_func("/diskcheck/root/loop-open-checked", test_root_loop_open_checked);
         g_test_add_func("/diskcheck/resolve/same-answer-for-any-target", test_resolve_same_answer_for_any_target);
         g_test_add_func("/diskcheck/usage/partition-in-raid", test_usage_partition_in_raid);
         g_test_add_func("/diskcheck/usage/priority", test_usage_priority);

@@ -24,6 +24,8 @@ from ptworld import ERR, World, args3, gv  # noqa: E402
 ATTACH = 'org.example.passthrough1.attach-disk'
 ATTACH_SYSTEM = 'org.example.passthrough1.attach-system-disk'
 DETACH = 'org.example.passthrough1.detach'
+DETACH_FOREIGN = 'org.example.passthrough1.detach-foreign'
+PTFLOOD = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ptflood.py')
 W = None
 
 
@@ -282,6 +284,177 @@ class TestRefusals(Base):
             os.unlink(dev_link)
         self.assertEqual(self.live_sources('pt-linux'), before)
         self.assertEqual(W.polkit.calls(), [], 'bad input must be refused before polkit')
+
+
+def virsh_attach(domain, dev, target):
+    """Attach a host block device by hand, as an administrator would (no alias of ours)."""
+    path = os.path.join(W.tmp, 'hand-%s.xml' % target)
+    with open(path, 'w') as f:
+        f.write(H.disk_xml(dev, target=target))
+    H.virsh('attach-device', domain, path, '--live')
+    return path
+
+
+def virsh_detach(domain, path, dev):
+    if dev in [s.get('dev') for s in ET.fromstring(H.virsh('dumpxml', domain).stdout).findall(
+            './devices/disk/source')]:
+        H.virsh('detach-device', domain, path, '--live', check=False)
+        H.wait_for(lambda: dev not in H.virsh('dumpxml', domain).stdout, 30, what='%s to leave %s' % (dev, domain))
+
+
+class TestSafety(Base):
+    """The holes issue 7 closed, each on real parts."""
+
+    def test_vm_holding_a_partition_holds_the_whole_disk(self):
+        with H.LoopDisk(32, partition=True) as disk:
+            xml = virsh_attach('pt-linux', disk.part, 'vdx')
+            try:
+                r = W.call('AttachDisk', args3('pt-fw', disk.dev))
+                self.assertError(r, ERR + 'AlreadyAttached')
+                self.assertIn('pt-linux', r['message'])
+                self.assertIn(disk.part, r['message'])
+                entry = W.disk_entry(disk.dev)
+                self.assertEqual(entry['AttachedTo'], 'pt-linux')
+                self.assertEqual(entry['InUse'], '%s attached to VM pt-linux' % os.path.basename(disk.part))
+                self.assertNotIn(disk.dev, self.live_sources('pt-fw'))
+            finally:
+                virsh_detach('pt-linux', xml, disk.part)
+
+    def test_disk_used_through_a_loop_device_is_busy(self):
+        with H.LoopDisk(32) as lower:
+            upper = H.run(['losetup', '-f', '--show', lower.dev]).stdout.strip()
+            mnt = H.tempfile.mkdtemp()
+            try:
+                r = W.call('AttachDisk', args3('pt-linux', lower.dev))
+                self.assertError(r, ERR + 'DeviceBusy')
+                self.assertIn('losetup -d %s' % upper, r['message'])
+                H.run(['mkfs.ext4', '-q', upper])
+                H.run(['mount', upper, mnt])
+                try:
+                    r = W.call('AttachDisk', args3('pt-linux', lower.dev))
+                    self.assertError(r, ERR + 'DeviceBusy')
+                    self.assertIn('mounted at %s' % mnt, r['message'])
+                    self.assertIn('mounted at', W.disk_entry(lower.dev)['InUse'])
+                    self.assertError(W.call('AttachDisk', args3('pt-linux', upper)), ERR + 'DeviceBusy')
+                finally:
+                    H.run(['umount', mnt])
+                # The upper loop device is free again, and takes its class from the lower one.
+                r = W.call('AttachDisk', args3('pt-linux', upper, dry_run=True))
+                self.assertIn('result', r, r)
+            finally:
+                H.run(['losetup', '-d', upper])
+            self.assertNotIn(lower.dev, self.live_sources('pt-linux'))
+            self.assertNotIn(upper, self.live_sources('pt-linux'))
+
+    def test_loop_over_a_system_disk_is_a_system_device(self):
+        H.assert_private()   # /boot below is this namespace's only
+        with H.LoopDisk(32) as lower:
+            H.run(['mkfs.ext4', '-q', lower.dev])
+            upper = H.run(['losetup', '-f', '--show', lower.dev]).stdout.strip()
+            H.run(['mount', lower.dev, '/boot'])
+            try:
+                r = W.call('AttachDisk', args3('pt-linux', upper))
+                self.assertError(r, ERR + 'SystemDevice')
+                self.assertIn('holds /boot', r['message'])
+                self.assertTrue(W.disk_entry(upper)['System'])
+            finally:
+                H.run(['umount', '/boot'])
+                H.run(['losetup', '-d', upper])
+        self.assertEqual(W.polkit.calls(), [])
+
+    def test_detaching_what_passthrough_did_not_attach_needs_detach_foreign(self):
+        with H.LoopDisk(16) as disk:
+            xml = virsh_attach('pt-linux', disk.dev, 'vdy')
+            try:
+                r = W.call('DetachDisk', args3('pt-linux', disk.dev))
+                self.assertError(r, ERR + 'NotAuthorized')
+                last = W.polkit.calls()[-1]
+                self.assertEqual(last['action_id'], DETACH_FOREIGN)
+                self.assertEqual(last['details']['device.foreign'], 'true')
+                self.assertIn(disk.dev, self.live_sources('pt-linux'))
+                W.polkit.set_allowed([DETACH_FOREIGN])
+                self.detach('pt-linux', disk.dev)
+                self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+            finally:
+                virsh_detach('pt-linux', xml, disk.dev)
+        with H.LoopDisk(16) as disk:   # what passthrough attached: the plain action
+            W.polkit.set_allowed([ATTACH, DETACH])
+            self.attach('pt-linux', disk.dev)
+            self.detach('pt-linux', disk.dev)
+            last = W.polkit.calls()[-1]
+            self.assertEqual((last['action_id'], last['details']['device.foreign']), (DETACH, 'false'))
+
+    def test_paths_a_caller_makes_reveal_nothing(self):
+        secret = os.path.join(W.tmp, 'secret-bashrc')
+        with open(secret, 'w') as f:
+            f.write('x')
+        d = H.tempfile.mkdtemp(dir='/dev/shm')
+        to_secret, to_nothing = os.path.join(d, 'a'), os.path.join(d, 'b')
+        os.symlink(secret, to_secret)
+        os.symlink('/nonexistent/pt', to_nothing)
+        try:
+            a = W.call('AttachDisk', args3('pt-linux', to_secret))
+            b = W.call('AttachDisk', args3('pt-linux', to_nothing))
+        finally:
+            shutil.rmtree(d)
+        self.assertError(a, ERR + 'InvalidArgument')
+        self.assertEqual(a, b)
+        self.assertNotIn('secret', a['message'])
+
+    def test_caller_that_leaves_cancels_its_request(self):
+        W.polkit.hang([ATTACH])
+        with H.LoopDisk(16) as disk:
+            caller = W.call_async('AttachDisk', args3('pt-linux', disk.dev))
+            H.wait_for(W.polkit.have_hanging, 20, what='a hanging polkit check')
+            caller.kill()
+            caller.communicate()
+            H.wait_for(lambda: W.polkit.calls()[-1]['result'] == 'cancelled', 20, what='the polkit check cancelled')
+            H.wait_for(lambda: 'left before its answer' in W.service_log(), 20, what='the cancel in the log')
+            W.polkit.release()
+            # Anything that would still happen would happen on this call's way.
+            self.assertIn('result', W.call('ListDomains'))
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+            self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], '')
+
+    def test_pending_checks_are_capped_per_uid(self):
+        W.polkit.hang([ATTACH])
+        with H.LoopDisk(16) as disk:
+            callers = [W.call_async('AttachDisk', args3('pt-linux', disk.dev, dry_run=True)) for _ in range(17)]
+            try:
+                H.wait_for(lambda: any(c.poll() is not None for c in callers), 60, what='one call refused')
+                done = [c for c in callers if c.poll() is not None]
+                self.assertEqual(len(done), 1)
+                r = json.loads(done[0].communicate()[0])
+                self.assertError(r, ERR + 'LimitExceeded')
+                self.assertEqual(len([c for c in W.polkit.calls() if c['result'] is None]), 16)
+                # Another user is not held up by pt-tester's checks.
+                self.assertIn('result', W.call('AttachDisk', args3('pt-linux', disk.dev, dry_run=True), user=None))
+            finally:
+                W.polkit.release()
+                outs = [json.loads(c.communicate(timeout=60)[0]) for c in callers if c not in done]
+            # Authorized at once, the dry runs race for the one disk: one at a time may act.
+            errors = [o.get('error') for o in outs]
+            self.assertIn(None, errors)
+            self.assertLessEqual(set(errors), {None, ERR + 'DeviceBusy'}, outs)
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+
+    def test_flood_of_bogus_attaches_gets_typed_answers(self):
+        flood = subprocess.Popen(['setpriv', '--reuid=pt-other', '--regid=pt-other', '--init-groups', '--',
+                                  H.PYTHON, PTFLOOD, 'flood', '200', 'pt-linux'],
+                                 env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=W.bus.address),
+                                 stdout=subprocess.PIPE, text=True)
+        probe = subprocess.run([H.PYTHON, PTFLOOD, 'probe', str(flood.pid), 'pt-linux'],
+                               env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=W.bus.address),
+                               capture_output=True, text=True, timeout=180)
+        out = json.loads(flood.communicate(timeout=180)[0])
+        self.assertEqual(out['unanswered'], 0)
+        self.assertEqual(sum(out['errors'].values()), 200)
+        self.assertLessEqual(set(out['errors']), {ERR + 'NoSuchDevice', ERR + 'LimitExceeded'}, out)
+        probed = json.loads(probe.stdout)
+        self.assertTrue(probed['probe_ms'], 'the probe never got an answer while the flood ran')
+        print('flood of 200: %s; unrelated Get answered %d times, worst %.1f ms' % (
+            out['errors'], len(probed['probe_ms']), max(probed['probe_ms'])), file=sys.stderr)
+        self.assertEqual(W.polkit.calls(), [], 'a name that names no disk never reaches polkit')
 
 
 class TestFirmwareGuest(Base):
