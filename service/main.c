@@ -182,8 +182,14 @@ static void manager_clear(Manager *m) {
          * the workers use m->virt, so it must outlive them. */
         if (m->autoattach)
                 autoattach_stop(m->autoattach);
-        if (!worker_drain(5000))
-                g_warning("%s", "Exiting with libvirt calls still under way");
+        if (!worker_drain(10000)) {
+                /* They use m->virt and the rest: free none of it; the
+                 * process ends here anyway. */
+                g_warning("Exiting with %u libvirt calls still under way", worker_pending());
+                if (m->bus)
+                        (void) sd_bus_flush(m->bus);
+                return;
+        }
         if (m->bus) {
                 (void) sd_bus_flush(m->bus);
                 m->vtable_slot = sd_bus_slot_unref(m->vtable_slot);

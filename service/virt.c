@@ -7,12 +7,17 @@
 #include "worker.h"
 
 #define RECONNECT_MAX_SECONDS 30
+#define OPEN_WAIT_SECONDS 5      /* a worker waits this long for another's virConnectOpen */
 
 /* One libvirt connection: the default URI's, or a per-domain URI's. */
 typedef struct {
         Virt *virt;
-        GMutex lock;               /* guards conn, callback ids */
+        GMutex lock;               /* guards conn, callback ids, opening, canonical */
+        GCond opened;              /* an open finished (either way) */
+        gboolean opening;          /* a worker is in virConnectOpen (without the lock) */
         char *uri;                 /* NULL: libvirt's default */
+        char *canonical;           /* the URI libvirt reports once open */
+        gint same_as_default;      /* atomic: another spelling of the default's URI */
         virConnectPtr conn;
         int event_ids[3];
         gint closed;               /* atomic: the close callback fired */
@@ -204,35 +209,56 @@ static gboolean notify_connected(gpointer p) {
         return G_SOURCE_REMOVE;
 }
 
-static void log_uri(virConnectPtr conn) {
+/* Called with the lock held: `conn` (just opened) becomes the live one. */
+static void install_conn(VirtConn *c, virConnectPtr conn) {
         char *uri = virConnectGetURI(conn);
 
-        g_message("Connected to libvirt at %s", uri ? uri : "(unknown URI)");
-        free(uri);
-}
-
-/* Called with the lock held. */
-static gboolean open_conn(VirtConn *c, GError **error) {
-        virConnectPtr conn = virConnectOpen(c->uri);
-
-        if (!conn) {
-                virt_set_error(error, PT_ERROR_FAILED, "Cannot connect to libvirt");
-                return FALSE;
-        }
         g_atomic_int_set(&c->closed, 0);
         c->conn = conn;
+        g_free(c->canonical);
+        c->canonical = g_strdup(uri);
+        free(uri);
         if (virConnectRegisterCloseCallback(conn, on_close, c, NULL) < 0)
                 g_warning("Cannot watch the libvirt connection: %s", virGetLastErrorMessage());
         if (virConnectSetKeepAlive(conn, 5, 3) < 0)
                 g_debug("libvirt keepalive not available: %s", virGetLastErrorMessage());
         register_events(c, conn);
-        log_uri(conn);
+        g_message("Connected to libvirt at %s", c->canonical ? c->canonical : "(unknown URI)");
         g_main_context_invoke(c->virt->main_context, notify_connected, c->virt);
-        return TRUE;
+}
+
+/* Called with the lock held; returns with it held. The open itself runs
+ * without the lock, so a libvirtd that does not answer holds up only the
+ * workers that need this connection, each for OPEN_WAIT_SECONDS at most. */
+static gboolean open_conn(VirtConn *c, GError **error) {
+        gint64 deadline = g_get_monotonic_time() + OPEN_WAIT_SECONDS * G_TIME_SPAN_SECOND;
+        virConnectPtr conn;
+
+        while (c->opening) {
+                if (!g_cond_wait_until(&c->opened, &c->lock, deadline)) {
+                        g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
+                                    "libvirt at %s does not answer (a connection attempt is under way)",
+                                    shown_uri(c));
+                        return FALSE;
+                }
+        }
+        if (c->conn)
+                return TRUE;
+        c->opening = TRUE;
+        g_mutex_unlock(&c->lock);
+        conn = virConnectOpen(c->uri);
+        if (!conn)
+                virt_set_error(error, PT_ERROR_FAILED, "Cannot connect to libvirt");
+        g_mutex_lock(&c->lock);
+        c->opening = FALSE;
+        g_cond_broadcast(&c->opened);
+        if (conn)
+                install_conn(c, conn);
+        return conn != NULL;
 }
 
 /* [worker] A new reference to the live connection, opening it if needed. */
-static virConnectPtr conn_get(VirtConn *c, GError **error) {
+static virConnectPtr conn_get_own(VirtConn *c, GError **error) {
         g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
 
         if (c->conn && (g_atomic_int_get(&c->closed) || virConnectIsAlive(c->conn) != 1))
@@ -241,6 +267,44 @@ static virConnectPtr conn_get(VirtConn *c, GError **error) {
                 return NULL;
         virConnectRef(c->conn);
         return c->conn;
+}
+
+/* [worker] The default connection's URI as libvirt reports it, or NULL. */
+static char *default_canonical(Virt *virt) {
+        VirtConn *d = virt->conns->pdata[0];
+        virConnectPtr conn = conn_get_own(d, NULL);
+        char *uri;
+
+        if (!conn)
+                return NULL;
+        virConnectClose(conn);
+        g_mutex_lock(&d->lock);
+        uri = g_strdup(d->canonical);
+        g_mutex_unlock(&d->lock);
+        return uri;
+}
+
+/* [worker] A per-domain URI that is the default's, spelt out ("qemu:///system"
+ * while the default is left to libvirt): one connection, the default's. */
+static VirtConn *conn_resolve(VirtConn *c) {
+        VirtConn *d = c->virt->conns->pdata[0];
+        g_autofree char *canonical = NULL;
+
+        if (c == d || !c->uri)
+                return c;
+        if (!g_atomic_int_get(&c->same_as_default)) {
+                canonical = default_canonical(c->virt);
+                if (g_strcmp0(canonical, c->uri) != 0)
+                        return c;
+                g_atomic_int_set(&c->same_as_default, 1);
+                g_message("%s is the default connection's URI: using that connection", c->uri);
+        }
+        return d;
+}
+
+/* [worker] The connection `c` stands for: its own, or the default's. */
+static virConnectPtr conn_get(VirtConn *c, GError **error) {
+        return conn_get_own(conn_resolve(c), error);
 }
 
 virConnectPtr virt_get_conn(Virt *virt, GError **error) {
@@ -298,6 +362,7 @@ static VirtConn *conn_new(Virt *virt, const char *uri) {
 
         c->virt = virt;
         g_mutex_init(&c->lock);
+        g_cond_init(&c->opened);
         c->uri = g_strdup(uri);
         for (guint i = 0; i < G_N_ELEMENTS(c->event_ids); i++)
                 c->event_ids[i] = -1;
@@ -310,7 +375,9 @@ static void conn_free(VirtConn *c) {
         drop_conn(c);
         g_mutex_unlock(&c->lock);
         g_mutex_clear(&c->lock);
+        g_cond_clear(&c->opened);
         g_free(c->uri);
+        g_free(c->canonical);
         g_free(c);
 }
 
@@ -404,8 +471,13 @@ GPtrArray *virt_list_all_domains(Virt *virt, gboolean active_only, GError **erro
         for (guint i = 0; i < virt->conns->len; i++) {
                 VirtConn *c = virt->conns->pdata[i];
                 g_autoptr(GError) local = NULL;
-                virConnectPtr conn = conn_get(c, &local);
-                GPtrArray *doms = conn ? virt_list_domains(conn, active_only, &local) : NULL;
+                virConnectPtr conn = NULL;
+                GPtrArray *doms = NULL;
+
+                if (conn_resolve(c) != c)
+                        continue;   /* the default's, listed already */
+                conn = conn_get_own(c, &local);
+                doms = conn ? virt_list_domains(conn, active_only, &local) : NULL;
 
                 if (conn)
                         virConnectClose(conn);

@@ -457,6 +457,68 @@ class TestSafety(Base):
         self.assertEqual(W.polkit.calls(), [], 'a name that names no disk never reaches polkit')
 
 
+class TestConnections(Base):
+    """libvirt connections: one per URI however it is spelt; a libvirtd that
+    does not answer holds up only the calls that need it."""
+
+    def tearDown(self):
+        if self.hung:
+            self.hung.close()
+        W.stop_service()
+        W.start_service()
+
+    def setUp(self):
+        super().setUp()
+        self.hung = None
+
+    def log_since(self, mark):
+        with open(os.path.join(W.tmp, 'passthroughd.log'), errors='replace') as f:
+            return f.read()[mark:]
+
+    def log_size(self):
+        return os.path.getsize(os.path.join(W.tmp, 'passthroughd.log'))
+
+    def test_default_uri_spelt_out_shares_the_connection(self):
+        W.stop_service()
+        mark = self.log_size()
+        # No [libvirt] uri: the default is libvirt's own, which is H.URI here.
+        W.start_service(config_text='[libvirt]\n[domain pt-linux]\nuri=%s\n' % H.URI)
+        names = [d['Name'] for d in W.call('ListDomains')['result'][0]]
+        self.assertEqual(sorted(names), sorted(set(names)), 'a domain listed twice')
+        with H.LoopDisk(16) as disk:
+            self.assertIn('result', W.call('AttachDisk', args3('pt-linux', disk.dev, dry_run=True)))
+        log = self.log_since(mark)
+        self.assertEqual(log.count('Connected to libvirt at'), 1, log)
+        self.assertIn("%s is the default connection's URI" % H.URI, log)
+
+    def test_libvirtd_that_does_not_answer_holds_up_only_its_domains(self):
+        import socket
+        path = os.path.join(W.tmp, 'hung.sock')
+        if os.path.exists(path):
+            os.unlink(path)
+        self.hung = socket.socket(socket.AF_UNIX)
+        self.hung.bind(path)
+        self.hung.listen(64)   # accepts connections, never answers
+        W.stop_service()
+        W.start_service(config_text='[libvirt]\nuri=%s\n[domain ghost]\nuri=qemu+unix:///system?socket=%s\n'
+                        % (H.URI, path))
+        with H.LoopDisk(16) as disk:
+            stuck = W.call_async('AttachDisk', args3('ghost', disk.dev, dry_run=True))
+            try:
+                # Calls on the default connection go on meanwhile.
+                r = W.call('AttachDisk', args3('pt-linux', disk.dev, dry_run=True), timeout=60)
+                self.assertIn('result', r, r)
+                self.assertIn('pt-linux', [d['Name'] for d in W.call('ListDomains', timeout=60)['result'][0]])
+                # The call that needs the silent libvirtd waits a while, then says why.
+                out = json.loads(stuck.communicate(timeout=60)[0])
+                self.assertError(out, ERR + 'Failed')
+                self.assertIn('does not answer', out['message'])
+            finally:
+                if stuck.poll() is None:
+                    stuck.kill()
+                    stuck.communicate()
+
+
 class TestFirmwareGuest(Base):
     def test_guest_that_never_releases_times_out_and_stays_attached(self):
         with H.LoopDisk(16) as disk:
