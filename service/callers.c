@@ -81,6 +81,8 @@ Callers *callers_new(sd_bus *bus) {
         callers->watches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) watch_free);
         for (guint i = 0; i < G_N_ELEMENTS(callers->counts); i++)
                 callers->counts[i] = g_hash_table_new(g_direct_hash, g_direct_equal);
+        if (!bus)
+                return callers;   /* unit tests: counters only */
         r = sd_bus_match_signal_async(bus, &callers->owner_changed, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                       "org.freedesktop.DBus", "NameOwnerChanged", name_owner_changed, NULL,
                                       callers);

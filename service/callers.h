@@ -13,6 +13,7 @@
 
 typedef struct Callers Callers;
 
+/* `bus` NULL: no look-ups and no watching, the counters only (tests). */
 Callers *callers_new(sd_bus *bus);
 void callers_free(Callers *callers);
 
