@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib-unix.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include "udev-monitor.h"
 #include "udev-util.h"
 #include "usb.h"
+#include "worker.h"
 
 #define RECEIVE_BUFFER (16 * 1024 * 1024)
 #define MAX_BATCH 256   /* events read per wake-up; the rest on the next one */
@@ -84,7 +86,20 @@ struct UdevWatch {
         GHashTable *known[N_KINDS];   /* key -> Id */
         UdevWatchFunc func;
         gpointer data;
+        /* Events seen since the last scan started: the scan (a walk of
+         * sysfs) runs in a worker, one at a time. */
+        gboolean dirty[N_KINDS];
+        GHashTable *gone;             /* keys removed */
+        gboolean scanning;
 };
+
+/* A scan in a worker: what to scan, and what it found. */
+typedef struct {
+        UdevWatch *watch;
+        gboolean dirty[N_KINDS];
+        GHashTable *gone;
+        GHashTable *now[N_KINDS];
+} Scan;
 
 /* ---- comparing snapshots ---- */
 
@@ -113,14 +128,54 @@ void udev_watch_diff(GHashTable *before, GHashTable *after, const char *kind, Ud
 
 /* ---- events ---- */
 
-static void rescan(UdevWatch *watch, guint k, GHashTable *gone) {
-        GHashTable *now = kinds[k].scan(gone);
+static GHashTable *gone_new(void) {
+        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
 
-        if (!now)
+/* [worker] */
+static void scan_work(gpointer data, GError **error) {
+        Scan *scan = data;
+
+        for (guint k = 0; k < N_KINDS; k++)
+                if (scan->dirty[k])
+                        scan->now[k] = kinds[k].scan(scan->gone);
+}
+
+static void start_scan(UdevWatch *watch);
+
+static void scan_done(gpointer data, GError *unused) {
+        Scan *scan = data;
+        UdevWatch *watch = scan->watch;
+
+        for (guint k = 0; k < N_KINDS; k++) {
+                if (!scan->now[k])
+                        continue;
+                udev_watch_diff(watch->known[k], scan->now[k], kinds[k].kind, watch->func, watch->data);
+                g_hash_table_unref(watch->known[k]);
+                watch->known[k] = scan->now[k];
+        }
+        g_hash_table_unref(scan->gone);
+        g_free(scan);
+        watch->scanning = FALSE;
+        start_scan(watch);   /* events that came meanwhile */
+}
+
+static void start_scan(UdevWatch *watch) {
+        Scan *scan;
+        gboolean any = FALSE;
+
+        for (guint k = 0; k < N_KINDS; k++)
+                any = any || watch->dirty[k];
+        if (watch->scanning || !any)
                 return;
-        udev_watch_diff(watch->known[k], now, kinds[k].kind, watch->func, watch->data);
-        g_hash_table_unref(watch->known[k]);
-        watch->known[k] = now;
+        scan = g_new0(Scan, 1);
+        scan->watch = watch;
+        memcpy(scan->dirty, watch->dirty, sizeof(scan->dirty));
+        memset(watch->dirty, 0, sizeof(watch->dirty));
+        scan->gone = g_steal_pointer(&watch->gone);
+        watch->gone = gone_new();
+        watch->scanning = TRUE;
+        worker_run(scan_work, scan_done, scan);
 }
 
 /* Mark the device's kind for a rescan; remember removed keys. */
@@ -146,8 +201,6 @@ static void note_event(UdevDevice *dev, gboolean *dirty, GHashTable *gone) {
 
 static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
         UdevWatch *watch = data;
-        gboolean dirty[N_KINDS] = { FALSE };
-        g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
         for (guint n = 0; n < MAX_BATCH; n++) {
                 g_autoptr(UdevDevice) dev = NULL;
@@ -155,18 +208,16 @@ static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
                 errno = 0;
                 dev = udev_monitor_receive_device(watch->monitor);
                 if (dev) {
-                        note_event(dev, dirty, gone);
+                        note_event(dev, watch->dirty, watch->gone);
                 } else if (errno == ENOBUFS) {
                         g_warning("%s", "Device events were lost (receive buffer full); listing devices again");
                         for (guint k = 0; k < N_KINDS; k++)
-                                dirty[k] = TRUE;
+                                watch->dirty[k] = TRUE;
                 } else {
                         break;   /* EAGAIN: all read */
                 }
         }
-        for (guint k = 0; k < N_KINDS; k++)
-                if (dirty[k])
-                        rescan(watch, k, gone);
+        start_scan(watch);
         return G_SOURCE_CONTINUE;
 }
 
@@ -202,6 +253,7 @@ UdevWatch *udev_watch_new(UdevWatchFunc func, gpointer data, GError **error) {
 
         watch->func = func;
         watch->data = data;
+        watch->gone = gone_new();
         watch->udev = udev_util_open(error);
         watch->monitor = watch->udev ? open_monitor(watch->udev, error) : NULL;
         if (!watch->monitor) {
@@ -224,6 +276,7 @@ void udev_watch_free(UdevWatch *watch) {
         g_clear_handle_id(&watch->source, g_source_remove);
         for (guint k = 0; k < N_KINDS; k++)
                 g_clear_pointer(&watch->known[k], g_hash_table_unref);
+        g_clear_pointer(&watch->gone, g_hash_table_unref);
         g_clear_pointer(&watch->monitor, udev_monitor_unref);
         g_clear_pointer(&watch->udev, udev_unref);
         g_free(watch);
