@@ -145,7 +145,9 @@ static Assignment *parse_group(GKeyFile *file, const char *group, GError **error
         return assignment_new(match, domain, uuid);
 }
 
-static gboolean add_group(GPtrArray *list, GKeyFile *file, const char *group, GError **error) {
+/* `seen` holds the match strings of `list`, so that a duplicate is found
+ * in one look-up (a scan of the list made loading quadratic). */
+static gboolean add_group(GPtrArray *list, GHashTable *seen, GKeyFile *file, const char *group, GError **error) {
         g_autoptr(Assignment) a = NULL;
         g_autofree char *text = NULL;
 
@@ -159,32 +161,34 @@ static gboolean add_group(GPtrArray *list, GKeyFile *file, const char *group, GE
         if (!a)
                 return FALSE;
         text = device_match_to_string(a->match);
-        if (assignments_find(list, text) >= 0) {
+        if (g_hash_table_contains(seen, text)) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s is assigned twice", text);
                 return FALSE;
         }
+        g_hash_table_add(seen, g_steal_pointer(&text));
         g_ptr_array_add(list, g_steal_pointer(&a));
         return TRUE;
 }
 
 /* One bad group costs that group, not every assignment: log it and go on. */
-static void add_group_or_skip(GPtrArray *list, GKeyFile *file, const char *group) {
+static void add_group_or_skip(GPtrArray *list, GHashTable *seen, GKeyFile *file, const char *group) {
         g_autoptr(GError) error = NULL;
 
-        if (!add_group(list, file, group, &error))
+        if (!add_group(list, seen, file, group, &error))
                 g_warning("Assignments: ignoring [%s] of the state file: %s", group, error->message);
 }
 
 GPtrArray *assign_store_parse(const char *data, gsize length, GError **error) {
         g_autoptr(GKeyFile) file = g_key_file_new();
         g_autoptr(GPtrArray) list = assignments_new();
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_auto(GStrv) groups = NULL;
 
         if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, error) || !check_header(file, error))
                 return NULL;
         groups = g_key_file_get_groups(file, NULL);
         for (guint i = 0; groups[i]; i++)
-                add_group_or_skip(list, file, groups[i]);
+                add_group_or_skip(list, seen, file, groups[i]);
         return g_steal_pointer(&list);
 }
 

@@ -469,6 +469,42 @@ static void test_store_unreadable_is_set_aside(void) {
         remove_tree(dir);
 }
 
+/* A hand-written state file of `n` assignments, as an old service or an
+ * administrator may have left it (groups numbered freely). */
+static char *big_state_text(guint n) {
+        GString *text = g_string_new("[passthroughd]\nversion=1\n");
+
+        for (guint i = 0; i < n; i++)
+                g_string_append_printf(text, "\n[assignment %u]\nmatch=usb:serial=SN-%06u\ndomain=vm%u\n", i * 3 + 1,
+                                       i, i % 7);
+        return g_string_free(text, FALSE);
+}
+
+/* Loading is linear: 20,000 entries all load, and the file is kept. */
+static void test_store_big_file(void) {
+        const guint n = 20000;
+        g_autofree char *dir = temp_dir();
+        g_autofree char *path = g_build_filename(dir, ASSIGN_STORE_FILE, NULL);
+        g_autofree char *text = big_state_text(n);
+        g_autofree char *last_domain = g_strdup_printf("vm%u", (n - 1) % 7);
+        AssignStore *store;
+        gint64 start;
+        GPtrArray *list;
+
+        g_assert_true(g_file_set_contents(path, text, -1, NULL));
+        start = g_get_monotonic_time();
+        store = assign_store_open(dir);
+        g_test_message("%u assignments loaded in %.1f ms", n, (g_get_monotonic_time() - start) / 1000.0);
+        list = assign_store_get(store);
+        g_assert_cmpuint(list->len, ==, n);
+        g_assert_cmpint(assignments_find(list, "usb:serial=SN-019999"), ==, (gint) n - 1);
+        g_assert_cmpstr(((Assignment *) list->pdata[n - 1])->domain, ==, last_domain);
+        g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+        g_assert_cmpuint(count_entries(dir, ASSIGN_STORE_FILE ".corrupt-"), ==, 0);
+        assign_store_free(store);
+        remove_tree(dir);
+}
+
 static void assert_file_is(const char *path, const char *expected) {
         g_autofree char *text = NULL;
 
@@ -622,6 +658,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/open-and-replace", test_store_open_and_replace);
         g_test_add_func("/assign/store/corrupt-set-aside", test_store_corrupt_is_set_aside);
         g_test_add_func("/assign/store/unreadable-set-aside", test_store_unreadable_is_set_aside);
+        g_test_add_func("/assign/store/big-file", test_store_big_file);
         g_test_add_func("/assign/store/failed-write-keeps-old", test_store_failed_write_keeps_old_file);
         g_test_add_func("/assign/store/read-only-dir", test_store_read_only_dir);
         g_test_add_func("/assign/store/default-dir", test_store_default_dir);
