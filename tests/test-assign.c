@@ -365,7 +365,8 @@ static void test_store_bad_group_skipped(void) {
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GPtrArray) list = NULL;
 
-                g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "Assignments: ignoring [*");
+                g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                                      "Assignments: ignoring the group at line 6 of the state file: *");
                 list = assign_store_parse(text, strlen(text), &error);
                 g_test_assert_expected_messages();
                 g_assert_no_error(error);
@@ -397,6 +398,83 @@ static void remove_tree(const char *dir) {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
 
         g_assert_cmpint(system(cmd), ==, 0);
+}
+
+#define SECRET "hunter2-SECRET"
+
+static void capture(const char *domain, GLogLevelFlags level, const char *message, gpointer data) {
+        g_string_append_printf(data, "%s\n", message);
+}
+
+/* Parse `text`; the warnings logged meanwhile go into `warnings`. */
+static GPtrArray *parse_capturing(const char *text, GString *warnings, GError **error) {
+        GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+        guint id = g_log_set_handler(NULL, G_LOG_LEVEL_WARNING, capture, warnings);
+        GPtrArray *list = assign_store_parse(text, strlen(text), error);
+
+        g_log_remove_handler(NULL, id);
+        g_log_set_always_fatal(fatal);
+        return list;
+}
+
+/* What is wrong is said by line number; the file's text is never quoted
+ * (GLib's messages quote the offending line). */
+static void test_store_errors_name_lines(void) {
+        static const struct {
+                const char *text;
+                const char *said;   /* in the error, or in the warning when the file loads */
+        } cases[] = {
+                { "[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\n" SECRET "\n",
+                  "line 6: not a key file line" },
+                { "[passthroughd]\r\nversion=1\r\n\r\n# " SECRET "\r\n" SECRET " here\r\n[assignment 1]\r\n",
+                  "line 5: not a key file line" },
+                { "# comment\n" SECRET "=1\n[passthroughd]\nversion=1\n", "line 2: a key before the first group" },
+                { "[passthroughd]\nversion=1\n" SECRET "[=x\n", "line 3: not a key file line" },
+                { "[passthroughd]\nversion=1\n[" SECRET "\n", "line 3: not a key file line" },
+                { "# GLib checks the first group's encoding\n[Desktop Entry]\nEncoding=" SECRET "\n",
+                  "line 3: an encoding other than UTF-8" },
+                { "[passthroughd]\nversion=1\nx=\xff" SECRET "\n\xff" SECRET, "line 4: not a key file line" },
+                { "[passthroughd]\nversion=" SECRET "\n", "[passthroughd] version is not a number" },
+                { "[passthroughd]\nversion=1\n\n  [" SECRET "]  \nx=1\n",
+                  "ignoring the group at line 4 of the state file: not an [assignment N] group" },
+                { "[passthroughd]\nversion=1\n[assignment " SECRET "]\nmatch=usb:port=1-2\ndomain=" SECRET "\x01\n",
+                  "ignoring the group at line 3 of the state file: The domain name contains control characters" },
+                { "[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:serial=\xff" SECRET "\ndomain=vm\n",
+                  "ignoring the group at line 3 of the state file: match is not a valid string" },
+                { "[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:bus=" SECRET "\ndomain=vm\n",
+                  "ignoring the group at line 3 of the state file: Invalid assignment match: unknown form" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autoptr(GString) warnings = g_string_new(NULL);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GPtrArray) list = parse_capturing(cases[i].text, warnings, &error);
+                const char *said = error ? error->message : warnings->str;
+
+                g_test_message("case %u: %s", i, said);
+                g_assert_true((list == NULL) == (error != NULL));
+                g_assert_nonnull(strstr(said, cases[i].said));
+                g_assert_null(strstr(said, "SECRET"));
+                g_assert_null(strstr(warnings->str, "SECRET"));
+        }
+}
+
+/* The service's log line about a corrupt file names the line, not its text. */
+static void test_store_corrupt_line_logged(void) {
+        g_autofree char *dir = temp_dir();
+        g_autofree char *path = g_build_filename(dir, ASSIGN_STORE_FILE, NULL);
+        g_autoptr(GString) warnings = g_string_new(NULL);
+        GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+        guint id = g_log_set_handler(NULL, G_LOG_LEVEL_WARNING, capture, warnings);
+
+        g_assert_true(g_file_set_contents(path, "[passthroughd]\nversion=1\n\n" SECRET "\n", -1, NULL));
+        assign_store_free(assign_store_open(dir));
+        g_log_remove_handler(NULL, id);
+        g_log_set_always_fatal(fatal);
+        g_test_message("%s", warnings->str);
+        g_assert_nonnull(strstr(warnings->str, "is corrupt (line 4: not a key file line)"));
+        g_assert_null(strstr(warnings->str, "SECRET"));
+        remove_tree(dir);
 }
 
 static void test_store_open_and_replace(void) {
@@ -655,6 +733,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/holds", test_assignments_holds);
         g_test_add_func("/assign/store/parse-errors", test_store_parse_errors);
         g_test_add_func("/assign/store/bad-group-skipped", test_store_bad_group_skipped);
+        g_test_add_func("/assign/store/errors-name-lines", test_store_errors_name_lines);
+        g_test_add_func("/assign/store/corrupt-line-logged", test_store_corrupt_line_logged);
         g_test_add_func("/assign/store/open-and-replace", test_store_open_and_replace);
         g_test_add_func("/assign/store/corrupt-set-aside", test_store_corrupt_is_set_aside);
         g_test_add_func("/assign/store/unreadable-set-aside", test_store_unreadable_is_set_aside);

@@ -649,7 +649,7 @@ class TestAssignState(AssignBase):
         W.start_service()
         self.assertEqual(set(assignments()), {'usb:serial=GOOD'})
         self.assertEqual(glob.glob(state_file() + '.corrupt-*'), [])
-        self.assertIn('Assignments: ignoring [assignment 2]', W.service_log())
+        self.assertIn('Assignments: ignoring the group at line 6 of the state file', W.service_log())
 
     def test_domain_name_the_file_cannot_keep(self):
         path = os.path.join(W.tmp, 'pt-tab.xml')
