@@ -287,9 +287,10 @@ static void assign_authorized(GError *error, gpointer data) {
                 reply_error(call->message, error);
                 return;
         }
-        /* Again: others may have assigned the device meanwhile. */
+        /* Again: others may have assigned the device, or filled the list, meanwhile. */
         match = device_match_parse(call->match, &local);
-        if (match && !check_unassigned(call, match, &local))
+        if (match && (!check_unassigned(call, match, &local) ||
+                      !assignments_room(assign_store_get(call->m->store), &local)))
                 g_clear_pointer(&match, device_match_free);
         if (match) {
                 list = assignments_copy(assign_store_get(call->m->store));
@@ -338,7 +339,7 @@ static gboolean read_assign(AssignCall *call, sd_bus_message *message, GError **
                 return FALSE;
         }
         if (!read_no_options(message, error) || !device_arg_valid(device, error) ||
-            !virt_domain_spec_valid(domain, error))
+            !virt_domain_spec_valid(domain, error) || !assignments_room(assign_store_get(call->m->store), error))
                 return FALSE;
         call->device_spec = g_strdup(device);
         call->domain_spec = g_strdup(domain);

@@ -68,6 +68,15 @@ gint assignments_find(GPtrArray *assignments, const char *text) {
         return -1;
 }
 
+gboolean assignments_room(GPtrArray *assignments, GError **error) {
+        if (assignments->len < ASSIGN_STORE_MAX)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_LIMIT_EXCEEDED,
+                    "There are %u assignments, the most the service keeps is %u. Unassign some first",
+                    assignments->len, ASSIGN_STORE_MAX);
+        return FALSE;
+}
+
 gboolean assignments_holds(GPtrArray *assignments, const Assignment *a) {
         g_autofree char *text = device_match_to_string(a->match);
         gint i = assignments_find(assignments, text);

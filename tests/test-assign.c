@@ -583,6 +583,25 @@ static void test_store_big_file(void) {
         remove_tree(dir);
 }
 
+/* Assign's cap: room below ASSIGN_STORE_MAX, LimitExceeded from there on. */
+static void test_store_cap(void) {
+        g_autoptr(GPtrArray) list = sample_assignments(ASSIGN_STORE_MAX - 1);
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpuint(ASSIGN_STORE_MAX, ==, 4096);
+        g_assert_true(assignments_room(list, &error));
+        g_assert_no_error(error);
+        g_ptr_array_add(list, assignment_copy(list->pdata[3]));
+        g_assert_false(assignments_room(list, &error));
+        g_assert_error(error, PT_ERROR, PT_ERROR_LIMIT_EXCEEDED);
+        g_assert_nonnull(strstr(error->message, "4096"));
+        g_clear_error(&error);
+        g_ptr_array_add(list, assignment_copy(list->pdata[4]));
+        g_assert_false(assignments_room(list, &error));
+        g_assert_error(error, PT_ERROR, PT_ERROR_LIMIT_EXCEEDED);
+        g_assert_cmpuint(list->len, ==, ASSIGN_STORE_MAX + 1);   /* the check changes nothing */
+}
+
 static void assert_file_is(const char *path, const char *expected) {
         g_autofree char *text = NULL;
 
@@ -739,6 +758,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/corrupt-set-aside", test_store_corrupt_is_set_aside);
         g_test_add_func("/assign/store/unreadable-set-aside", test_store_unreadable_is_set_aside);
         g_test_add_func("/assign/store/big-file", test_store_big_file);
+        g_test_add_func("/assign/store/cap", test_store_cap);
         g_test_add_func("/assign/store/failed-write-keeps-old", test_store_failed_write_keeps_old_file);
         g_test_add_func("/assign/store/read-only-dir", test_store_read_only_dir);
         g_test_add_func("/assign/store/default-dir", test_store_default_dir);
