@@ -93,11 +93,11 @@ static char *device_text(const Texts *t) {
 }
 
 /* "/dev/sdb to VM debian as vdb", "/dev/sdb (vdb) from VM debian". */
-static char *change_text(const AuditRecord *r, const Texts *t, gboolean with_target) {
+static char *change_text(const AuditRecord *r, const Texts *t) {
         const char *direction = action_texts[r->action].direction;
         g_autofree char *device = device_text(t);
 
-        if (!with_target || !t->target || !*t->target)
+        if (!t->target || !*t->target)
                 return g_strdup_printf("%s %s VM %s", device, direction, t->vm);
         if (r->action == AUDIT_ATTACH)
                 return g_strdup_printf("%s %s VM %s as %s", device, direction, t->vm, t->target);
@@ -107,7 +107,7 @@ static char *change_text(const AuditRecord *r, const Texts *t, gboolean with_tar
 /* "Attached /dev/sdb to VM debian as vdb (uid 1000, :1.42)",
  * "Automatically attached usb 46f4:0001:SN to VM debian (assignment usb:serial=SN)". */
 static char *success_text(const AuditRecord *r, const Texts *t) {
-        g_autofree char *change = change_text(r, t, TRUE);
+        g_autofree char *change = change_text(r, t);
         const char *why = r->action == AUDIT_REMOVE_STALE ? ": the device left the host" : "";
         g_autofree char *who = NULL;
 
@@ -122,7 +122,7 @@ static char *success_text(const AuditRecord *r, const Texts *t) {
 /* "Attach of /dev/sdb to VM debian failed for uid 1000 (:1.42): ...",
  * "Automatic attach of usb 46f4:0001:SN to VM debian failed (assignment usb:serial=SN): ...". */
 static char *failure_text(const AuditRecord *r, const Texts *t) {
-        g_autofree char *change = change_text(r, t, FALSE);
+        g_autofree char *change = change_text(r, t);
         const char *noun = action_texts[r->action].noun;
 
         if (r->automatic && t->assignment)

@@ -82,8 +82,8 @@ static const Case cases[] = {
         { .record = { .action = AUDIT_DETACH, .caller_uid = 1000, .caller = ":1.42", .vm = "debian", .vm_uuid = "",
                       .kind = "disk", .device = "/dev/sdb", .target = "vdb" },
           .code = PT_ERROR_TIMEOUT, .error_message = "The guest did not release vdb within 10 s",
-          .message = "Detach of /dev/sdb from VM debian failed for uid 1000 (:1.42): The guest did not release vdb "
-                     "within 10 s",
+          .message = "Detach of /dev/sdb (vdb) from VM debian failed for uid 1000 (:1.42): The guest did not "
+                     "release vdb within 10 s",
           .fields = { "PASSTHROUGH_ACTION=detach", "PASSTHROUGH_CALLER_UID=1000", "PASSTHROUGH_CALLER=:1.42",
                       "PASSTHROUGH_VM=debian", "PASSTHROUGH_KIND=disk", "PASSTHROUGH_DEVICE=/dev/sdb",
                       "PASSTHROUGH_TARGET=vdb", "PASSTHROUGH_RESULT=failure",
@@ -128,7 +128,7 @@ static const Case cases[] = {
         { .record = { .action = AUDIT_REMOVE_STALE, .automatic = TRUE, .caller_uid = G_MAXUINT32, .vm = "debian",
                       .vm_uuid = UUID, .kind = "disk", .device = "/dev/sdz", .target = "ua-pt-disk-sdz" },
           .code = PT_ERROR_NO_SUCH_DOMAIN, .error_message = "No domain debian",
-          .message = "Automatic removal of /dev/sdz from VM debian failed: No domain debian",
+          .message = "Automatic removal of /dev/sdz (ua-pt-disk-sdz) from VM debian failed: No domain debian",
           .fields = { "PASSTHROUGH_ACTION=remove-stale", "PASSTHROUGH_CALLER=automatic", "PASSTHROUGH_VM=debian",
                       "PASSTHROUGH_VM_UUID=" UUID, "PASSTHROUGH_KIND=disk", "PASSTHROUGH_DEVICE=/dev/sdz",
                       "PASSTHROUGH_TARGET=ua-pt-disk-sdz", "PASSTHROUGH_RESULT=failure",
