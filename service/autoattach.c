@@ -3,6 +3,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "audit.h"
 #include "autoattach.h"
 #include "request.h"
 #include "worker.h"
@@ -235,6 +236,8 @@ typedef struct {
         char *alias;
         char *kind;
         char *id;          /* vvvv:pppp@PORT, or the disk's source path */
+        gboolean gone;     /* libvirt removed it (a USB entry's removal is waited for) */
+        GError *error;     /* why it could not be removed */
 } Stale;
 
 static void stale_free(Stale *stale) {
@@ -243,6 +246,7 @@ static void stale_free(Stale *stale) {
         g_free(stale->alias);
         g_free(stale->kind);
         g_free(stale->id);
+        g_clear_error(&stale->error);
         g_free(stale);
 }
 
@@ -332,27 +336,40 @@ static gboolean alias_present(virDomainPtr dom, const char *alias) {
         return parsed == NULL;
 }
 
-/* [worker] Ask libvirt to remove the entry; a USB entry goes at once (no
- * guest is asked), so wait for it: a device plugged in again into the same
- * port gets the same alias. TRUE when it is gone. */
-static gboolean remove_stale(Virt *virt, const Stale *stale) {
-        virDomainPtr dom = virt_find_domain(virt, stale->domain_uuid, NULL);
-        g_autoptr(GError) error = NULL;
-        gboolean gone = FALSE;
+/* [worker] A USB entry goes at once (no guest is asked): wait for it, since
+ * a device plugged in again into the same port gets the same alias. */
+static void wait_removed(virDomainPtr dom, Stale *stale) {
+        for (guint n = 0; n < REMOVAL_WAIT_STEPS; n++) {
+                if (!alias_present(dom, stale->alias)) {
+                        stale->gone = TRUE;
+                        return;
+                }
+                g_usleep(100 * 1000);
+        }
+        g_set_error(&stale->error, PT_ERROR, PT_ERROR_TIMEOUT, "%s is still there %u s after libvirt was asked to "
+                    "remove it", stale->alias, REMOVAL_WAIT_STEPS / 10);
+}
+
+/* [worker] Ask libvirt to remove the entry (a disk's then goes when the
+ * guest lets go): sets stale->gone or stale->error. Audited in pass_done(). */
+static void remove_stale(Virt *virt, Stale *stale) {
+        virDomainPtr dom = virt_find_domain(virt, stale->domain_uuid, &stale->error);
 
         if (!dom)
-                return FALSE;
-        g_message("Removing %s (%s) from VM %s: the device left the host", stale->alias, stale->id, stale->domain_name);
-        if (!virt_detach_alias_live(dom, stale->alias, &error))
-                g_warning("Cannot remove %s from VM %s: %s", stale->alias, stale->domain_name, error->message);
-        else if (g_str_equal(stale->kind, "usb"))
-                for (guint n = 0; !gone && n < REMOVAL_WAIT_STEPS; n++) {
-                        gone = !alias_present(dom, stale->alias);
-                        if (!gone)
-                                g_usleep(100 * 1000);
-                }
+                return;
+        if (virt_detach_alias_live(dom, stale->alias, &stale->error) && g_str_equal(stale->kind, "usb"))
+                wait_removed(dom, stale);
         virDomainFree(dom);
-        return gone;
+}
+
+static void audit_stale(const Stale *stale) {
+        AuditRecord record = {
+                .action = AUDIT_REMOVE_STALE, .automatic = TRUE, .caller_uid = G_MAXUINT32,
+                .vm = stale->domain_name, .vm_uuid = stale->domain_uuid, .kind = stale->kind, .device = stale->id,
+                .target = stale->alias, .error = stale->error,
+        };
+
+        audit_log(&record);
 }
 
 /* ---------------------------------------------------------------- the engine */
@@ -415,14 +432,14 @@ typedef struct {
         Scope *scope;
         GPtrArray *assignments;   /* a copy */
         Survey *survey;
-        GPtrArray *removed;       /* Stale*: entries libvirt removed */
+        GPtrArray *stale;         /* Stale*: entries libvirt was asked to remove */
 } Pass;
 
 static void pass_free(Pass *pass) {
         scope_free(pass->scope);
         g_ptr_array_unref(pass->assignments);
         survey_free(pass->survey);
-        g_clear_pointer(&pass->removed, g_ptr_array_unref);
+        g_clear_pointer(&pass->stale, g_ptr_array_unref);
         g_free(pass);
 }
 
@@ -449,18 +466,15 @@ static Scope *schedule(AutoAttach *aa) {
 static void pass_work(gpointer data, GError **error) {
         Pass *pass = data;
         Virt *virt = pass->aa->m->virt;
-        g_autoptr(GPtrArray) stale = NULL;
 
         pass->survey = survey_take(virt, pass->assignments);
         if (pass->survey->libvirt_error)
                 return;
-        stale = find_stale(pass->survey);
-        if (!stale->len)
+        pass->stale = find_stale(pass->survey);
+        if (!pass->stale->len)
                 return;
-        pass->removed = g_ptr_array_new_with_free_func((GDestroyNotify) stale_free);
-        for (guint i = stale->len; i-- > 0;)
-                if (remove_stale(virt, stale->pdata[i]))
-                        g_ptr_array_add(pass->removed, g_ptr_array_steal_index(stale, i));
+        for (guint i = 0; i < pass->stale->len; i++)
+                remove_stale(virt, pass->stale->pdata[i]);
         survey_free(pass->survey);
         pass->survey = survey_take(virt, pass->assignments);
 }
@@ -503,7 +517,7 @@ static void attach_finished(Request *req, const GError *error, gpointer data) {
 
 static void start_attach(AutoAttach *aa, const AssignState *state) {
         AutoItem *item = g_new0(AutoItem, 1);
-        RequestOrigin origin = { .subject = NULL, .done = attach_finished, .data = item };
+        RequestOrigin origin = { .subject = NULL, .assignment = state->match, .done = attach_finished, .data = item };
         const char *domain = *state->domain_uuid ? state->domain_uuid : state->domain_name;
 
         item->aa = aa;
@@ -540,10 +554,12 @@ static void pass_done(gpointer data, GError *unused) {
         GPtrArray *states = pass->survey->states;
 
         aa->surveying = FALSE;
-        for (guint i = 0; pass->removed && i < pass->removed->len; i++) {
-                const Stale *stale = pass->removed->pdata[i];
+        for (guint i = 0; pass->stale && i < pass->stale->len; i++) {
+                const Stale *stale = pass->stale->pdata[i];
 
-                api_emit_device_detached(aa->m, stale->domain_name, stale->kind, stale->id);
+                audit_stale(stale);
+                if (stale->gone)
+                        api_emit_device_detached(aa->m, stale->domain_name, stale->kind, stale->id);
         }
         /* An attach that fails at once must not start the next pass from
          * attach_finished() while this loop runs: hold one count meanwhile. */

@@ -352,7 +352,7 @@ class TestHeldByDomain(Base):
     def test_stale_entry_needs_its_node_gone(self):
         # 1-7 (bus 1 device 99) is not in sysfs. While /dev/bus/usb/001/099
         # exists (sysfs may have failed to read it) its entry stays.
-        what = 'Removing ua-pt-usb-1-7'
+        what = '(ua-pt-usb-1-7) from VM'       # the audit line: removed, or its removal failed
 
         def restart():
             W.stop_service()
