@@ -372,6 +372,36 @@ static void audit_stale(const Stale *stale) {
         audit_log(&record);
 }
 
+/* ---------------------------------------------------------------- the pace */
+
+gint64 attach_window_next(const AttachWindow *window) {
+        if (window->count < AUTOATTACH_BURST)
+                return 0;
+        return window->times[window->oldest] + AUTOATTACH_WINDOW;
+}
+
+gboolean attach_window_take(AttachWindow *window, gint64 now, gboolean *first) {
+        *first = FALSE;
+        if (now < attach_window_next(window)) {
+                *first = !window->backing_off;
+                window->backing_off = TRUE;
+                return FALSE;
+        }
+        window->times[(window->oldest + window->count) % AUTOATTACH_BURST] = now;
+        if (window->count < AUTOATTACH_BURST)
+                window->count++;
+        else
+                window->oldest = (window->oldest + 1) % AUTOATTACH_BURST;
+        window->backing_off = FALSE;
+        return TRUE;
+}
+
+gboolean attach_window_idle(const AttachWindow *window, gint64 now) {
+        guint newest = (window->oldest + window->count + AUTOATTACH_BURST - 1) % AUTOATTACH_BURST;
+
+        return window->count == 0 || now - window->times[newest] >= AUTOATTACH_WINDOW;
+}
+
 /* ---------------------------------------------------------------- the engine */
 
 typedef struct {
@@ -389,7 +419,22 @@ struct AutoAttach {
         gboolean surveying;    /* a pass's worker part runs */
         guint attaching;       /* its attaches under way */
         gboolean stopping;
+        GHashTable *paces;     /* match string -> Pace */
 };
+
+/* An assignment's recent automatic attaches, and the retry after a back-off. */
+typedef struct {
+        AutoAttach *aa;
+        char *match;
+        AttachWindow window;
+        guint retry;
+} Pace;
+
+static void pace_free(Pace *pace) {
+        g_clear_handle_id(&pace->retry, g_source_remove);
+        g_free(pace->match);
+        g_free(pace);
+}
 
 static GHashTable *string_set(void) {
         return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -499,6 +544,63 @@ static void report_failure(AutoAttach *aa, const char *domain, const char *kind,
         api_emit_auto_attach_failed(aa->m, domain, kind, id, message);
 }
 
+static gboolean retry_due(gpointer data) {
+        Pace *pace = data;
+
+        pace->retry = 0;
+        g_hash_table_add(schedule(pace->aa)->matches, g_strdup(pace->match));
+        return G_SOURCE_REMOVE;
+}
+
+static Pace *pace_for(AutoAttach *aa, const char *match) {
+        Pace *pace = g_hash_table_lookup(aa->paces, match);
+
+        if (pace)
+                return pace;
+        pace = g_new0(Pace, 1);
+        pace->aa = aa;
+        pace->match = g_strdup(match);
+        g_hash_table_insert(aa->paces, pace->match, pace);
+        return pace;
+}
+
+/* May the assignment be attached once more now? Beyond its pace: report it
+ * once, and try again when the window allows. */
+static gboolean within_pace(AutoAttach *aa, const AssignState *state) {
+        Pace *pace = pace_for(aa, state->match);
+        gint64 now = g_get_monotonic_time();
+        g_autofree char *message = NULL;
+        gboolean first = FALSE;
+        guint wait_ms;
+
+        if (attach_window_take(&pace->window, now, &first))
+                return TRUE;
+        wait_ms = (guint) ((attach_window_next(&pace->window) - now) / 1000 + 1);
+        if (!pace->retry)
+                pace->retry = g_timeout_add(wait_ms, retry_due, pace);
+        if (first) {
+                message = g_strdup_printf("re-attached %u times in a minute; waiting %u s before the next try",
+                                          AUTOATTACH_BURST, (wait_ms + 999) / 1000);
+                report_failure(aa, state->domain_name, assign_state_kind(state), assign_state_id(state), message);
+        }
+        return FALSE;
+}
+
+/* Forget the paces of assignments not attached within the window. */
+static void drop_idle_paces(AutoAttach *aa) {
+        gint64 now = g_get_monotonic_time();
+        GHashTableIter iter;
+        gpointer value;
+
+        g_hash_table_iter_init(&iter, aa->paces);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+                const Pace *pace = value;
+
+                if (!pace->retry && attach_window_idle(&pace->window, now))
+                        g_hash_table_iter_remove(&iter);
+        }
+}
+
 static void attach_finished(Request *req, const GError *error, gpointer data) {
         AutoItem *item = data;
         AutoAttach *aa = item->aa;
@@ -543,7 +645,7 @@ static void consider(AutoAttach *aa, const Scope *scope, const AssignState *stat
                 g_autofree char *message = g_strdup_printf("No domain '%s'. See passthroughctl domains",
                                                            state->domain_name);
                 report_failure(aa, state->domain_name, assign_state_kind(state), assign_state_id(state), message);
-        } else if (state->running && !state->attached) {
+        } else if (state->running && !state->attached && within_pace(aa, state)) {
                 start_attach(aa, state);
         }
 }
@@ -564,6 +666,7 @@ static void pass_done(gpointer data, GError *unused) {
         /* An attach that fails at once must not start the next pass from
          * attach_finished() while this loop runs: hold one count meanwhile. */
         aa->attaching++;
+        drop_idle_paces(aa);
         if (pass->survey->libvirt_error)
                 g_debug("Assignments wait for libvirt: %s", pass->survey->libvirt_error->message);
         else if (!aa->stopping)
@@ -592,12 +695,14 @@ AutoAttach *autoattach_new(Manager *m) {
         AutoAttach *aa = g_new0(AutoAttach, 1);
 
         aa->m = m;
+        aa->paces = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) pace_free);
         return aa;
 }
 
 void autoattach_stop(AutoAttach *aa) {
         aa->stopping = TRUE;
         g_clear_handle_id(&aa->timer, g_source_remove);
+        g_hash_table_remove_all(aa->paces);   /* and their retries */
 }
 
 void autoattach_free(AutoAttach *aa) {
@@ -605,6 +710,7 @@ void autoattach_free(AutoAttach *aa) {
                 return;
         g_clear_handle_id(&aa->timer, g_source_remove);
         scope_free(aa->pending);
+        g_hash_table_unref(aa->paces);
         g_free(aa);
 }
 
@@ -626,6 +732,7 @@ void autoattach_device_event(AutoAttach *aa, const char *kind, const char *id, g
 }
 
 void autoattach_assigned(AutoAttach *aa, const char *match) {
+        g_hash_table_remove(aa->paces, match);   /* a new assignment starts afresh */
         g_hash_table_add(schedule(aa)->matches, g_strdup(match));
 }
 

@@ -14,6 +14,7 @@
 
 #include "assign-match.h"
 #include "assign-store.h"
+#include "autoattach.h"
 #include "config-file.h"
 #include "errors.h"
 #include "usb-fixture.h"
@@ -674,6 +675,65 @@ static void test_store_default_dir(void) {
         g_assert_cmpstr(plain, ==, LOCALSTATEDIR "/lib/passthrough");
 }
 
+/* ---- the pace of automatic attaches (a fake clock) ---- */
+
+#define SEC G_USEC_PER_SEC
+
+static gboolean take(AttachWindow *window, gint64 now, gboolean expect_first) {
+        gboolean first = !expect_first;
+        gboolean allowed = attach_window_take(window, now, &first);
+
+        g_assert_cmpint(first, ==, expect_first);
+        return allowed;
+}
+
+/* A device re-enumerating every second: 5 attaches, then one report and a
+ * wait until the first of them is a minute old. */
+static void test_pace_back_off(void) {
+        AttachWindow window = { 0 };
+        const gint64 t0 = 1000 * SEC;
+
+        g_assert_true(attach_window_idle(&window, t0));
+        g_assert_cmpint(attach_window_next(&window), ==, 0);
+        for (guint i = 0; i < AUTOATTACH_BURST; i++)
+                g_assert_true(take(&window, t0 + i * SEC, FALSE));
+        g_assert_cmpint(attach_window_next(&window), ==, t0 + 60 * SEC);
+        g_assert_false(take(&window, t0 + 5 * SEC, TRUE));     /* reported once... */
+        g_assert_false(take(&window, t0 + 6 * SEC, FALSE));    /* ...not again */
+        g_assert_false(take(&window, t0 + 60 * SEC - 1, FALSE));
+        g_assert_false(attach_window_idle(&window, t0 + 60 * SEC - 1));
+        g_assert_true(take(&window, t0 + 60 * SEC, FALSE));    /* the first one is a minute old */
+        g_assert_cmpint(attach_window_next(&window), ==, t0 + 61 * SEC);
+        g_assert_false(take(&window, t0 + 60 * SEC + 1, TRUE));   /* a new back-off: reported again */
+        g_assert_true(take(&window, t0 + 61 * SEC, FALSE));
+        g_assert_false(attach_window_idle(&window, t0 + 120 * SEC));
+        g_assert_true(attach_window_idle(&window, t0 + 121 * SEC));
+        g_assert_true(take(&window, t0 + 200 * SEC, FALSE));
+}
+
+/* Tries every 100 ms for ten minutes: never more than 5 in any minute, and
+ * the full 5 a minute get through. */
+static void test_pace_any_minute(void) {
+        AttachWindow window = { 0 };
+        g_autoptr(GArray) allowed = g_array_new(FALSE, FALSE, sizeof(gint64));
+        guint reports = 0;
+
+        for (gint64 now = SEC; now < 601 * SEC; now += SEC / 10) {
+                gboolean first = FALSE;
+
+                if (attach_window_take(&window, now, &first))
+                        g_array_append_val(allowed, now);
+                reports += first;
+        }
+        g_assert_cmpuint(allowed->len, ==, 10 * AUTOATTACH_BURST);
+        g_assert_cmpuint(reports, ==, 10);
+        for (guint i = AUTOATTACH_BURST; i < allowed->len; i++) {
+                gint64 t = g_array_index(allowed, gint64, i);
+
+                g_assert_cmpint(t - g_array_index(allowed, gint64, i - AUTOATTACH_BURST), >=, AUTOATTACH_WINDOW);
+        }
+}
+
 /* ---- the XML a dry run shows ---- */
 
 static void test_dry_run_xml(void) {
@@ -762,6 +822,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/failed-write-keeps-old", test_store_failed_write_keeps_old_file);
         g_test_add_func("/assign/store/read-only-dir", test_store_read_only_dir);
         g_test_add_func("/assign/store/default-dir", test_store_default_dir);
+        g_test_add_func("/assign/pace/back-off", test_pace_back_off);
+        g_test_add_func("/assign/pace/any-minute", test_pace_any_minute);
         g_test_add_func("/assign/xml/dry-run-hostdev", test_dry_run_xml);
         g_test_add_func("/assign/config/domain-uris", test_config_domain_uris);
         return g_test_run();

@@ -717,6 +717,30 @@ class TestAutoAttach(AssignBase):
         finally:
             unplug(dev)
 
+    def test_reenumerating_device_backs_off(self):
+        # Plugged in again and again: 5 automatic attaches a minute, then
+        # one AutoAttachFailed that says so, then quiet.
+        W.polkit.set_allowed(ASSIGN)
+        self.assign('usb:serial=SN-LOOP', VM)
+        n = len(W.signals.signals())
+        for i in range(7):
+            dev = add_usb(ROOT, '1-8', 30 + i, '46f4:0001', serial='SN-LOOP')
+            try:
+                if i < 6:
+                    H.wait_for(lambda: len(auto_failures(n)) > i, 30, what='AutoAttachFailed %d' % (i + 1))
+                else:
+                    time.sleep(1.5)
+            finally:
+                unplug(dev)
+        errors = [a[3] for a in auto_failures(n)]
+        self.assertEqual(len(errors), 6, errors)
+        self.assertEqual([a[2] for a in auto_failures(n)], ['46f4:0001:SN-LOOP'] * 6)
+        for e in errors[:5]:
+            self.assertIn('libvirt could not attach', e)
+        self.assertRegex(errors[5], r'^re-attached 5 times in a minute; waiting [0-9]+ s before the next try$')
+        self.assertIn('Automatic attach of usb 46f4:0001:SN-LOOP to VM %s failed: re-attached 5 times' % VM,
+                      W.service_log())
+
     def test_device_assigned_twice_goes_to_neither(self):
         W.polkit.set_allowed(ASSIGN)
         self.assign('usb:serial=SN-TWICE', VM)       # both accepted while it is absent
