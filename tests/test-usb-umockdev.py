@@ -567,6 +567,25 @@ class TestAssign(AssignBase):
         self.assertEqual(assignments(), {})
         self.assertEqual({c['action_id'] for c in W.polkit.calls()}, {MANAGE, ATTACH_USB})
 
+    def test_audited_once_polkit_answered(self):
+        # The audit line names the caller (its uid once callers.c knows it);
+        # a call refused before polkit is not audited.
+        who = r'(uid \d+|uid unknown), :1\.\d+'
+        W.polkit.set_allowed([])
+        self.assertError(W.call('Assign', args3('usb:serial=SN-AUD', 'pt-off')), ERR + 'NotAuthorized')
+        self.assertRegex(W.service_log(), r'Assignment of usb:serial=SN-AUD to VM pt-off failed for '
+                                          r'(uid \d+ \(:1\.\d+\)|:1\.\d+ \(uid unknown\)): ')
+        W.polkit.set_allowed(ASSIGN)
+        self.assign('usb:serial=SN-AUD', 'pt-off')
+        self.assertError(W.call('Unassign', "('usb:serial=NOPE-AUD', @a{sv} {})"), ERR + 'NotAssigned')
+        self.assertEqual(W.call('Unassign', "('usb:serial=SN-AUD', @a{sv} {})"), {'result': []})
+        log = W.service_log()
+        self.assertRegex(log, r'Assigned usb:serial=SN-AUD to VM pt-off \(%s\)' % who)
+        self.assertRegex(log, r'Unassigned usb:serial=SN-AUD from VM pt-off \(%s\)' % who)
+        self.assertEqual(log.count('usb:serial=SN-AUD to VM pt-off'), 2)     # the denial, the change
+        self.assertEqual(log.count('usb:serial=SN-AUD from VM pt-off'), 1)
+        self.assertNotIn('NOPE-AUD', log)
+
     def test_forms_and_refusals(self):
         W.polkit.set_allowed(ASSIGN)
         self.assign('0627:0001', VM)             # no serial: its port
