@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "audit.h"
 #include "autoattach.h"
 #include "busdict.h"
 #include "request.h"
@@ -61,6 +62,21 @@ static void assign_call_succeed(AssignCall *call) {
         if (r < 0)
                 g_warning("Cannot reply to an assignment call: %s", g_strerror(-r));
         assign_call_free(call);
+}
+
+/* The outcome of an Assign or Unassign that reached polkit (allowed or
+ * not), once; calls refused before are not audited. */
+static void audit_call(AssignCall *call, AuditAction action, const GError *error) {
+        const char *sender = sd_bus_message_get_sender(call->message);
+        AuditRecord record = {
+                .action = action, .caller = sender, .assignment = call->match, .vm = call->domain_name,
+                .vm_uuid = call->domain_uuid, .kind = g_hash_table_lookup(call->details, "device.kind"),
+                .device = call->match, .error = error,
+        };
+
+        if (!sender || !callers_uid(call->m->callers, sender, &record.caller_uid))
+                record.caller_uid = G_MAXUINT32;
+        audit_log(&record);
 }
 
 static gboolean device_arg_valid(const char *spec, GError **error) {
@@ -284,22 +300,25 @@ static void assign_authorized(GError *error, gpointer data) {
         GPtrArray *list = NULL;
 
         if (error) {
+                audit_call(call, AUDIT_ASSIGN, error);
                 reply_error(call->message, error);
                 return;
         }
-        /* Again: others may have assigned the device meanwhile. */
+        /* Again: others may have assigned the device, or filled the list, meanwhile. */
         match = device_match_parse(call->match, &local);
-        if (match && !check_unassigned(call, match, &local))
+        if (match && (!check_unassigned(call, match, &local) ||
+                      !assignments_room(assign_store_get(call->m->store), &local)))
                 g_clear_pointer(&match, device_match_free);
         if (match) {
                 list = assignments_copy(assign_store_get(call->m->store));
                 g_ptr_array_add(list, assignment_new(match, call->domain_name, call->domain_uuid));
         }
         if (!match || !assign_store_replace(call->m->store, list, &local)) {
+                audit_call(call, AUDIT_ASSIGN, local);
                 reply_error(call->message, local);
                 return;
         }
-        g_message("Assigned %s to VM %s", call->match, call->domain_name);
+        audit_call(call, AUDIT_ASSIGN, NULL);
         autoattach_assigned(call->m->autoattach, call->match);
         assign_call_succeed(g_steal_pointer(&call));
 }
@@ -311,6 +330,7 @@ static void assign_managed(GError *error, gpointer data) {
         const char *kind = g_hash_table_lookup(call->details, "device.kind");
 
         if (error) {
+                audit_call(call, AUDIT_ASSIGN, error);
                 reply_error(call->message, error);
                 assign_call_free(call);
                 return;
@@ -338,7 +358,7 @@ static gboolean read_assign(AssignCall *call, sd_bus_message *message, GError **
                 return FALSE;
         }
         if (!read_no_options(message, error) || !device_arg_valid(device, error) ||
-            !virt_domain_spec_valid(domain, error))
+            !virt_domain_spec_valid(domain, error) || !assignments_room(assign_store_get(call->m->store), error))
                 return FALSE;
         call->device_spec = g_strdup(device);
         call->domain_spec = g_strdup(domain);
@@ -432,11 +452,11 @@ static void unassign_authorized(GError *error, gpointer data) {
                 if (!assign_store_replace(call->m->store, list, &local))
                         error = local;
         }
+        audit_call(call, AUDIT_UNASSIGN, error);
         if (error) {
                 reply_error(call->message, error);
                 return;
         }
-        g_message("Unassigned %s from VM %s", call->match, call->domain_name);
         assign_call_succeed(g_steal_pointer(&call));
 }
 

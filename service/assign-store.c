@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "assign-store.h"
@@ -67,6 +68,15 @@ gint assignments_find(GPtrArray *assignments, const char *text) {
         return -1;
 }
 
+gboolean assignments_room(GPtrArray *assignments, GError **error) {
+        if (assignments->len < ASSIGN_STORE_MAX)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_LIMIT_EXCEEDED,
+                    "There are %u assignments, the most the service keeps is %u. Unassign some first",
+                    assignments->len, ASSIGN_STORE_MAX);
+        return FALSE;
+}
+
 gboolean assignments_holds(GPtrArray *assignments, const Assignment *a) {
         g_autofree char *text = device_match_to_string(a->match);
         gint i = assignments_find(assignments, text);
@@ -97,12 +107,109 @@ char *assign_store_serialise(GPtrArray *assignments, gsize *length) {
         return g_key_file_to_data(file, length, NULL);
 }
 
+/* Messages about the file name its lines by number and never quote them: a
+ * hand-edited file may hold anything, and GLib's messages quote the line. */
+
+/* Where each line of `data` starts, then `length`. */
+static GArray *line_starts(const char *data, gsize length) {
+        GArray *starts = g_array_new(FALSE, FALSE, sizeof(gsize));
+        gsize start = 0;
+
+        g_array_append_val(starts, start);
+        for (gsize i = 0; i + 1 < length; i++)
+                if (data[i] == '\n') {
+                        start = i + 1;
+                        g_array_append_val(starts, start);
+                }
+        g_array_append_val(starts, length);
+        return starts;
+}
+
+static gboolean loads(const char *data, gsize length) {
+        g_autoptr(GKeyFile) file = g_key_file_new();
+
+        return g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, NULL);
+}
+
+/* The number (from 1) of the line GKeyFile refuses in `data`, which does not
+ * load: the end of the shortest prefix of whole lines that fails (a parse
+ * stops at its first bad line, so every longer prefix fails too). Only on
+ * errors: a few loads of parts of the file. */
+static guint first_bad_line(const char *data, gsize length) {
+        g_autoptr(GArray) starts = line_starts(data, length);
+        guint good = 0, bad = starts->len - 1;
+
+        while (bad - good > 1) {
+                guint mid = good + (bad - good) / 2;
+
+                if (loads(data, g_array_index(starts, gsize, mid)))
+                        good = mid;
+                else
+                        bad = mid;
+        }
+        return bad;
+}
+
+static const char *load_problem(const GError *error) {
+        if (g_error_matches(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+                return "a key before the first group";
+        if (g_error_matches(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_UNKNOWN_ENCODING))
+                return "an encoding other than UTF-8";
+        return "not a key file line";
+}
+
+static GKeyFile *load(const char *data, gsize length, GError **error) {
+        g_autoptr(GKeyFile) file = g_key_file_new();
+        g_autoptr(GError) local = NULL;
+
+        if (g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, &local))
+                return g_steal_pointer(&file);
+        g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "line %u: %s", first_bad_line(data, length),
+                    load_problem(local));
+        return NULL;
+}
+
+/* A header line's group name, as GKeyFile reads it (leading blanks
+ * skipped, the name between '[' and ']'), or NULL. */
+static char *header_name(const char *line, gsize length) {
+        const char *end = line + length;
+        const char *close;
+
+        while (line < end && g_ascii_isspace(*line))
+                line++;
+        if (line == end || *line != '[')
+                return NULL;
+        close = memchr(line, ']', (gsize) (end - line));
+        return close ? g_strndup(line + 1, (gsize) (close - line - 1)) : NULL;
+}
+
+/* Group name -> the number of its first header line. */
+static GHashTable *group_lines(const char *data, gsize length) {
+        GHashTable *lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GArray) starts = line_starts(data, length);
+
+        for (guint i = 0; i + 1 < starts->len; i++) {
+                gsize start = g_array_index(starts, gsize, i);
+                char *name = header_name(data + start, g_array_index(starts, gsize, i + 1) - start);
+
+                if (name && !g_hash_table_contains(lines, name))
+                        g_hash_table_insert(lines, name, GUINT_TO_POINTER(i + 1));
+                else
+                        g_free(name);
+        }
+        return lines;
+}
+
 static gboolean check_header(GKeyFile *file, GError **error) {
         g_autoptr(GError) local = NULL;
         gint version = g_key_file_get_integer(file, HEADER_GROUP, "version", &local);
 
+        if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE)) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s] version is not a number", HEADER_GROUP);
+                return FALSE;
+        }
         if (local) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "no [%s] version: %s", HEADER_GROUP, local->message);
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "no [%s] version", HEADER_GROUP);
                 return FALSE;
         }
         if (version != FORMAT_VERSION) {
@@ -117,11 +224,15 @@ static char *get_string(GKeyFile *file, const char *group, const char *key, gboo
         g_autoptr(GError) local = NULL;
         char *value = g_key_file_get_string(file, group, key, &local);
 
-        if (!value && !required && g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+        if (value)
+                return value;
+        if (!g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s is not a valid string", key);
+        else if (required)
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "no %s", key);
+        else
                 return g_strdup("");
-        if (!value)
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s] %s: %s", group, key, local->message);
-        return value;
+        return NULL;
 }
 
 static Assignment *parse_group(GKeyFile *file, const char *group, GError **error) {
@@ -129,63 +240,75 @@ static Assignment *parse_group(GKeyFile *file, const char *group, GError **error
         g_autofree char *domain = match_text ? get_string(file, group, "domain", TRUE, error) : NULL;
         g_autofree char *uuid = domain ? get_string(file, group, "uuid", FALSE, error) : NULL;
         g_autoptr(DeviceMatch) match = NULL;
-        g_autoptr(GError) local = NULL;
 
         if (!uuid)
                 return NULL;
-        match = device_match_parse(match_text, &local);
-        if (!match || !virt_domain_spec_valid(domain, &local)) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s]: %s", group, local->message);
+        match = device_match_parse(match_text, error);
+        if (!match || !virt_domain_spec_valid(domain, error))
                 return NULL;
-        }
         if (*uuid && !g_uuid_string_is_valid(uuid)) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "[%s]: uuid is not a UUID", group);
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "uuid is not a UUID");
                 return NULL;
         }
         return assignment_new(match, domain, uuid);
 }
 
-static gboolean add_group(GPtrArray *list, GKeyFile *file, const char *group, GError **error) {
+/* What parsing keeps. */
+typedef struct {
+        GKeyFile *file;
+        GHashTable *lines;   /* group name -> line number */
+        GHashTable *seen;    /* the match strings of `list`: a duplicate is one look-up */
+        GPtrArray *list;
+} Parse;
+
+static gboolean add_group(Parse *parse, const char *group, GError **error) {
         g_autoptr(Assignment) a = NULL;
         g_autofree char *text = NULL;
 
-        if (g_str_equal(group, HEADER_GROUP))
-                return TRUE;
         if (!g_str_has_prefix(group, GROUP_PREFIX)) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "unknown group [%s]", group);
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "not an [" GROUP_PREFIX "N] group");
                 return FALSE;
         }
-        a = parse_group(file, group, error);
+        a = parse_group(parse->file, group, error);
         if (!a)
                 return FALSE;
         text = device_match_to_string(a->match);
-        if (assignments_find(list, text) >= 0) {
+        if (g_hash_table_contains(parse->seen, text)) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s is assigned twice", text);
                 return FALSE;
         }
-        g_ptr_array_add(list, g_steal_pointer(&a));
+        g_hash_table_add(parse->seen, g_steal_pointer(&text));
+        g_ptr_array_add(parse->list, g_steal_pointer(&a));
         return TRUE;
 }
 
 /* One bad group costs that group, not every assignment: log it and go on. */
-static void add_group_or_skip(GPtrArray *list, GKeyFile *file, const char *group) {
+static void add_group_or_skip(Parse *parse, const char *group) {
         g_autoptr(GError) error = NULL;
 
-        if (!add_group(list, file, group, &error))
-                g_warning("Assignments: ignoring [%s] of the state file: %s", group, error->message);
+        if (g_str_equal(group, HEADER_GROUP) || add_group(parse, group, &error))
+                return;
+        g_warning("Assignments: ignoring the group at line %u of the state file: %s",
+                  GPOINTER_TO_UINT(g_hash_table_lookup(parse->lines, group)), error->message);
+}
+
+static GPtrArray *parse_groups(GKeyFile *file, const char *data, gsize length) {
+        g_autoptr(GHashTable) lines = group_lines(data, length);
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_auto(GStrv) groups = g_key_file_get_groups(file, NULL);
+        Parse parse = { .file = file, .lines = lines, .seen = seen, .list = assignments_new() };
+
+        for (guint i = 0; groups[i]; i++)
+                add_group_or_skip(&parse, groups[i]);
+        return parse.list;
 }
 
 GPtrArray *assign_store_parse(const char *data, gsize length, GError **error) {
-        g_autoptr(GKeyFile) file = g_key_file_new();
-        g_autoptr(GPtrArray) list = assignments_new();
-        g_auto(GStrv) groups = NULL;
+        g_autoptr(GKeyFile) file = load(data, length, error);
 
-        if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, error) || !check_header(file, error))
+        if (!file || !check_header(file, error))
                 return NULL;
-        groups = g_key_file_get_groups(file, NULL);
-        for (guint i = 0; groups[i]; i++)
-                add_group_or_skip(list, file, groups[i]);
-        return g_steal_pointer(&list);
+        return parse_groups(file, data, length);
 }
 
 /* ---------------------------------------------------------------- the file */

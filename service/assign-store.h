@@ -13,6 +13,10 @@
 
 #define ASSIGN_STORE_FILE "assignments.conf"
 
+/* Assign refuses a new assignment beyond this many (LimitExceeded). A file
+ * that holds more (hand-written, or older) still loads in full. */
+#define ASSIGN_STORE_MAX 4096
+
 typedef struct {
         DeviceMatch *match;
         char *domain;   /* the domain's name (libvirt's, or as given when libvirt did not know it) */
@@ -30,6 +34,9 @@ GPtrArray *assignments_copy(GPtrArray *assignments);
 
 /* Index of the assignment whose canonical match string is `text`, or -1. */
 gint assignments_find(GPtrArray *assignments, const char *text);
+/* Is there room for one more assignment (below ASSIGN_STORE_MAX)? Else
+ * FALSE + PT_ERROR_LIMIT_EXCEEDED. */
+gboolean assignments_room(GPtrArray *assignments, GError **error);
 /* Does the list still hold `a`: its match, for the same domain name and UUID? */
 gboolean assignments_holds(GPtrArray *assignments, const Assignment *a);
 

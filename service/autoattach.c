@@ -3,6 +3,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "audit.h"
 #include "autoattach.h"
 #include "request.h"
 #include "worker.h"
@@ -233,6 +234,8 @@ typedef struct {
         char *alias;
         char *kind;
         char *id;          /* vvvv:pppp@PORT, or the disk's source path */
+        gboolean gone;     /* libvirt removed it (a USB entry's removal is waited for) */
+        GError *error;     /* why it could not be removed */
 } Stale;
 
 static void stale_free(Stale *stale) {
@@ -241,6 +244,7 @@ static void stale_free(Stale *stale) {
         g_free(stale->alias);
         g_free(stale->kind);
         g_free(stale->id);
+        g_clear_error(&stale->error);
         g_free(stale);
 }
 
@@ -330,27 +334,70 @@ static gboolean alias_present(virDomainPtr dom, const char *alias) {
         return parsed == NULL;
 }
 
-/* [worker] Ask libvirt to remove the entry; a USB entry goes at once (no
- * guest is asked), so wait for it: a device plugged in again into the same
- * port gets the same alias. TRUE when it is gone. */
-static gboolean remove_stale(Virt *virt, const Stale *stale) {
-        virDomainPtr dom = virt_find_domain(virt, stale->domain_uuid, NULL);
-        g_autoptr(GError) error = NULL;
-        gboolean gone = FALSE;
+/* [worker] A USB entry goes at once (no guest is asked): wait for it, since
+ * a device plugged in again into the same port gets the same alias. */
+static void wait_removed(virDomainPtr dom, Stale *stale) {
+        for (guint n = 0; n < REMOVAL_WAIT_STEPS; n++) {
+                if (!alias_present(dom, stale->alias)) {
+                        stale->gone = TRUE;
+                        return;
+                }
+                g_usleep(100 * 1000);
+        }
+        g_set_error(&stale->error, PT_ERROR, PT_ERROR_TIMEOUT, "%s is still there %u s after libvirt was asked to "
+                    "remove it", stale->alias, REMOVAL_WAIT_STEPS / 10);
+}
+
+/* [worker] Ask libvirt to remove the entry (a disk's then goes when the
+ * guest lets go): sets stale->gone or stale->error. Audited in pass_done(). */
+static void remove_stale(Virt *virt, Stale *stale) {
+        virDomainPtr dom = virt_find_domain(virt, stale->domain_uuid, &stale->error);
 
         if (!dom)
-                return FALSE;
-        g_message("Removing %s (%s) from VM %s: the device left the host", stale->alias, stale->id, stale->domain_name);
-        if (!virt_detach_alias_live(dom, stale->alias, &error))
-                g_warning("Cannot remove %s from VM %s: %s", stale->alias, stale->domain_name, error->message);
-        else if (g_str_equal(stale->kind, "usb"))
-                for (guint n = 0; !gone && n < REMOVAL_WAIT_STEPS; n++) {
-                        gone = !alias_present(dom, stale->alias);
-                        if (!gone)
-                                g_usleep(100 * 1000);
-                }
+                return;
+        if (virt_detach_alias_live(dom, stale->alias, &stale->error) && g_str_equal(stale->kind, "usb"))
+                wait_removed(dom, stale);
         virDomainFree(dom);
-        return gone;
+}
+
+static void audit_stale(const Stale *stale) {
+        AuditRecord record = {
+                .action = AUDIT_REMOVE_STALE, .automatic = TRUE, .caller_uid = G_MAXUINT32,
+                .vm = stale->domain_name, .vm_uuid = stale->domain_uuid, .kind = stale->kind, .device = stale->id,
+                .target = stale->alias, .error = stale->error,
+        };
+
+        audit_log(&record);
+}
+
+/* ---------------------------------------------------------------- the pace */
+
+gint64 attach_window_next(const AttachWindow *window) {
+        if (window->count < AUTOATTACH_BURST)
+                return 0;
+        return window->times[window->oldest] + AUTOATTACH_WINDOW;
+}
+
+gboolean attach_window_take(AttachWindow *window, gint64 now, gboolean *first) {
+        *first = FALSE;
+        if (now < attach_window_next(window)) {
+                *first = !window->backing_off;
+                window->backing_off = TRUE;
+                return FALSE;
+        }
+        window->times[(window->oldest + window->count) % AUTOATTACH_BURST] = now;
+        if (window->count < AUTOATTACH_BURST)
+                window->count++;
+        else
+                window->oldest = (window->oldest + 1) % AUTOATTACH_BURST;
+        window->backing_off = FALSE;
+        return TRUE;
+}
+
+gboolean attach_window_idle(const AttachWindow *window, gint64 now) {
+        guint newest = (window->oldest + window->count + AUTOATTACH_BURST - 1) % AUTOATTACH_BURST;
+
+        return window->count == 0 || now - window->times[newest] >= AUTOATTACH_WINDOW;
 }
 
 /* ---------------------------------------------------------------- the engine */
@@ -370,7 +417,22 @@ struct AutoAttach {
         gboolean surveying;    /* a pass's worker part runs */
         guint attaching;       /* its attaches under way */
         gboolean stopping;
+        GHashTable *paces;     /* match string -> Pace */
 };
+
+/* An assignment's recent automatic attaches, and the retry after a back-off. */
+typedef struct {
+        AutoAttach *aa;
+        char *match;
+        AttachWindow window;
+        guint retry;
+} Pace;
+
+static void pace_free(Pace *pace) {
+        g_clear_handle_id(&pace->retry, g_source_remove);
+        g_free(pace->match);
+        g_free(pace);
+}
 
 static GHashTable *string_set(void) {
         return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -413,14 +475,14 @@ typedef struct {
         Scope *scope;
         GPtrArray *assignments;   /* a copy */
         Survey *survey;
-        GPtrArray *removed;       /* Stale*: entries libvirt removed */
+        GPtrArray *stale;         /* Stale*: entries libvirt was asked to remove */
 } Pass;
 
 static void pass_free(Pass *pass) {
         scope_free(pass->scope);
         g_ptr_array_unref(pass->assignments);
         survey_free(pass->survey);
-        g_clear_pointer(&pass->removed, g_ptr_array_unref);
+        g_clear_pointer(&pass->stale, g_ptr_array_unref);
         g_free(pass);
 }
 
@@ -447,18 +509,15 @@ static Scope *schedule(AutoAttach *aa) {
 static void pass_work(gpointer data, GError **error) {
         Pass *pass = data;
         Virt *virt = pass->aa->m->virt;
-        g_autoptr(GPtrArray) stale = NULL;
 
         pass->survey = survey_take(virt, pass->assignments);
         if (pass->survey->libvirt_error)
                 return;
-        stale = find_stale(pass->survey);
-        if (!stale->len)
+        pass->stale = find_stale(pass->survey);
+        if (!pass->stale->len)
                 return;
-        pass->removed = g_ptr_array_new_with_free_func((GDestroyNotify) stale_free);
-        for (guint i = stale->len; i-- > 0;)
-                if (remove_stale(virt, stale->pdata[i]))
-                        g_ptr_array_add(pass->removed, g_ptr_array_steal_index(stale, i));
+        for (guint i = 0; i < pass->stale->len; i++)
+                remove_stale(virt, pass->stale->pdata[i]);
         survey_free(pass->survey);
         pass->survey = survey_take(virt, pass->assignments);
 }
@@ -483,6 +542,63 @@ static void report_failure(AutoAttach *aa, const char *domain, const char *kind,
         api_emit_auto_attach_failed(aa->m, domain, kind, id, message);
 }
 
+static gboolean retry_due(gpointer data) {
+        Pace *pace = data;
+
+        pace->retry = 0;
+        g_hash_table_add(schedule(pace->aa)->matches, g_strdup(pace->match));
+        return G_SOURCE_REMOVE;
+}
+
+static Pace *pace_for(AutoAttach *aa, const char *match) {
+        Pace *pace = g_hash_table_lookup(aa->paces, match);
+
+        if (pace)
+                return pace;
+        pace = g_new0(Pace, 1);
+        pace->aa = aa;
+        pace->match = g_strdup(match);
+        g_hash_table_insert(aa->paces, pace->match, pace);
+        return pace;
+}
+
+/* May the assignment be attached once more now? Beyond its pace: report it
+ * once, and try again when the window allows. */
+static gboolean within_pace(AutoAttach *aa, const AssignState *state) {
+        Pace *pace = pace_for(aa, state->match);
+        gint64 now = g_get_monotonic_time();
+        g_autofree char *message = NULL;
+        gboolean first = FALSE;
+        guint wait_ms;
+
+        if (attach_window_take(&pace->window, now, &first))
+                return TRUE;
+        wait_ms = (guint) ((attach_window_next(&pace->window) - now) / 1000 + 1);
+        if (!pace->retry)
+                pace->retry = g_timeout_add(wait_ms, retry_due, pace);
+        if (first) {
+                message = g_strdup_printf("re-attached %u times in a minute; waiting %u s before the next try",
+                                          AUTOATTACH_BURST, (wait_ms + 999) / 1000);
+                report_failure(aa, state->domain_name, assign_state_kind(state), assign_state_id(state), message);
+        }
+        return FALSE;
+}
+
+/* Forget the paces of assignments not attached within the window. */
+static void drop_idle_paces(AutoAttach *aa) {
+        gint64 now = g_get_monotonic_time();
+        GHashTableIter iter;
+        gpointer value;
+
+        g_hash_table_iter_init(&iter, aa->paces);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+                const Pace *pace = value;
+
+                if (!pace->retry && attach_window_idle(&pace->window, now))
+                        g_hash_table_iter_remove(&iter);
+        }
+}
+
 static void attach_finished(Request *req, const GError *error, gpointer data) {
         AutoItem *item = data;
         AutoAttach *aa = item->aa;
@@ -491,8 +607,8 @@ static void attach_finished(Request *req, const GError *error, gpointer data) {
                 g_debug("Assigned %s %s not attached: %s", item->kind, item->id, error->message);
         else if (error)
                 report_failure(aa, item->domain, item->kind, item->id, error->message);
-        else
-                g_message("Assigned %s %s attached to VM %s automatically", item->kind, item->id, item->domain);
+        else    /* the audit trail has said so */
+                g_debug("Assigned %s %s attached to VM %s automatically", item->kind, item->id, item->domain);
         auto_item_free(item);
         aa->attaching--;
         if (aa->attaching == 0)
@@ -501,7 +617,7 @@ static void attach_finished(Request *req, const GError *error, gpointer data) {
 
 static void start_attach(AutoAttach *aa, const AssignState *state) {
         AutoItem *item = g_new0(AutoItem, 1);
-        RequestOrigin origin = { .subject = NULL, .done = attach_finished, .data = item };
+        RequestOrigin origin = { .subject = NULL, .assignment = state->match, .done = attach_finished, .data = item };
         const char *domain = *state->domain_uuid ? state->domain_uuid : state->domain_name;
 
         item->aa = aa;
@@ -527,7 +643,7 @@ static void consider(AutoAttach *aa, const Scope *scope, const AssignState *stat
                 g_autofree char *message = g_strdup_printf("No domain '%s'. See passthroughctl domains",
                                                            state->domain_name);
                 report_failure(aa, state->domain_name, assign_state_kind(state), assign_state_id(state), message);
-        } else if (state->running && !state->attached) {
+        } else if (state->running && !state->attached && within_pace(aa, state)) {
                 start_attach(aa, state);
         }
 }
@@ -538,14 +654,17 @@ static void pass_done(gpointer data, GError *unused) {
         GPtrArray *states = pass->survey->states;
 
         aa->surveying = FALSE;
-        for (guint i = 0; pass->removed && i < pass->removed->len; i++) {
-                const Stale *stale = pass->removed->pdata[i];
+        for (guint i = 0; pass->stale && i < pass->stale->len; i++) {
+                const Stale *stale = pass->stale->pdata[i];
 
-                api_emit_device_detached(aa->m, stale->domain_name, stale->kind, stale->id);
+                audit_stale(stale);
+                if (stale->gone)
+                        api_emit_device_detached(aa->m, stale->domain_name, stale->kind, stale->id);
         }
         /* An attach that fails at once must not start the next pass from
          * attach_finished() while this loop runs: hold one count meanwhile. */
         aa->attaching++;
+        drop_idle_paces(aa);
         if (pass->survey->libvirt_error)
                 g_debug("Assignments wait for libvirt: %s", pass->survey->libvirt_error->message);
         else if (!aa->stopping)
@@ -574,12 +693,14 @@ AutoAttach *autoattach_new(Manager *m) {
         AutoAttach *aa = g_new0(AutoAttach, 1);
 
         aa->m = m;
+        aa->paces = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) pace_free);
         return aa;
 }
 
 void autoattach_stop(AutoAttach *aa) {
         aa->stopping = TRUE;
         g_clear_handle_id(&aa->timer, g_source_remove);
+        g_hash_table_remove_all(aa->paces);   /* and their retries */
 }
 
 void autoattach_free(AutoAttach *aa) {
@@ -587,6 +708,7 @@ void autoattach_free(AutoAttach *aa) {
                 return;
         g_clear_handle_id(&aa->timer, g_source_remove);
         scope_free(aa->pending);
+        g_hash_table_unref(aa->paces);
         g_free(aa);
 }
 
@@ -608,6 +730,7 @@ void autoattach_device_event(AutoAttach *aa, const char *kind, const char *id, g
 }
 
 void autoattach_assigned(AutoAttach *aa, const char *match) {
+        g_hash_table_remove(aa->paces, match);   /* a new assignment starts afresh */
         g_hash_table_add(schedule(aa)->matches, g_strdup(match));
 }
 

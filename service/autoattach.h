@@ -53,6 +53,30 @@ Survey *survey_take(Virt *virt, GPtrArray *assignments);
 void survey_free(Survey *survey);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Survey, survey_free)
 
+/* The pace of one assignment's automatic attaches: at most AUTOATTACH_BURST
+ * in any AUTOATTACH_WINDOW, so that a device re-enumerating in a loop is not
+ * re-attached in a loop; beyond, the assignment waits until the oldest of
+ * them is a window old (the engine reports that once, as AutoAttachFailed,
+ * and tries again then; Assign starts a new assignment's pace afresh).
+ * Pure: the caller passes the clock (monotonic, µs). */
+#define AUTOATTACH_BURST 5
+#define AUTOATTACH_WINDOW (60 * G_USEC_PER_SEC)
+
+typedef struct {
+        gint64 times[AUTOATTACH_BURST];   /* when the last attaches were allowed, a ring */
+        guint count;                      /* how many of `times` are set */
+        guint oldest;                     /* the oldest's index */
+        gboolean backing_off;             /* refused since the last allowed one */
+} AttachWindow;
+
+/* TRUE: attach now (it is counted). FALSE: not before attach_window_next();
+ * *first is TRUE on the first refusal since the last allowed attach. */
+gboolean attach_window_take(AttachWindow *window, gint64 now, gboolean *first);
+/* When the next attach is allowed; 0: at once. */
+gint64 attach_window_next(const AttachWindow *window);
+/* No attach within the last window: the state can go. */
+gboolean attach_window_idle(const AttachWindow *window, gint64 now);
+
 AutoAttach *autoattach_new(Manager *m);
 /* At shutdown, before the workers are drained: no new passes or attaches. */
 void autoattach_stop(AutoAttach *aa);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "audit.h"
 #include "request.h"
 
 gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *message) {
@@ -256,6 +257,28 @@ void request_authorize(Request *req, const char *action, GHashTable *details, Au
         req->check = authz_check(req->m->authz, req->subject, action, all, authorized, req);
 }
 
+/* ---- the audit trail: every attach and detach that was allowed, once ---- */
+
+static void audit(Request *req, AuditAction action, const GError *error) {
+        AuditRecord record = {
+                .action = action,
+                .automatic = !req->subject,
+                .caller_uid = req->caller_uid,
+                .caller = req->subject ? sd_bus_message_get_sender(req->subject) : NULL,
+                .assignment = req->assignment,
+                .vm = req->domain_name ? req->domain_name : req->domain_spec,
+                .vm_uuid = req->domain_uuid,
+                .kind = req->kind->name,
+                /* A disk by its path, a USB device by its Id. */
+                .device = g_str_equal(req->kind->name, "usb") && req->id ? req->id
+                          : req->source ? req->source : req->device_spec,
+                .target = req->target,
+                .error = error,
+        };
+
+        audit_log(&record);
+}
+
 /* ---- attach ---- */
 
 static GHashTable *claims;   /* main thread: keys of the attaches under way */
@@ -265,14 +288,14 @@ static void attach_done(gpointer data, GError *error) {
         gboolean dry_run = req->options.dry_run;
 
         g_hash_table_remove(claims, req->claim);
+        if (!dry_run)
+                audit(req, AUDIT_ATTACH, error);
         if (error) {
                 request_abort(req, error);
                 return;
         }
         if (dry_run)
                 g_message("Would attach %s to %s as %s: %s", req->source, req->domain_name, req->target, req->xml);
-        else
-                g_message("Attached %s to %s as %s", req->source, req->domain_name, req->target);
         request_succeed(req, req->kind->attach_returns_target ? req->target : NULL, "an attach");
         if (!dry_run)
                 api_emit_device_attached(req->m, req->domain_name, req->kind->name, req->id, req->target);
@@ -308,10 +331,11 @@ void request_attach(Request *req, char *key) {
  * waiter releases its reference, so `req` may be gone afterwards. */
 static void detach_finish(Request *req, const GError *error) {
         g_clear_handle_id(&req->timer, g_source_remove);
+        if (request_pending(req))
+                audit(req, AUDIT_DETACH, error);
         if (request_pending(req) && error) {
                 request_fail(req, error);
         } else if (request_pending(req)) {
-                g_message("Detached %s from %s", req->source, req->domain_name);
                 request_succeed(req, NULL, "a detach");
                 api_emit_device_detached(req->m, req->domain_name, req->kind->name, req->id);
         }

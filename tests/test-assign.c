@@ -14,6 +14,7 @@
 
 #include "assign-match.h"
 #include "assign-store.h"
+#include "autoattach.h"
 #include "config-file.h"
 #include "errors.h"
 #include "usb-fixture.h"
@@ -365,7 +366,8 @@ static void test_store_bad_group_skipped(void) {
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GPtrArray) list = NULL;
 
-                g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "Assignments: ignoring [*");
+                g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                                      "Assignments: ignoring the group at line 6 of the state file: *");
                 list = assign_store_parse(text, strlen(text), &error);
                 g_test_assert_expected_messages();
                 g_assert_no_error(error);
@@ -397,6 +399,83 @@ static void remove_tree(const char *dir) {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
 
         g_assert_cmpint(system(cmd), ==, 0);
+}
+
+#define SECRET "hunter2-SECRET"
+
+static void capture(const char *domain, GLogLevelFlags level, const char *message, gpointer data) {
+        g_string_append_printf(data, "%s\n", message);
+}
+
+/* Parse `text`; the warnings logged meanwhile go into `warnings`. */
+static GPtrArray *parse_capturing(const char *text, GString *warnings, GError **error) {
+        GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+        guint id = g_log_set_handler(NULL, G_LOG_LEVEL_WARNING, capture, warnings);
+        GPtrArray *list = assign_store_parse(text, strlen(text), error);
+
+        g_log_remove_handler(NULL, id);
+        g_log_set_always_fatal(fatal);
+        return list;
+}
+
+/* What is wrong is said by line number; the file's text is never quoted
+ * (GLib's messages quote the offending line). */
+static void test_store_errors_name_lines(void) {
+        static const struct {
+                const char *text;
+                const char *said;   /* in the error, or in the warning when the file loads */
+        } cases[] = {
+                { "[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:port=1-2\ndomain=vm\n" SECRET "\n",
+                  "line 6: not a key file line" },
+                { "[passthroughd]\r\nversion=1\r\n\r\n# " SECRET "\r\n" SECRET " here\r\n[assignment 1]\r\n",
+                  "line 5: not a key file line" },
+                { "# comment\n" SECRET "=1\n[passthroughd]\nversion=1\n", "line 2: a key before the first group" },
+                { "[passthroughd]\nversion=1\n" SECRET "[=x\n", "line 3: not a key file line" },
+                { "[passthroughd]\nversion=1\n[" SECRET "\n", "line 3: not a key file line" },
+                { "# GLib checks the first group's encoding\n[Desktop Entry]\nEncoding=" SECRET "\n",
+                  "line 3: an encoding other than UTF-8" },
+                { "[passthroughd]\nversion=1\nx=\xff" SECRET "\n\xff" SECRET, "line 4: not a key file line" },
+                { "[passthroughd]\nversion=" SECRET "\n", "[passthroughd] version is not a number" },
+                { "[passthroughd]\nversion=1\n\n  [" SECRET "]  \nx=1\n",
+                  "ignoring the group at line 4 of the state file: not an [assignment N] group" },
+                { "[passthroughd]\nversion=1\n[assignment " SECRET "]\nmatch=usb:port=1-2\ndomain=" SECRET "\x01\n",
+                  "ignoring the group at line 3 of the state file: The domain name contains control characters" },
+                { "[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:serial=\xff" SECRET "\ndomain=vm\n",
+                  "ignoring the group at line 3 of the state file: match is not a valid string" },
+                { "[passthroughd]\nversion=1\n[assignment 1]\nmatch=usb:bus=" SECRET "\ndomain=vm\n",
+                  "ignoring the group at line 3 of the state file: Invalid assignment match: unknown form" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autoptr(GString) warnings = g_string_new(NULL);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GPtrArray) list = parse_capturing(cases[i].text, warnings, &error);
+                const char *said = error ? error->message : warnings->str;
+
+                g_test_message("case %u: %s", i, said);
+                g_assert_true((list == NULL) == (error != NULL));
+                g_assert_nonnull(strstr(said, cases[i].said));
+                g_assert_null(strstr(said, "SECRET"));
+                g_assert_null(strstr(warnings->str, "SECRET"));
+        }
+}
+
+/* The service's log line about a corrupt file names the line, not its text. */
+static void test_store_corrupt_line_logged(void) {
+        g_autofree char *dir = temp_dir();
+        g_autofree char *path = g_build_filename(dir, ASSIGN_STORE_FILE, NULL);
+        g_autoptr(GString) warnings = g_string_new(NULL);
+        GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+        guint id = g_log_set_handler(NULL, G_LOG_LEVEL_WARNING, capture, warnings);
+
+        g_assert_true(g_file_set_contents(path, "[passthroughd]\nversion=1\n\n" SECRET "\n", -1, NULL));
+        assign_store_free(assign_store_open(dir));
+        g_log_remove_handler(NULL, id);
+        g_log_set_always_fatal(fatal);
+        g_test_message("%s", warnings->str);
+        g_assert_nonnull(strstr(warnings->str, "is corrupt (line 4: not a key file line)"));
+        g_assert_null(strstr(warnings->str, "SECRET"));
+        remove_tree(dir);
 }
 
 static void test_store_open_and_replace(void) {
@@ -469,6 +548,61 @@ static void test_store_unreadable_is_set_aside(void) {
         remove_tree(dir);
 }
 
+/* A hand-written state file of `n` assignments, as an old service or an
+ * administrator may have left it (groups numbered freely). */
+static char *big_state_text(guint n) {
+        GString *text = g_string_new("[passthroughd]\nversion=1\n");
+
+        for (guint i = 0; i < n; i++)
+                g_string_append_printf(text, "\n[assignment %u]\nmatch=usb:serial=SN-%06u\ndomain=vm%u\n", i * 3 + 1,
+                                       i, i % 7);
+        return g_string_free(text, FALSE);
+}
+
+/* Loading is linear: 20,000 entries all load, and the file is kept. */
+static void test_store_big_file(void) {
+        const guint n = 20000;
+        g_autofree char *dir = temp_dir();
+        g_autofree char *path = g_build_filename(dir, ASSIGN_STORE_FILE, NULL);
+        g_autofree char *text = big_state_text(n);
+        g_autofree char *last_domain = g_strdup_printf("vm%u", (n - 1) % 7);
+        AssignStore *store;
+        gint64 start;
+        GPtrArray *list;
+
+        g_assert_true(g_file_set_contents(path, text, -1, NULL));
+        start = g_get_monotonic_time();
+        store = assign_store_open(dir);
+        g_test_message("%u assignments loaded in %.1f ms", n, (g_get_monotonic_time() - start) / 1000.0);
+        list = assign_store_get(store);
+        g_assert_cmpuint(list->len, ==, n);
+        g_assert_cmpint(assignments_find(list, "usb:serial=SN-019999"), ==, (gint) n - 1);
+        g_assert_cmpstr(((Assignment *) list->pdata[n - 1])->domain, ==, last_domain);
+        g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+        g_assert_cmpuint(count_entries(dir, ASSIGN_STORE_FILE ".corrupt-"), ==, 0);
+        assign_store_free(store);
+        remove_tree(dir);
+}
+
+/* Assign's cap: room below ASSIGN_STORE_MAX, LimitExceeded from there on. */
+static void test_store_cap(void) {
+        g_autoptr(GPtrArray) list = sample_assignments(ASSIGN_STORE_MAX - 1);
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpuint(ASSIGN_STORE_MAX, ==, 4096);
+        g_assert_true(assignments_room(list, &error));
+        g_assert_no_error(error);
+        g_ptr_array_add(list, assignment_copy(list->pdata[3]));
+        g_assert_false(assignments_room(list, &error));
+        g_assert_error(error, PT_ERROR, PT_ERROR_LIMIT_EXCEEDED);
+        g_assert_nonnull(strstr(error->message, "4096"));
+        g_clear_error(&error);
+        g_ptr_array_add(list, assignment_copy(list->pdata[4]));
+        g_assert_false(assignments_room(list, &error));
+        g_assert_error(error, PT_ERROR, PT_ERROR_LIMIT_EXCEEDED);
+        g_assert_cmpuint(list->len, ==, ASSIGN_STORE_MAX + 1);   /* the check changes nothing */
+}
+
 static void assert_file_is(const char *path, const char *expected) {
         g_autofree char *text = NULL;
 
@@ -539,6 +673,65 @@ static void test_store_default_dir(void) {
         g_free(plain);
         plain = assign_store_default_dir();
         g_assert_cmpstr(plain, ==, LOCALSTATEDIR "/lib/passthrough");
+}
+
+/* ---- the pace of automatic attaches (a fake clock) ---- */
+
+#define SEC G_USEC_PER_SEC
+
+static gboolean take(AttachWindow *window, gint64 now, gboolean expect_first) {
+        gboolean first = !expect_first;
+        gboolean allowed = attach_window_take(window, now, &first);
+
+        g_assert_cmpint(first, ==, expect_first);
+        return allowed;
+}
+
+/* A device re-enumerating every second: 5 attaches, then one report and a
+ * wait until the first of them is a minute old. */
+static void test_pace_back_off(void) {
+        AttachWindow window = { 0 };
+        const gint64 t0 = 1000 * SEC;
+
+        g_assert_true(attach_window_idle(&window, t0));
+        g_assert_cmpint(attach_window_next(&window), ==, 0);
+        for (guint i = 0; i < AUTOATTACH_BURST; i++)
+                g_assert_true(take(&window, t0 + i * SEC, FALSE));
+        g_assert_cmpint(attach_window_next(&window), ==, t0 + 60 * SEC);
+        g_assert_false(take(&window, t0 + 5 * SEC, TRUE));     /* reported once... */
+        g_assert_false(take(&window, t0 + 6 * SEC, FALSE));    /* ...not again */
+        g_assert_false(take(&window, t0 + 60 * SEC - 1, FALSE));
+        g_assert_false(attach_window_idle(&window, t0 + 60 * SEC - 1));
+        g_assert_true(take(&window, t0 + 60 * SEC, FALSE));    /* the first one is a minute old */
+        g_assert_cmpint(attach_window_next(&window), ==, t0 + 61 * SEC);
+        g_assert_false(take(&window, t0 + 60 * SEC + 1, TRUE));   /* a new back-off: reported again */
+        g_assert_true(take(&window, t0 + 61 * SEC, FALSE));
+        g_assert_false(attach_window_idle(&window, t0 + 120 * SEC));
+        g_assert_true(attach_window_idle(&window, t0 + 121 * SEC));
+        g_assert_true(take(&window, t0 + 200 * SEC, FALSE));
+}
+
+/* Tries every 100 ms for ten minutes: never more than 5 in any minute, and
+ * the full 5 a minute get through. */
+static void test_pace_any_minute(void) {
+        AttachWindow window = { 0 };
+        g_autoptr(GArray) allowed = g_array_new(FALSE, FALSE, sizeof(gint64));
+        guint reports = 0;
+
+        for (gint64 now = SEC; now < 601 * SEC; now += SEC / 10) {
+                gboolean first = FALSE;
+
+                if (attach_window_take(&window, now, &first))
+                        g_array_append_val(allowed, now);
+                reports += first;
+        }
+        g_assert_cmpuint(allowed->len, ==, 10 * AUTOATTACH_BURST);
+        g_assert_cmpuint(reports, ==, 10);
+        for (guint i = AUTOATTACH_BURST; i < allowed->len; i++) {
+                gint64 t = g_array_index(allowed, gint64, i);
+
+                g_assert_cmpint(t - g_array_index(allowed, gint64, i - AUTOATTACH_BURST), >=, AUTOATTACH_WINDOW);
+        }
 }
 
 /* ---- the XML a dry run shows ---- */
@@ -619,12 +812,18 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/assign/store/holds", test_assignments_holds);
         g_test_add_func("/assign/store/parse-errors", test_store_parse_errors);
         g_test_add_func("/assign/store/bad-group-skipped", test_store_bad_group_skipped);
+        g_test_add_func("/assign/store/errors-name-lines", test_store_errors_name_lines);
+        g_test_add_func("/assign/store/corrupt-line-logged", test_store_corrupt_line_logged);
         g_test_add_func("/assign/store/open-and-replace", test_store_open_and_replace);
         g_test_add_func("/assign/store/corrupt-set-aside", test_store_corrupt_is_set_aside);
         g_test_add_func("/assign/store/unreadable-set-aside", test_store_unreadable_is_set_aside);
+        g_test_add_func("/assign/store/big-file", test_store_big_file);
+        g_test_add_func("/assign/store/cap", test_store_cap);
         g_test_add_func("/assign/store/failed-write-keeps-old", test_store_failed_write_keeps_old_file);
         g_test_add_func("/assign/store/read-only-dir", test_store_read_only_dir);
         g_test_add_func("/assign/store/default-dir", test_store_default_dir);
+        g_test_add_func("/assign/pace/back-off", test_pace_back_off);
+        g_test_add_func("/assign/pace/any-minute", test_pace_any_minute);
         g_test_add_func("/assign/xml/dry-run-hostdev", test_dry_run_xml);
         g_test_add_func("/assign/config/domain-uris", test_config_domain_uris);
         return g_test_run();

@@ -10,6 +10,7 @@ the reason otherwise.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -383,6 +384,20 @@ class TestSafety(Base):
             self.detach('pt-linux', disk.dev)
             last = W.polkit.calls()[-1]
             self.assertEqual((last['action_id'], last['details']['device.foreign']), (DETACH, 'false'))
+
+    def test_changes_are_audited_once_with_the_callers_uid(self):
+        import pwd
+        uid = pwd.getpwnam('pt-tester').pw_uid
+        with H.LoopDisk(16) as disk:
+            self.attach('pt-linux', disk.dev, dry_run=True)   # changes nothing: not audited
+            target = self.attach('pt-linux', disk.dev)
+            self.detach('pt-linux', disk.dev)
+            log = W.service_log()
+            attached = re.findall(r'Attached %s to VM pt-linux as %s \(uid %d, :\d+\.\d+\)' % (
+                re.escape(disk.dev), target, uid), log)
+            detached = re.findall(r'Detached %s \(%s\) from VM pt-linux \(uid %d, :\d+\.\d+\)' % (
+                re.escape(disk.dev), target, uid), log)
+            self.assertEqual((len(attached), len(detached)), (1, 1), log[-1500:])
 
     def test_paths_a_caller_makes_reveal_nothing(self):
         secret = os.path.join(W.tmp, 'secret-bashrc')

@@ -352,7 +352,7 @@ class TestHeldByDomain(Base):
     def test_stale_entry_needs_its_node_gone(self):
         # 1-7 (bus 1 device 99) is not in sysfs. While /dev/bus/usb/001/099
         # exists (sysfs may have failed to read it) its entry stays.
-        what = 'Removing ua-pt-usb-1-7'
+        what = '(ua-pt-usb-1-7) from VM'       # the audit line: removed, or its removal failed
 
         def restart():
             W.stop_service()
@@ -567,6 +567,25 @@ class TestAssign(AssignBase):
         self.assertEqual(assignments(), {})
         self.assertEqual({c['action_id'] for c in W.polkit.calls()}, {MANAGE, ATTACH_USB})
 
+    def test_audited_once_polkit_answered(self):
+        # The audit line names the caller (its uid once callers.c knows it);
+        # a call refused before polkit is not audited.
+        who = r'(uid \d+|uid unknown), :1\.\d+'
+        W.polkit.set_allowed([])
+        self.assertError(W.call('Assign', args3('usb:serial=SN-AUD', 'pt-off')), ERR + 'NotAuthorized')
+        self.assertRegex(W.service_log(), r'Assignment of usb:serial=SN-AUD to VM pt-off failed for '
+                                          r'(uid \d+ \(:1\.\d+\)|:1\.\d+ \(uid unknown\)): ')
+        W.polkit.set_allowed(ASSIGN)
+        self.assign('usb:serial=SN-AUD', 'pt-off')
+        self.assertError(W.call('Unassign', "('usb:serial=NOPE-AUD', @a{sv} {})"), ERR + 'NotAssigned')
+        self.assertEqual(W.call('Unassign', "('usb:serial=SN-AUD', @a{sv} {})"), {'result': []})
+        log = W.service_log()
+        self.assertRegex(log, r'Assigned usb:serial=SN-AUD to VM pt-off \(%s\)' % who)
+        self.assertRegex(log, r'Unassigned usb:serial=SN-AUD from VM pt-off \(%s\)' % who)
+        self.assertEqual(log.count('usb:serial=SN-AUD to VM pt-off'), 2)     # the denial, the change
+        self.assertEqual(log.count('usb:serial=SN-AUD from VM pt-off'), 1)
+        self.assertNotIn('NOPE-AUD', log)
+
     def test_forms_and_refusals(self):
         W.polkit.set_allowed(ASSIGN)
         self.assign('0627:0001', VM)             # no serial: its port
@@ -649,7 +668,7 @@ class TestAssignState(AssignBase):
         W.start_service()
         self.assertEqual(set(assignments()), {'usb:serial=GOOD'})
         self.assertEqual(glob.glob(state_file() + '.corrupt-*'), [])
-        self.assertIn('Assignments: ignoring [assignment 2]', W.service_log())
+        self.assertIn('Assignments: ignoring the group at line 6 of the state file', W.service_log())
 
     def test_domain_name_the_file_cannot_keep(self):
         path = os.path.join(W.tmp, 'pt-tab.xml')
@@ -717,6 +736,30 @@ class TestAutoAttach(AssignBase):
             self.assertIn('Automatic attach of usb 46f4:0001:SN-HOT to VM %s failed' % VM, W.service_log())
         finally:
             unplug(dev)
+
+    def test_reenumerating_device_backs_off(self):
+        # Plugged in again and again: 5 automatic attaches a minute, then
+        # one AutoAttachFailed that says so, then quiet.
+        W.polkit.set_allowed(ASSIGN)
+        self.assign('usb:serial=SN-LOOP', VM)
+        n = len(W.signals.signals())
+        for i in range(7):
+            dev = add_usb(ROOT, '1-8', 30 + i, '46f4:0001', serial='SN-LOOP')
+            try:
+                if i < 6:
+                    H.wait_for(lambda: len(auto_failures(n)) > i, 30, what='AutoAttachFailed %d' % (i + 1))
+                else:
+                    time.sleep(1.5)
+            finally:
+                unplug(dev)
+        errors = [a[3] for a in auto_failures(n)]
+        self.assertEqual(len(errors), 6, errors)
+        self.assertEqual([a[2] for a in auto_failures(n)], ['46f4:0001:SN-LOOP'] * 6)
+        for e in errors[:5]:
+            self.assertIn('libvirt could not attach', e)
+        self.assertRegex(errors[5], r'^re-attached 5 times in a minute; waiting [0-9]+ s before the next try$')
+        self.assertIn('Automatic attach of usb 46f4:0001:SN-LOOP to VM %s failed: re-attached 5 times' % VM,
+                      W.service_log())
 
     def test_device_assigned_twice_goes_to_neither(self):
         W.polkit.set_allowed(ASSIGN)
