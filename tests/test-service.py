@@ -47,6 +47,14 @@ class Base(unittest.TestCase):
         W.polkit.hang([])
         W.polkit.clear_calls()
 
+    def log_since(self, mark):
+        with open(os.path.join(W.tmp, 'passthroughd.log'), 'rb') as f:
+            f.seek(mark)
+            return f.read().decode(errors='replace')
+
+    def log_size(self):
+        return os.path.getsize(os.path.join(W.tmp, 'passthroughd.log'))
+
     def assertError(self, reply, name):
         self.assertIn('error', reply, 'expected %s, got %s' % (name, reply))
         self.assertEqual(reply['error'], name, reply.get('message'))
@@ -388,11 +396,12 @@ class TestSafety(Base):
     def test_changes_are_audited_once_with_the_callers_uid(self):
         import pwd
         uid = pwd.getpwnam('pt-tester').pw_uid
+        mark = self.log_size()
         with H.LoopDisk(16) as disk:
             self.attach('pt-linux', disk.dev, dry_run=True)   # changes nothing: not audited
             target = self.attach('pt-linux', disk.dev)
             self.detach('pt-linux', disk.dev)
-            log = W.service_log()
+            log = self.log_since(mark)
             attached = re.findall(r'Attached %s to VM pt-linux as %s \(uid %d, :\d+\.\d+\)' % (
                 re.escape(disk.dev), target, uid), log)
             detached = re.findall(r'Detached %s \(%s\) from VM pt-linux \(uid %d, :\d+\.\d+\)' % (
@@ -485,13 +494,6 @@ class TestConnections(Base):
     def setUp(self):
         super().setUp()
         self.hung = None
-
-    def log_since(self, mark):
-        with open(os.path.join(W.tmp, 'passthroughd.log'), errors='replace') as f:
-            return f.read()[mark:]
-
-    def log_size(self):
-        return os.path.getsize(os.path.join(W.tmp, 'passthroughd.log'))
 
     def test_default_uri_spelt_out_shares_the_connection(self):
         W.stop_service()
