@@ -522,6 +522,14 @@ virDomainPtr virt_lookup_domain(virConnectPtr conn, const char *spec, GError **e
         return NULL;
 }
 
+void virt_domain_identity(virDomainPtr dom, char **name, char **uuid) {
+        char text[VIR_UUID_STRING_BUFLEN] = "";
+
+        (void) virDomainGetUUIDString(dom, text);
+        *name = g_strdup(virDomainGetName(dom));
+        *uuid = g_strdup(text);
+}
+
 const char *virt_state_name(int state) {
         switch (state) {
         case VIR_DOMAIN_RUNNING: return "running";

@@ -51,6 +51,9 @@ GPtrArray *virt_list_all_domains(Virt *virt, gboolean active_only, GError **erro
 /* [worker] Domain by UUID or name: PT_ERROR_NO_SUCH_DOMAIN if absent. */
 virDomainPtr virt_lookup_domain(virConnectPtr conn, const char *spec, GError **error);
 
+/* The domain's canonical name and UUID (newly allocated). */
+void virt_domain_identity(virDomainPtr dom, char **name, char **uuid);
+
 /* [worker] PT_ERROR_DOMAIN_NOT_RUNNING unless the domain is running. */
 gboolean virt_require_running(virDomainPtr dom, GError **error);
 

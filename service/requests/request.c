@@ -203,7 +203,6 @@ int request_begin(Request *req, const GError *failure, WorkerFunc lookup, Worker
 static virDomainPtr lookup_domain(Request *req, GError **error) {
         const char *spec = req->domain_uuid ? req->domain_uuid : req->domain_spec;
         virDomainPtr dom = virt_find_domain(req->m->virt, spec, error);
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
         if (!dom)
                 return NULL;
@@ -213,11 +212,9 @@ static virDomainPtr lookup_domain(Request *req, GError **error) {
         }
         if (req->domain_uuid)
                 return dom;
-        (void) virDomainGetUUIDString(dom, uuid);
         g_free(req->domain_name);
-        req->domain_name = g_strdup(virDomainGetName(dom));
         g_free(req->domain_uuid);
-        req->domain_uuid = g_strdup(uuid);
+        virt_domain_identity(dom, &req->domain_name, &req->domain_uuid);
         return dom;
 }
 

@@ -259,12 +259,9 @@ static void assign_lookup_work(gpointer data, GError **error) {
         AssignCall *call = data;
         g_autoptr(GError) local = NULL;
         virDomainPtr dom = virt_find_domain(call->m->virt, call->domain_spec, &local);
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
         if (dom) {
-                (void) virDomainGetUUIDString(dom, uuid);
-                call->domain_name = g_strdup(virDomainGetName(dom));
-                call->domain_uuid = g_strdup(uuid);
+                virt_domain_identity(dom, &call->domain_name, &call->domain_uuid);
                 virDomainFree(dom);
                 if (!virt_domain_spec_valid(call->domain_name, NULL))   /* the state file could not keep it */
                         g_set_error(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
@@ -685,12 +682,9 @@ static void bulk_next(SurveyCall *call) {
 static void bulk_work(gpointer data, GError **error) {
         SurveyCall *call = data;
         virDomainPtr dom = *call->domain_spec ? virt_find_domain(call->m->virt, call->domain_spec, error) : NULL;
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
 
         if (dom) {
-                (void) virDomainGetUUIDString(dom, uuid);
-                call->domain_name = g_strdup(virDomainGetName(dom));
-                call->domain_uuid = g_strdup(uuid);
+                virt_domain_identity(dom, &call->domain_name, &call->domain_uuid);
                 virDomainFree(dom);
         }
         if (!*call->domain_spec || dom)

@@ -51,13 +51,10 @@ static void query_free(Query *q) {
 
 static DomainRow *read_row(virDomainPtr dom) {
         DomainRow *row = g_new0(DomainRow, 1);
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
         int state = VIR_DOMAIN_NOSTATE, reason = 0;
 
-        (void) virDomainGetUUIDString(dom, uuid);
         (void) virDomainGetState(dom, &state, &reason, 0);
-        row->name = g_strdup(virDomainGetName(dom));
-        row->uuid = g_strdup(uuid);
+        virt_domain_identity(dom, &row->name, &row->uuid);
         row->state = virt_state_name(state);
         return row;
 }
