@@ -14,6 +14,9 @@
 #include "errors.h"
 #include "event-glue.h"
 #include "manager.h"
+#include "model.h"
+#include "mount-monitor.h"
+#include "objects.h"
 #include "worker.h"
 
 static gchar *opt_connect;
@@ -47,31 +50,55 @@ static void on_lifecycle(const char *name, const char *uuid, int event, int deta
         Manager *m = data;
 
         g_debug("Domain %s (%s): lifecycle event %d/%d", name, uuid, event, detail);
+        model_invalidate(m->model);
         /* RESUMED too: a domain that started paused, or came in by migration. */
         if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
                 autoattach_domain_started(m->autoattach, uuid);
 }
 
+static void on_devices_changed(const char *uuid, gpointer data) {
+        Manager *m = data;
+
+        g_debug("Domain %s: devices changed", uuid);
+        model_invalidate(m->model);
+}
+
 static void on_connected(gpointer data) {
         Manager *m = data;
 
+        model_invalidate(m->model);
         autoattach_connected(m->autoattach);
 }
 
 static void on_device_event(const char *kind, const char *id, gboolean added, gpointer data) {
         Manager *m = data;
 
+        if (!kind) {   /* any other device event: a partition, a loop device set up, a change */
+                model_invalidate(m->model);
+                return;
+        }
         g_debug("%s %s %s", added ? "Added" : "Removed", kind, id);
         if (added)
                 api_emit_device_added(m, kind, id);
         else
                 api_emit_device_removed(m, kind, id);
         autoattach_device_event(m->autoattach, kind, id, added);
+        model_invalidate(m->model);
+}
+
+static void on_mounts_changed(gpointer data) {
+        Manager *m = data;
+
+        model_invalidate(m->model);
 }
 
 static void watch_devices(Manager *m) {
         g_autoptr(GError) error = NULL;
 
+        m->mount_monitor = mount_monitor_new(on_mounts_changed, m, &error);
+        if (!m->mount_monitor)
+                g_warning("Mounts and swaps are not followed: %s", error->message);
+        g_clear_error(&error);
         m->udev_watch = udev_watch_new(on_device_event, m, &error);
         if (!m->udev_watch)
                 g_warning("No DeviceAdded/DeviceRemoved signals: %s", error->message);
@@ -139,6 +166,8 @@ static gboolean setup_bus(Manager *m, GError **error) {
         if (r >= 0)
                 r = api_register(m);
         if (r >= 0)
+                r = objects_register(m);
+        if (r >= 0)
                 r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus.Local", NULL,
                                         "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
         if (r >= 0)
@@ -196,17 +225,21 @@ static void manager_clear(Manager *m) {
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
         g_clear_pointer(&m->udev_watch, udev_watch_free);
+        g_clear_pointer(&m->mount_monitor, mount_monitor_free);
         g_clear_pointer(&m->autoattach, autoattach_free);
         g_clear_pointer(&m->store, assign_store_free);
         g_clear_pointer(&m->authz, authz_free);
         g_clear_pointer(&m->callers, callers_free);
+        g_clear_pointer(&m->model, model_free);
         g_clear_pointer(&m->virt, virt_free);
         m->event = sd_event_unref(m->event);
         g_clear_pointer(&m->loop, g_main_loop_unref);
 }
 
 static int run(Manager *m, const char *uri, GHashTable *domain_uris) {
-        VirtHandlers handlers = { .lifecycle = on_lifecycle, .connected = on_connected, .data = m };
+        VirtHandlers handlers = {
+                .lifecycle = on_lifecycle, .devices_changed = on_devices_changed, .connected = on_connected, .data = m,
+        };
         g_autoptr(GError) error = NULL;
         g_autofree char *state_dir = opt_state_dir ? g_strdup(opt_state_dir) : assign_store_default_dir();
 
@@ -217,6 +250,11 @@ static int run(Manager *m, const char *uri, GHashTable *domain_uris) {
         m->loop = g_main_loop_new(NULL, FALSE);
         event_glue_attach(m->event);
         m->virt = virt_new(uri, domain_uris, &handlers);
+        {
+                ModelHandlers model_handlers = objects_handlers(m);
+
+                m->model = model_new(m->virt, &model_handlers);
+        }
         m->store = assign_store_open(state_dir);
         m->autoattach = autoattach_new(m);
         /* Before the name is on the bus: a SIGTERM right after start must

@@ -13,6 +13,8 @@
 #include "virt.h"
 
 typedef struct AutoAttach AutoAttach;
+typedef struct Model Model;
+typedef struct MountMonitor MountMonitor;
 
 typedef struct {
         GMainLoop *loop;
@@ -22,6 +24,8 @@ typedef struct {
         Authz *authz;
         Callers *callers;             /* uids of callers, per-uid caps */
         Virt *virt;
+        Model *model;                 /* the live model: what the host and the VMs hold */
+        MountMonitor *mount_monitor;  /* mounts and swaps changed: the model refreshes */
         UdevWatch *udev_watch;        /* DeviceAdded/DeviceRemoved; NULL if udev is unavailable */
         AssignStore *store;           /* the assignments */
         AutoAttach *autoattach;       /* keeps assigned devices attached */
@@ -56,6 +60,12 @@ int method_unassign(sd_bus_message *message, void *userdata, sd_bus_error *error
 int method_list_assignments(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_attach_all(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_detach_all(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* The objects' methods (bus/objects.c finds the object; userdata is it). */
+int method_disk_object_attach(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_disk_object_detach(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_usb_object_attach(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_usb_object_detach(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
 /* Reply to a kept call with a GError (PT_ERROR names) and drop the ref. */
 void reply_error(sd_bus_message *message, const GError *error);

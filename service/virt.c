@@ -19,7 +19,7 @@ typedef struct {
         char *canonical;           /* the URI libvirt reports once open */
         gint same_as_default;      /* atomic: another spelling of the default's URI */
         virConnectPtr conn;
-        int event_ids[3];
+        int event_ids[4];
         gint closed;               /* atomic: the close callback fired */
         guint reconnect_timer;     /* main thread */
         guint backoff;
@@ -95,6 +95,21 @@ static Event *event_new(Virt *virt, virDomainPtr dom) {
         return e;
 }
 
+static gboolean dispatch_devices_changed(gpointer p) {
+        Event *e = p;
+
+        if (e->virt->handlers.devices_changed)
+                e->virt->handlers.devices_changed(e->uuid, e->virt->handlers.data);
+        return G_SOURCE_REMOVE;
+}
+
+static void on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        Virt *virt = ((VirtConn *) opaque)->virt;
+
+        g_main_context_invoke_full(virt->main_context, G_PRIORITY_DEFAULT, dispatch_devices_changed,
+                                   event_new(virt, dom), event_free);
+}
+
 static gboolean dispatch_removal(gpointer p) {
         Event *e = p;
         GHashTableIter iter;
@@ -116,6 +131,8 @@ static gboolean dispatch_removal(gpointer p) {
                 if (w)
                         w->func(e->removal_failed, w->data);
         }
+        if (!e->removal_failed)
+                dispatch_devices_changed(e);
         return G_SOURCE_REMOVE;
 }
 
@@ -184,6 +201,8 @@ static void register_events(VirtConn *c, virConnectPtr conn) {
                                                            VIR_DOMAIN_EVENT_CALLBACK(on_device_removal_failed), c, NULL);
         c->event_ids[2] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                            VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, NULL);
+        c->event_ids[3] = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                                           VIR_DOMAIN_EVENT_CALLBACK(on_device_added), c, NULL);
         for (guint i = 0; i < G_N_ELEMENTS(c->event_ids); i++)
                 if (c->event_ids[i] < 0)
                         g_warning("Cannot register libvirt event %u: %s", i, virGetLastErrorMessage());

@@ -15,6 +15,9 @@ typedef struct Virt Virt;
 typedef struct {
         /* Main thread. A domain started, stopped... (VIR_DOMAIN_EVENT_*). */
         void (*lifecycle)(const char *name, const char *uuid, int event, int detail, gpointer data);
+        /* Main thread. A device was added to or removed from a domain (by
+         * anyone: the service, virsh, the guest letting go). */
+        void (*devices_changed)(const char *uuid, gpointer data);
         /* Main thread. The connection was (re)opened and events are registered. */
         void (*connected)(gpointer data);
         gpointer data;

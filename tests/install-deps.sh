@@ -16,7 +16,7 @@ fi
 
 # Build.
 PKGS_BUILD="meson ninja-build pkg-config gcc libvirt-dev libsystemd-dev libudev-dev
-    libpolkit-gobject-1-dev libglib2.0-dev libxml2-dev libjson-glib-dev"
+    libpolkit-gobject-1-dev libglib2.0-dev libxml2-dev libjson-glib-dev libmount-dev"
 # Run and test.  pkttyagent ships in polkitd on Debian 12; pkexec is not needed.
 PKGS_TEST="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
     qemu-utils dbus polkitd python3-dbusmock python3-dbus python3-gi umockdev

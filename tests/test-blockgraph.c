@@ -104,7 +104,7 @@ static void test_vm_holds_partition(void) {
         g_autoptr(HostUsage) host = make_host("", fixture());
         g_autoptr(DiskUsage) usage = NULL;
 
-        vm_holds_add(host->vm_held, makedev(8, 209), "vm1", "vdb");
+        vm_holds_add(host->vm_held, makedev(8, 209), "vm1", "vdb", NULL);
         usage = disk_usage_compute(disk, host);
         g_assert_cmpstr(usage->vm, ==, "vm1");
         g_assert_cmpstr(usage->vm_device, ==, "/dev/sdz1");
@@ -123,7 +123,7 @@ static void test_vm_holds_device_above(void) {
         block_graph_add(graph, "dm-0", makedev(253, 0), NULL);
         block_graph_link(graph, "dm-0", "sdz2");
         host = make_host("", g_steal_pointer(&graph));
-        vm_holds_add(host->vm_held, makedev(7, 3), "vm2", "vdc");
+        vm_holds_add(host->vm_held, makedev(7, 3), "vm2", "vdc", NULL);
         usage = disk_usage_compute(disk, host);
         g_assert_cmpstr(usage->vm, ==, "vm2");
         g_assert_cmpstr(usage->vm_device, ==, "/dev/loop3");
@@ -135,7 +135,7 @@ static void test_vm_holds_device_above(void) {
         host = make_host("", fixture());
         block_graph_add(host->graph, "dm-0", makedev(253, 0), NULL);
         block_graph_link(host->graph, "dm-0", "sdz2");
-        vm_holds_add(host->vm_held, makedev(253, 0), "vm3", "vdd");
+        vm_holds_add(host->vm_held, makedev(253, 0), "vm3", "vdd", NULL);
         usage = disk_usage_compute(disk, host);
         g_assert_cmpstr(usage->vm, ==, "vm3");
         g_assert_cmpstr(usage->vm_device, ==, "/dev/dm-0");
@@ -148,7 +148,7 @@ static void test_vm_holds_disk(void) {
         g_autoptr(HostUsage) host = make_host("", fixture());
         g_autoptr(DiskUsage) usage = NULL;
 
-        vm_holds_add(host->vm_held, makedev(8, 208), "vm1", "vdb");
+        vm_holds_add(host->vm_held, makedev(8, 208), "vm1", "vdb", NULL);
         usage = disk_usage_compute(disk, host);
         assert_refused(disk, usage, PT_ERROR_ALREADY_ATTACHED,
                        "/dev/sdz is already attached to VM vm1 as vdb. Detach it first");

@@ -176,6 +176,7 @@ void disk_usage_free(DiskUsage *usage) {
         g_free(usage->vm);
         g_free(usage->vm_device);
         g_free(usage->vm_target);
+        g_free(usage->vm_alias);
         g_free(usage);
 }
 
@@ -184,6 +185,7 @@ void vm_hold_free(VmHold *hold) {
                 return;
         g_free(hold->domain);
         g_free(hold->target);
+        g_free(hold->alias);
         g_free(hold);
 }
 
@@ -191,7 +193,7 @@ GHashTable *vm_holds_new(void) {
         return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) vm_hold_free);
 }
 
-void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const char *target) {
+void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const char *target, const char *alias) {
         guint64 key = devnum;
         VmHold *hold;
 
@@ -200,6 +202,7 @@ void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const cha
         hold = g_new0(VmHold, 1);
         hold->domain = g_strdup(domain);
         hold->target = g_strdup(target);
+        hold->alias = g_strdup(alias);
         g_hash_table_insert(holds, g_memdup2(&key, sizeof(key)), hold);
 }
 
@@ -922,6 +925,7 @@ static void find_vm(DiskUsage *usage, const Scope *scope, const HostUsage *host)
                 usage->vm = g_strdup(hold->domain);
                 usage->vm_device = g_strconcat("/dev/", node->name, NULL);
                 usage->vm_target = g_strdup(hold->target ? hold->target : "?");
+                usage->vm_alias = g_strdup(hold->alias);
                 return;
         }
 }

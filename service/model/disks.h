@@ -56,6 +56,7 @@ typedef struct {
         char *vm;                 /* a running VM that has the disk or a device on or under it, or NULL */
         char *vm_device;          /* what it has: /dev/sdz1 */
         char *vm_target;          /* as: vdb */
+        char *vm_alias;           /* with this alias (ua-pt-vdb: passthrough's), or NULL */
 } DiskUsage;
 
 void disk_usage_free(DiskUsage *usage);
@@ -65,12 +66,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DiskUsage, disk_usage_free)
 typedef struct {
         char *domain;
         char *target;
+        char *alias;    /* the device's alias in the domain, or NULL */
 } VmHold;
 
 void vm_hold_free(VmHold *hold);
 /* guint64 devnum -> VmHold*, for HostUsage.vm_held. */
 GHashTable *vm_holds_new(void);
-void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const char *target);
+void vm_holds_add(GHashTable *holds, dev_t devnum, const char *domain, const char *target, const char *alias);
 
 /* A snapshot of what the host is doing with its block devices. */
 typedef struct {

@@ -201,6 +201,7 @@ static void note_event(UdevDevice *dev, gboolean *dirty, GHashTable *gone) {
 
 static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
         UdevWatch *watch = data;
+        guint seen = 0;
 
         for (guint n = 0; n < MAX_BATCH; n++) {
                 g_autoptr(UdevDevice) dev = NULL;
@@ -208,6 +209,7 @@ static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
                 errno = 0;
                 dev = udev_monitor_receive_device(watch->monitor);
                 if (dev) {
+                        seen++;
                         note_event(dev, watch->dirty, watch->gone);
                 } else if (errno == ENOBUFS) {
                         g_warning("%s", "Device events were lost (receive buffer full); listing devices again");
@@ -218,6 +220,8 @@ static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
                 }
         }
         start_scan(watch);
+        if (seen)
+                watch->func(NULL, NULL, FALSE, watch->data);
         return G_SOURCE_CONTINUE;
 }
 
@@ -234,6 +238,8 @@ static UdevMonitor *open_monitor(Udev *udev, GError **error) {
 
         for (guint k = 0; r >= 0 && k < N_KINDS; k++)
                 r = udev_monitor_filter_add_match_subsystem_devtype(monitor, kinds[k].subsystem, kinds[k].devtype);
+        if (r >= 0)   /* partitions: only that something changed */
+                r = udev_monitor_filter_add_match_subsystem_devtype(monitor, "block", "partition");
         if (r >= 0 && udev_monitor_set_receive_buffer_size(monitor, RECEIVE_BUFFER) < 0)
                 g_debug("Cannot raise the uevent receive buffer: %s", g_strerror(errno));
         if (r >= 0)

@@ -14,7 +14,9 @@
 
 typedef struct UdevWatch UdevWatch;
 
-/* Main thread. kind: "usb" or "disk". */
+/* Main thread. kind: "usb" or "disk" (added or removed); kind and id NULL:
+ * device events came that changed neither list (a partition, a loop device
+ * set up, a change event). */
 typedef void (*UdevWatchFunc)(const char *kind, const char *id, gboolean added, gpointer data);
 
 /* Take the first snapshot (no reports) and start watching. NULL + error if

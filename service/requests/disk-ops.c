@@ -15,6 +15,7 @@
 #include "busdict.h"
 #include "devxml.h"
 #include "disks.h"
+#include "model.h"
 #include "request.h"
 
 /* ---- which block devices the running domains have ---- */
@@ -22,22 +23,8 @@
 /* [worker] devnum -> VmHold of every block disk of the running domains. */
 static GHashTable *scan_vm_holds(Virt *virt, GError **error) {
         g_autoptr(GPtrArray) doms = request_scan_running(virt, error);
-        GHashTable *held;
 
-        if (!doms)
-                return NULL;
-        held = vm_holds_new();
-        for (guint i = 0; i < doms->len; i++) {
-                const DomainXml *dom = doms->pdata[i];
-
-                for (guint j = 0; j < dom->disks->len; j++) {
-                        const DomainDisk *d = dom->disks->pdata[j];
-
-                        if (g_strcmp0(d->type, "block") == 0)
-                                vm_holds_add(held, disks_source_devnum(d->source), dom->name, d->target);
-                }
-        }
-        return held;
+        return doms ? model_vm_holds(doms) : NULL;
 }
 
 /* ---- ListDisks ---- */
@@ -465,6 +452,27 @@ int method_detach_disk(sd_bus_message *message, void *userdata, sd_bus_error *er
         g_autoptr(GError) local = NULL;
 
         (void) request_read_call(&req->base, message, OPTION_TIMEOUT_MS | OPTION_DRY_RUN, disk_spec_valid, &local);
+        return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
+}
+
+/* ---- the Disk objects' methods ---- */
+
+int disk_object_attach(Manager *m, sd_bus_message *message, const char *device, sd_bus_error *error) {
+        DiskRequest *req = request_new(&disk_kind, m, message);
+        g_autoptr(GError) local = NULL;
+
+        (void) request_read_object_call(&req->base, message, device, NULL,
+                                        OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN, &local);
+        return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
+}
+
+int disk_object_detach(Manager *m, sd_bus_message *message, const char *device, const char *domain,
+                       sd_bus_error *error) {
+        DiskRequest *req = request_new(&disk_kind, m, message);
+        g_autoptr(GError) local = NULL;
+
+        (void) request_read_object_call(&req->base, message, device, domain, OPTION_TIMEOUT_MS | OPTION_DRY_RUN,
+                                        &local);
         return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
 }
 

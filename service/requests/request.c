@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "audit.h"
+#include "model.h"
 #include "request.h"
 
 gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *message) {
@@ -182,6 +183,27 @@ static void admitted(guint32 uid, const GError *error, gpointer data) {
         worker_run(req->lookup, req->looked_up, req);
 }
 
+gboolean request_read_object_call(Request *req, sd_bus_message *message, const char *device, const char *domain,
+                                  guint allowed, GError **error) {
+        const char *dom = domain;
+
+        if (!dom && sd_bus_message_read(message, "s", &dom) < 0) {
+                g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT, "Cannot read the arguments");
+                return FALSE;
+        }
+        if (!options_read(message, allowed, &req->options, error))
+                return FALSE;
+        if (!*dom) {
+                g_set_error(error, PT_ERROR, PT_ERROR_NOT_ATTACHED, "%s is not attached to a VM", device);
+                return FALSE;
+        }
+        if (!virt_domain_spec_valid(dom, error))
+                return FALSE;
+        req->domain_spec = g_strdup(dom);
+        req->device_spec = g_strdup(device);
+        return TRUE;
+}
+
 int request_begin(Request *req, const GError *failure, WorkerFunc lookup, WorkerDone looked_up,
                   sd_bus_error *error) {
         const char *sender = sd_bus_message_get_sender(req->message);
@@ -294,8 +316,8 @@ static void attach_done(gpointer data, GError *error) {
         if (dry_run)
                 g_message("Would attach %s to %s as %s: %s", req->source, req->domain_name, req->target, req->xml);
         request_succeed(req, req->kind->attach_returns_target ? req->target : NULL, "an attach");
-        if (!dry_run)
-                api_emit_device_attached(req->m, req->domain_name, req->kind->name, req->id, req->target);
+        if (!dry_run)   /* the model sees the change and signals it */
+                model_invalidate(req->m->model);
         request_unref(req);
 }
 
@@ -334,7 +356,7 @@ static void detach_finish(Request *req, const GError *error) {
                 request_fail(req, error);
         } else if (request_pending(req)) {
                 request_succeed(req, NULL, "a detach");
-                api_emit_device_detached(req->m, req->domain_name, req->kind->name, req->id);
+                model_invalidate(req->m->model);   /* which signals it */
         }
         if (req->waiter) {
                 virt_unwatch_removal(req->m->virt, req->waiter);

@@ -99,6 +99,12 @@ void request_abort(Request *req, const GError *error);
 gboolean request_read_call(Request *req, sd_bus_message *message, guint allowed,
                            gboolean (*device_valid)(const char *spec, GError **error), GError **error);
 
+/* Read an object's call: (s a{sv}) of Attach, or with `domain` given (the
+ * VM that holds the object's device; "" when none does: NotAttached), the
+ * (a{sv}) of Detach. `device` names the object's device. */
+gboolean request_read_object_call(Request *req, sd_bus_message *message, const char *device, const char *domain,
+                                  guint allowed, GError **error);
+
 /* The end of a method handler: with `failure`, answer with it now (returns
  * the sd-bus error, drops req); else watch the caller (a caller that leaves
  * cancels the request until its libvirt call starts), learn its uid, take
@@ -159,3 +165,13 @@ void usb_attach_device(Manager *m, const UsbDevice *dev, const char *domain, con
 void usb_detach_device(Manager *m, const UsbDevice *dev, const char *domain, const RequestOrigin *origin);
 void disk_attach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin);
 void disk_detach_device(Manager *m, const DiskInfo *disk, const char *domain, const RequestOrigin *origin);
+
+/* The objects' Attach and Detach (bus/objects.c): `device` is the object's
+ * (a disk's /dev path, a USB device's port), `domain` for a detach the VM
+ * that holds it. */
+int disk_object_attach(Manager *m, sd_bus_message *message, const char *device, sd_bus_error *error);
+int disk_object_detach(Manager *m, sd_bus_message *message, const char *device, const char *domain,
+                       sd_bus_error *error);
+int usb_object_attach(Manager *m, sd_bus_message *message, const char *device, sd_bus_error *error);
+int usb_object_detach(Manager *m, sd_bus_message *message, const char *device, const char *domain,
+                      sd_bus_error *error);

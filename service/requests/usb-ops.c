@@ -454,6 +454,26 @@ int method_detach_usb(sd_bus_message *message, void *userdata, sd_bus_error *err
         return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
 }
 
+/* ---- the UsbDevice objects' methods ---- */
+
+int usb_object_attach(Manager *m, sd_bus_message *message, const char *device, sd_bus_error *error) {
+        UsbRequest *req = request_new(&usb_kind, m, message);
+        g_autoptr(GError) local = NULL;
+
+        (void) request_read_object_call(&req->base, message, device, NULL, OPTION_DRY_RUN, &local);
+        return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
+}
+
+int usb_object_detach(Manager *m, sd_bus_message *message, const char *device, const char *domain,
+                      sd_bus_error *error) {
+        UsbRequest *req = request_new(&usb_kind, m, message);
+        g_autoptr(GError) local = NULL;
+
+        (void) request_read_object_call(&req->base, message, device, domain, OPTION_TIMEOUT_MS | OPTION_DRY_RUN,
+                                        &local);
+        return request_begin(&req->base, local, detach_lookup_work, detach_looked_up, error);
+}
+
 /* ---- without a call of their own (assignments) ---- */
 
 static UsbRequest *internal_request(Manager *m, const UsbDevice *dev, const char *domain,

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The model's objects on the bus (ObjectManager, one object per disk, USB
+ * device and domain) and the signals its changes become. */
+#pragma once
+
+#include "manager.h"
+#include "model.h"
+
+/* Export the object manager, the fallback vtables and node enumerators. */
+int objects_register(Manager *m);
+
+/* What the model calls when it changed: signals on m->bus. */
+ModelHandlers objects_handlers(Manager *m);

@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <libvirt/libvirt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devxml.h"
+#include "model.h"
+#include "worker.h"
+
+struct Model {
+        Virt *virt;
+        ModelHandlers handlers;
+        GPtrArray *disks;          /* ModelDisk* */
+        GPtrArray *usb;            /* ModelUsb* */
+        GPtrArray *domains;        /* ModelDomain* */
+        GHashTable *by_path;       /* object path -> ModelDisk/ModelUsb/ModelDomain (borrowed) */
+        gboolean libvirt_known;
+        gboolean ready;
+        gboolean refreshing;
+        gboolean stale;
+        guint idle;
+        guint refreshes;
+        gboolean stopped;
+};
+
+/* ---------------------------------------------------------------- freeing */
+
+static void strings_free(GPtrArray *a) {
+        if (a)
+                g_ptr_array_unref(a);
+}
+
+static void model_disk_free(ModelDisk *d) {
+        g_free(d->path);
+        disk_info_free(d->info);
+        disk_usage_free(d->usage);
+        g_free(d->state_reason);
+        g_free(d->attached_by);
+        g_free(d->target);
+        g_free(d->usb_device);
+        g_free(d);
+}
+
+static void model_usb_free(ModelUsb *u) {
+        g_free(u->path);
+        usb_device_free(u->dev);
+        g_free(u->state_reason);
+        g_free(u->attached_to);
+        g_free(u->attached_by);
+        g_free(u->target);
+        strings_free(u->disks);
+        g_free(u);
+}
+
+static void model_domain_free(ModelDomain *d) {
+        g_free(d->path);
+        g_free(d->name);
+        g_free(d->uuid);
+        strings_free(d->devices);
+        g_free(d);
+}
+
+/* ---------------------------------------------------------------- the snapshot (worker) */
+
+typedef struct {
+        char *name;
+        char *uuid;
+        int state;
+} DomainRow;
+
+static void domain_row_free(DomainRow *row) {
+        g_free(row->name);
+        g_free(row->uuid);
+        g_free(row);
+}
+
+typedef struct {
+        Model *model;
+        GPtrArray *disks;          /* DiskInfo* */
+        GPtrArray *disk_syspaths;  /* char*: the disks' real sysfs paths, parallel */
+        HostUsage *host;
+        GPtrArray *usb;            /* UsbDevice*, no Ids yet */
+        GPtrArray *domains;        /* DomainRow* */
+        GPtrArray *running;        /* DomainXml* */
+        gboolean libvirt_ok;
+} Snapshot;
+
+static void snapshot_free(Snapshot *snap) {
+        g_clear_pointer(&snap->disks, g_ptr_array_unref);
+        g_clear_pointer(&snap->disk_syspaths, g_ptr_array_unref);
+        g_clear_pointer(&snap->host, host_usage_free);
+        g_clear_pointer(&snap->usb, g_ptr_array_unref);
+        g_clear_pointer(&snap->domains, g_ptr_array_unref);
+        g_clear_pointer(&snap->running, g_ptr_array_unref);
+        g_free(snap);
+}
+
+GHashTable *model_vm_holds(GPtrArray *running) {
+        GHashTable *held = vm_holds_new();
+
+        for (guint i = 0; running && i < running->len; i++) {
+                const DomainXml *dom = running->pdata[i];
+
+                for (guint j = 0; j < dom->disks->len; j++) {
+                        const DomainDisk *d = dom->disks->pdata[j];
+
+                        if (g_strcmp0(d->type, "block") == 0)
+                                vm_holds_add(held, disks_source_devnum(d->source), dom->name, d->target, d->alias);
+                }
+        }
+        return held;
+}
+
+/* [worker] Every domain with its state, and the live XML of the running ones. */
+static gboolean read_domains(Snapshot *snap, Virt *virt) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) doms = virt_list_all_domains(virt, FALSE, &error);
+
+        snap->domains = g_ptr_array_new_with_free_func((GDestroyNotify) domain_row_free);
+        snap->running = g_ptr_array_new_with_free_func((GDestroyNotify) domain_xml_free);
+        if (!doms) {
+                g_debug("The model without libvirt: %s", error->message);
+                return FALSE;
+        }
+        for (guint i = 0; i < doms->len; i++) {
+                DomainRow *row = g_new0(DomainRow, 1);
+                int reason = 0;
+
+                virt_domain_identity(doms->pdata[i], &row->name, &row->uuid);
+                row->state = VIR_DOMAIN_NOSTATE;
+                (void) virDomainGetState(doms->pdata[i], &row->state, &reason, 0);
+                g_ptr_array_add(snap->domains, row);
+                if (row->state == VIR_DOMAIN_RUNNING || row->state == VIR_DOMAIN_BLOCKED ||
+                    row->state == VIR_DOMAIN_PAUSED) {
+                        g_autofree char *xml = virt_domain_xml(doms->pdata[i], NULL);
+                        DomainXml *parsed = xml ? devxml_parse_domain(xml, NULL) : NULL;
+
+                        if (parsed)
+                                g_ptr_array_add(snap->running, parsed);
+                }
+        }
+        return TRUE;
+}
+
+static GPtrArray *real_syspaths(GPtrArray *disks) {
+        GPtrArray *paths = g_ptr_array_new_full(disks->len, g_free);
+
+        for (guint i = 0; i < disks->len; i++) {
+                g_autofree char *link = g_build_filename("/sys/class/block", ((DiskInfo *) disks->pdata[i])->name, NULL);
+                char *real = realpath(link, NULL);
+
+                g_ptr_array_add(paths, g_strdup(real ? real : ""));
+                free(real);
+        }
+        return paths;
+}
+
+static void snapshot_work(gpointer data, GError **error) {
+        Snapshot *snap = data;
+        g_autoptr(GError) local = NULL;
+
+        snap->libvirt_ok = read_domains(snap, snap->model->virt);
+        snap->disks = disks_list(&local);
+        if (!snap->disks) {
+                g_warning("The model cannot list disks: %s", local->message);
+                snap->disks = g_ptr_array_new_with_free_func((GDestroyNotify) disk_info_free);
+                g_clear_error(&local);
+        }
+        snap->disk_syspaths = real_syspaths(snap->disks);
+        snap->host = host_usage_read(&local);
+        if (!snap->host) {
+                g_warning("The model cannot read how disks are used: %s", local->message);
+                g_clear_error(&local);
+        } else {
+                snap->host->vm_held = model_vm_holds(snap->running);
+        }
+        snap->usb = usb_enumerate(&local);
+        if (!snap->usb) {
+                g_debug("The model without USB devices: %s", local->message);
+                snap->usb = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
+        }
+}
+
+/* ---------------------------------------------------------------- Ids */
+
+static guint serial_count(GPtrArray *devices, const char *serial) {
+        guint n = 0;
+
+        for (guint i = 0; i < devices->len; i++)
+                if (g_str_equal(((UsbDevice *) devices->pdata[i])->serial, serial))
+                        n++;
+        return n;
+}
+
+void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known) {
+        g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
+
+        for (guint i = 0; i < devices->len; i++) {
+                UsbDevice *dev = devices->pdata[i];
+                const char *kept = known ? g_hash_table_lookup(known, dev->syspath) : NULL;
+
+                g_free(dev->id);
+                dev->id = g_strdup(kept);
+                if (dev->id)
+                        g_hash_table_add(used, dev->id);
+        }
+        for (guint i = 0; i < devices->len; i++) {
+                UsbDevice *dev = devices->pdata[i];
+                g_autofree char *serial_id = NULL;
+
+                if (dev->id)
+                        continue;
+                serial_id = g_strdup_printf("%s:%s:%s", dev->vendor_id, dev->product_id, dev->serial);
+                if (*dev->serial && serial_count(devices, dev->serial) == 1 && !g_hash_table_contains(used, serial_id))
+                        dev->id = g_steal_pointer(&serial_id);
+                else
+                        dev->id = g_strdup_printf("%s:%s@%s", dev->vendor_id, dev->product_id, dev->port);
+                g_hash_table_add(used, dev->id);
+        }
+}
+
+static char *object_path(const char *prefix, const char *id) {
+        char *path = NULL;
+
+        if (sd_bus_path_encode(prefix, id, &path) < 0)
+                g_error("Out of memory");
+        return path;
+}
+
+/* ---------------------------------------------------------------- building the new model */
+
+static const DomainXml *usb_holder(GPtrArray *running, const UsbDevice *dev, const DomainUsbHostdev **hostdev) {
+        for (guint i = 0; running && i < running->len; i++) {
+                const DomainXml *dom = running->pdata[i];
+
+                for (guint j = 0; j < dom->usb_hostdevs->len; j++)
+                        if (usb_hostdev_holds(dom->usb_hostdevs->pdata[j], dev)) {
+                                *hostdev = dom->usb_hostdevs->pdata[j];
+                                return dom;
+                        }
+        }
+        return NULL;
+}
+
+static const char *attached_by(const char *alias) {
+        return devxml_alias_is_own(alias) ? "passthrough" : "other";
+}
+
+static ModelDisk *build_disk(DiskInfo *info, const HostUsage *host) {
+        ModelDisk *d = g_new0(ModelDisk, 1);
+        DiskUsage *u;
+
+        d->info = info;
+        d->path = object_path(MODEL_DISK_PREFIX, info->id);
+        d->usage = u = host ? disk_usage_compute(info, host) : NULL;
+        d->usb_device = g_strdup("/");
+        d->target = g_strdup(u && u->vm ? u->vm_target : "");
+        d->attached_by = g_strdup(u && u->vm ? attached_by(u->vm_alias) : "");
+        if (u && u->vm) {
+                d->state = "attached";
+                d->state_reason = g_str_equal(u->vm_device, info->path)
+                                          ? g_strdup_printf("attached to VM %s as %s", u->vm, u->vm_target)
+                                          : g_strdup_printf("%s attached to VM %s as %s", u->vm_device, u->vm,
+                                                            u->vm_target);
+        } else if (u && (*u->in_use || u->critical)) {
+                d->state = "busy";
+                d->state_reason = g_strdup(*u->in_use ? u->in_use : u->critical_reason);
+        } else {
+                d->state = "free";
+                d->state_reason = g_strdup("");
+        }
+        return d;
+}
+
+static ModelUsb *build_usb(UsbDevice *dev, GPtrArray *running) {
+        ModelUsb *u = g_new0(ModelUsb, 1);
+        const DomainUsbHostdev *hostdev = NULL;
+        const DomainXml *holder = usb_holder(running, dev, &hostdev);
+
+        u->dev = dev;
+        u->path = object_path(MODEL_USB_PREFIX, dev->id);
+        u->disks = g_ptr_array_new_with_free_func(g_free);
+        u->attached_to = g_strdup(holder ? holder->name : "");
+        u->attached_by = g_strdup(holder ? attached_by(hostdev->alias) : "");
+        u->target = g_strdup(holder && hostdev->alias ? hostdev->alias : "");
+        return u;
+}
+
+/* A USB device's state, once its disks are known. */
+static void usb_state(ModelUsb *u, Model *model) {
+        g_free(u->state_reason);
+        if (*u->attached_to) {
+                u->state = "attached";
+                u->state_reason = g_strdup_printf("attached to VM %s", u->attached_to);
+                return;
+        }
+        if (u->dev->is_hub) {
+                u->state = "unavailable";
+                u->state_reason = g_strdup("a hub");
+                return;
+        }
+        for (guint i = 0; i < u->disks->len; i++) {
+                const ModelDisk *d = g_hash_table_lookup(model->by_path, u->disks->pdata[i]);
+
+                if (d && !g_str_equal(d->state, "free")) {
+                        u->state = "busy";
+                        u->state_reason = g_strdup_printf("%s %s", d->info->path, d->state_reason);
+                        return;
+                }
+        }
+        u->state = "free";
+        u->state_reason = g_strdup("");
+}
+
+/* Which USB device each disk sits on: the device whose sysfs path holds the disk's. */
+static void link_usb_disks(Model *model, GPtrArray *syspaths) {
+        for (guint i = 0; i < model->disks->len; i++) {
+                ModelDisk *d = model->disks->pdata[i];
+                const char *sys = syspaths->pdata[i];
+                ModelUsb *best = NULL;
+
+                for (guint j = 0; j < model->usb->len; j++) {
+                        ModelUsb *u = model->usb->pdata[j];
+                        gsize n = strlen(u->dev->syspath);
+
+                        if (strncmp(sys, u->dev->syspath, n) == 0 && sys[n] == '/' &&
+                            (!best || n > strlen(best->dev->syspath)))
+                                best = u;
+                }
+                if (!best)
+                        continue;
+                g_free(d->usb_device);
+                d->usb_device = g_strdup(best->path);
+                g_ptr_array_add(best->disks, g_strdup(d->path));
+        }
+}
+
+static int compare_domains(gconstpointer a, gconstpointer b) {
+        return g_strcmp0((*(ModelDomain *const *) a)->name, (*(ModelDomain *const *) b)->name);
+}
+
+static void build_domains(Model *model, GPtrArray *rows) {
+        for (guint i = 0; i < rows->len; i++) {
+                const DomainRow *row = rows->pdata[i];
+                ModelDomain *d = g_new0(ModelDomain, 1);
+
+                d->name = g_strdup(row->name);
+                d->uuid = g_strdup(row->uuid);
+                d->path = object_path(MODEL_DOMAIN_PREFIX, row->uuid);
+                d->state = virt_state_name(row->state);
+                d->devices = g_ptr_array_new_with_free_func(g_free);
+                g_ptr_array_add(model->domains, d);
+        }
+        g_ptr_array_sort(model->domains, compare_domains);
+}
+
+static ModelDomain *domain_named(Model *model, const char *name) {
+        for (guint i = 0; i < model->domains->len; i++) {
+                ModelDomain *d = model->domains->pdata[i];
+
+                if (g_str_equal(d->name, name))
+                        return d;
+        }
+        return NULL;
+}
+
+static void link_domain_devices(Model *model) {
+        for (guint i = 0; i < model->disks->len; i++) {
+                const ModelDisk *d = model->disks->pdata[i];
+                ModelDomain *dom = d->usage && d->usage->vm ? domain_named(model, d->usage->vm) : NULL;
+
+                if (dom)
+                        g_ptr_array_add(dom->devices, g_strdup(d->path));
+        }
+        for (guint i = 0; i < model->usb->len; i++) {
+                const ModelUsb *u = model->usb->pdata[i];
+                ModelDomain *dom = *u->attached_to ? domain_named(model, u->attached_to) : NULL;
+
+                if (dom)
+                        g_ptr_array_add(dom->devices, g_strdup(u->path));
+        }
+}
+
+static GHashTable *known_usb_ids(Model *model) {
+        GHashTable *known = g_hash_table_new(g_str_hash, g_str_equal);
+
+        for (guint i = 0; model->usb && i < model->usb->len; i++) {
+                const ModelUsb *u = model->usb->pdata[i];
+
+                g_hash_table_insert(known, u->dev->syspath, u->dev->id);
+        }
+        return known;
+}
+
+/* The new model from a snapshot (which it takes the devices from). */
+static Model *build(Model *old, Snapshot *snap) {
+        Model *model = g_new0(Model, 1);
+        g_autoptr(GHashTable) known = known_usb_ids(old);
+
+        model->disks = g_ptr_array_new_with_free_func((GDestroyNotify) model_disk_free);
+        model->usb = g_ptr_array_new_with_free_func((GDestroyNotify) model_usb_free);
+        model->domains = g_ptr_array_new_with_free_func((GDestroyNotify) model_domain_free);
+        model->by_path = g_hash_table_new(g_str_hash, g_str_equal);
+        usb_assign_ids_keeping(snap->usb, known);
+        for (guint i = 0; i < snap->disks->len; i++)
+                g_ptr_array_add(model->disks, build_disk(g_steal_pointer(&snap->disks->pdata[i]), snap->host));
+        for (guint i = 0; i < snap->usb->len; i++)
+                g_ptr_array_add(model->usb, build_usb(g_steal_pointer(&snap->usb->pdata[i]), snap->running));
+        build_domains(model, snap->domains);
+        for (guint i = 0; i < model->disks->len; i++)
+                g_hash_table_insert(model->by_path, ((ModelDisk *) model->disks->pdata[i])->path, model->disks->pdata[i]);
+        for (guint i = 0; i < model->usb->len; i++)
+                g_hash_table_insert(model->by_path, ((ModelUsb *) model->usb->pdata[i])->path, model->usb->pdata[i]);
+        for (guint i = 0; i < model->domains->len; i++)
+                g_hash_table_insert(model->by_path, ((ModelDomain *) model->domains->pdata[i])->path,
+                                    model->domains->pdata[i]);
+        link_usb_disks(model, snap->disk_syspaths);
+        for (guint i = 0; i < model->usb->len; i++)
+                usb_state(model->usb->pdata[i], model);
+        link_domain_devices(model);
+        model->libvirt_known = snap->libvirt_ok;
+        return model;
+}
+
+/* ---------------------------------------------------------------- comparing */
+
+/* Each property as text, in a fixed order: what changed is what differs. */
+static char *joined(GPtrArray *strings);
+
+static GPtrArray *disk_props(const ModelDisk *d) {
+        GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
+        const DiskUsage *u = d->usage;
+        g_autofree char *mounts = u ? joined(u->mountpoints) : g_strdup("");
+
+        g_ptr_array_add(p, g_strdup_printf("Size=%" G_GUINT64_FORMAT, d->info->size));
+        g_ptr_array_add(p, g_strdup_printf("Model=%s", d->info->model));
+        g_ptr_array_add(p, g_strdup_printf("Serial=%s", d->info->serial));
+        g_ptr_array_add(p, g_strdup_printf("Wwn=%s", d->info->wwn));
+        g_ptr_array_add(p, g_strdup_printf("Transport=%s", d->info->transport));
+        g_ptr_array_add(p, g_strdup_printf("Removable=%d", d->info->removable));
+        g_ptr_array_add(p, g_strdup_printf("ReadOnly=%d", d->info->read_only));
+        g_ptr_array_add(p, g_strdup_printf("Mountpoints=%s", mounts));
+        g_ptr_array_add(p, g_strdup_printf("System=%d", u && u->system));
+        g_ptr_array_add(p, g_strdup_printf("InUse=%s", u ? u->in_use : ""));
+        g_ptr_array_add(p, g_strdup_printf("AttachedTo=%s", u && u->vm ? u->vm : ""));
+        g_ptr_array_add(p, g_strdup_printf("State=%s", d->state));
+        g_ptr_array_add(p, g_strdup_printf("StateReason=%s", d->state_reason));
+        g_ptr_array_add(p, g_strdup_printf("AttachedBy=%s", d->attached_by));
+        g_ptr_array_add(p, g_strdup_printf("UsbDevice=%s", d->usb_device));
+        return p;
+}
+
+static char *joined(GPtrArray *strings) {
+        g_autoptr(GPtrArray) copy = g_ptr_array_new();
+
+        for (guint i = 0; i < strings->len; i++)
+                g_ptr_array_add(copy, strings->pdata[i]);
+        g_ptr_array_add(copy, NULL);
+        return g_strjoinv("\n", (char **) copy->pdata);
+}
+
+static GPtrArray *usb_props(const ModelUsb *u) {
+        GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *disks = joined(u->disks);
+
+        g_ptr_array_add(p, g_strdup_printf("Manufacturer=%s", u->dev->manufacturer));
+        g_ptr_array_add(p, g_strdup_printf("Product=%s", u->dev->product));
+        g_ptr_array_add(p, g_strdup_printf("Bus=%u", u->dev->bus));
+        g_ptr_array_add(p, g_strdup_printf("Device=%u", u->dev->device));
+        g_ptr_array_add(p, g_strdup_printf("AttachedTo=%s", u->attached_to));
+        g_ptr_array_add(p, g_strdup_printf("State=%s", u->state));
+        g_ptr_array_add(p, g_strdup_printf("StateReason=%s", u->state_reason));
+        g_ptr_array_add(p, g_strdup_printf("AttachedBy=%s", u->attached_by));
+        g_ptr_array_add(p, g_strdup_printf("Disks=%s", disks));
+        return p;
+}
+
+static GPtrArray *domain_props(const ModelDomain *d) {
+        GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *devices = joined(d->devices);
+
+        g_ptr_array_add(p, g_strdup_printf("Name=%s", d->name));
+        g_ptr_array_add(p, g_strdup_printf("State=%s", d->state));
+        g_ptr_array_add(p, g_strdup_printf("Devices=%s", devices));
+        return p;
+}
+
+static GPtrArray *props_of(ModelKind kind, gconstpointer object) {
+        switch (kind) {
+        case MODEL_DISK: return disk_props(object);
+        case MODEL_USB: return usb_props(object);
+        case MODEL_DOMAIN:
+        default: return domain_props(object);
+        }
+}
+
+/* The names (borrowed from `b`'s text, up to '=') of the properties that differ. */
+static GPtrArray *changed_names(GPtrArray *a, GPtrArray *b) {
+        GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+
+        for (guint i = 0; i < a->len && i < b->len; i++)
+                if (!g_str_equal(a->pdata[i], b->pdata[i])) {
+                        const char *text = b->pdata[i];
+
+                        g_ptr_array_add(names, g_strndup(text, strcspn(text, "=")));
+                }
+        g_ptr_array_add(names, NULL);
+        return names;
+}
+
+static GPtrArray *objects_of(Model *model, ModelKind kind) {
+        return kind == MODEL_DISK ? model->disks : kind == MODEL_USB ? model->usb : model->domains;
+}
+
+static const char *path_of(ModelKind kind, gconstpointer object) {
+        return kind == MODEL_DISK ? ((const ModelDisk *) object)->path
+               : kind == MODEL_USB ? ((const ModelUsb *) object)->path : ((const ModelDomain *) object)->path;
+}
+
+/* Objects that left, then those that came and those that changed. */
+static void report_objects(Model *model, Model *old, ModelKind kind) {
+        const ModelHandlers *h = &model->handlers;
+        GPtrArray *olds = objects_of(old, kind), *news = objects_of(model, kind);
+
+        for (guint i = 0; olds && i < olds->len; i++)
+                if (!g_hash_table_contains(model->by_path, path_of(kind, olds->pdata[i])) && h->removed)
+                        h->removed(kind, path_of(kind, olds->pdata[i]), h->data);
+        for (guint i = 0; i < news->len; i++) {
+                const char *path = path_of(kind, news->pdata[i]);
+                gconstpointer before = old->by_path ? g_hash_table_lookup(old->by_path, path) : NULL;
+                g_autoptr(GPtrArray) a = NULL, b = NULL, names = NULL;
+
+                if (!before) {
+                        if (h->added)
+                                h->added(kind, path, h->data);
+                        continue;
+                }
+                a = props_of(kind, before);
+                b = props_of(kind, news->pdata[i]);
+                names = changed_names(a, b);
+                if (names->len > 1 && h->changed)
+                        h->changed(kind, path, (const char *const *) names->pdata, h->data);
+        }
+}
+
+/* A device a VM took or gave back, whoever did it (the service, virsh, a
+ * domain that stopped). A device that left the host is DeviceRemoved. */
+static void report_holder(Model *model, const char *kind, const char *id, const char *before, const char *now,
+                          const char *target) {
+        const ModelHandlers *h = &model->handlers;
+
+        if (g_str_equal(before, now))
+                return;
+        if (*before && h->detached)
+                h->detached(before, kind, id, h->data);
+        if (*now && h->attached)
+                h->attached(now, kind, id, target, h->data);
+}
+
+static void report_holders(Model *model, Model *old) {
+        for (guint i = 0; i < model->disks->len; i++) {
+                const ModelDisk *d = model->disks->pdata[i];
+                const ModelDisk *was = old->by_path ? g_hash_table_lookup(old->by_path, d->path) : NULL;
+                const char *before = was && was->usage && was->usage->vm ? was->usage->vm : "";
+                const char *now = d->usage && d->usage->vm ? d->usage->vm : "";
+
+                if (was || *now)
+                        report_holder(model, "disk", d->info->id, before, now, d->target);
+        }
+        for (guint i = 0; i < model->usb->len; i++) {
+                const ModelUsb *u = model->usb->pdata[i];
+                const ModelUsb *was = old->by_path ? g_hash_table_lookup(old->by_path, u->path) : NULL;
+
+                if (was || *u->attached_to)
+                        report_holder(model, "usb", u->dev->id, was ? was->attached_to : "", u->attached_to,
+                                      u->target);
+        }
+}
+
+/* ---------------------------------------------------------------- refreshing */
+
+static void take_contents(Model *model, Model *fresh) {
+        g_clear_pointer(&model->disks, g_ptr_array_unref);
+        g_clear_pointer(&model->usb, g_ptr_array_unref);
+        g_clear_pointer(&model->domains, g_ptr_array_unref);
+        g_clear_pointer(&model->by_path, g_hash_table_unref);
+        model->disks = g_steal_pointer(&fresh->disks);
+        model->usb = g_steal_pointer(&fresh->usb);
+        model->domains = g_steal_pointer(&fresh->domains);
+        model->by_path = g_steal_pointer(&fresh->by_path);
+        model->libvirt_known = fresh->libvirt_known;
+}
+
+static void refresh_start(Model *model);
+
+static void refresh_done(gpointer data, GError *unused) {
+        Snapshot *snap = data;
+        Model *model = snap->model;
+        Model *fresh = build(model, snap);
+        Model old = { 0 };
+        gboolean first = !model->ready;
+
+        snapshot_free(snap);
+        model->refreshing = FALSE;
+        model->refreshes++;
+        if (model->stopped) {
+                g_free(fresh);   /* its contents go with it */
+                return;
+        }
+        /* The old contents stay alive until every signal is out. */
+        old.disks = g_steal_pointer(&model->disks);
+        old.usb = g_steal_pointer(&model->usb);
+        old.domains = g_steal_pointer(&model->domains);
+        old.by_path = g_steal_pointer(&model->by_path);
+        take_contents(model, fresh);
+        g_free(fresh);
+        model->ready = TRUE;
+        if (!first) {
+                for (ModelKind k = MODEL_DISK; k <= MODEL_DOMAIN; k++)
+                        report_objects(model, &old, k);
+                report_holders(model, &old);
+        } else if (model->handlers.ready) {
+                model->handlers.ready(model->handlers.data);
+        }
+        g_clear_pointer(&old.by_path, g_hash_table_unref);
+        g_clear_pointer(&old.disks, g_ptr_array_unref);
+        g_clear_pointer(&old.usb, g_ptr_array_unref);
+        g_clear_pointer(&old.domains, g_ptr_array_unref);
+        if (model->stale)
+                refresh_start(model);
+}
+
+static void refresh_start(Model *model) {
+        Snapshot *snap;
+
+        if (model->refreshing || model->stopped)
+                return;
+        snap = g_new0(Snapshot, 1);
+        snap->model = model;
+        model->stale = FALSE;
+        model->refreshing = TRUE;
+        worker_run(snapshot_work, refresh_done, snap);
+}
+
+static gboolean refresh_due(gpointer data) {
+        Model *model = data;
+
+        model->idle = 0;
+        refresh_start(model);
+        return G_SOURCE_REMOVE;
+}
+
+void model_invalidate(Model *model) {
+        model->stale = TRUE;
+        /* One main loop turn first: a burst of events becomes one refresh. */
+        if (!model->refreshing && !model->idle)
+                model->idle = g_idle_add(refresh_due, model);
+}
+
+Model *model_new(Virt *virt, const ModelHandlers *handlers) {
+        Model *model = g_new0(Model, 1);
+
+        model->virt = virt;
+        if (handlers)
+                model->handlers = *handlers;
+        model->disks = g_ptr_array_new_with_free_func((GDestroyNotify) model_disk_free);
+        model->usb = g_ptr_array_new_with_free_func((GDestroyNotify) model_usb_free);
+        model->domains = g_ptr_array_new_with_free_func((GDestroyNotify) model_domain_free);
+        model->by_path = g_hash_table_new(g_str_hash, g_str_equal);
+        model_invalidate(model);
+        return model;
+}
+
+/* A refresh still under way keeps the model: it ends in refresh_done, which
+ * frees nothing but its own results once stopped. Called after the workers
+ * were drained, so none is. */
+void model_free(Model *model) {
+        if (!model)
+                return;
+        g_clear_handle_id(&model->idle, g_source_remove);
+        g_ptr_array_unref(model->disks);
+        g_ptr_array_unref(model->usb);
+        g_ptr_array_unref(model->domains);
+        g_hash_table_unref(model->by_path);
+        g_free(model);
+}
+
+gboolean model_ready(Model *model) {
+        return model->ready;
+}
+
+gboolean model_busy(Model *model) {
+        return model->refreshing || model->stale;
+}
+
+GPtrArray *model_disks(Model *model) {
+        return model->disks;
+}
+
+GPtrArray *model_usb(Model *model) {
+        return model->usb;
+}
+
+GPtrArray *model_domains(Model *model) {
+        return model->domains;
+}
+
+gboolean model_libvirt_known(Model *model) {
+        return model->libvirt_known;
+}
+
+static gconstpointer find(Model *model, const char *path, GPtrArray *kind) {
+        gpointer object = path ? g_hash_table_lookup(model->by_path, path) : NULL;
+
+        for (guint i = 0; object && i < kind->len; i++)
+                if (kind->pdata[i] == object)
+                        return object;
+        return NULL;
+}
+
+const ModelDisk *model_find_disk(Model *model, const char *path) {
+        return find(model, path, model->disks);
+}
+
+const ModelUsb *model_find_usb(Model *model, const char *path) {
+        return find(model, path, model->usb);
+}
+
+const ModelDomain *model_find_domain(Model *model, const char *path) {
+        return find(model, path, model->domains);
+}
+
+guint model_refreshes(Model *model) {
+        return model->refreshes;
+}

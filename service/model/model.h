@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The live model: what the host has (disks, USB devices) and what the VMs
+ * hold, kept in memory on the main thread and answered from there.
+ *
+ * It is fed by events only: device uevents, mount and swap table changes,
+ * libvirt's lifecycle and device events (and a reconnect), and the service's
+ * own changes. Each of them marks the model stale; a refresh reads the host
+ * and libvirt in a worker (one at a time, events meanwhile merged into the
+ * next) and the main thread compares the result with what it had: objects
+ * that came and went, properties that changed, devices a VM took or gave
+ * back, whoever did it. A change still proves itself when it acts: the model
+ * may be a few milliseconds behind. */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#include "disks.h"
+#include "usb.h"
+#include "virt.h"
+
+#define MODEL_ROOT "/org/example/Passthrough1"
+#define MODEL_DISK_PREFIX MODEL_ROOT "/disk"
+#define MODEL_USB_PREFIX MODEL_ROOT "/usb"
+#define MODEL_DOMAIN_PREFIX MODEL_ROOT "/domain"
+
+typedef struct {
+        char *path;              /* object path, from the Id */
+        DiskInfo *info;
+        DiskUsage *usage;
+        const char *state;       /* "free", "busy" or "attached" */
+        char *state_reason;      /* for a person: "mounted at /mnt", "attached to VM debian as vdb" */
+        char *attached_by;       /* "passthrough", "other" or "" */
+        char *target;            /* the VM's target, or "" */
+        char *usb_device;        /* object path of the USB device it sits on, or "/" */
+} ModelDisk;
+
+typedef struct {
+        char *path;
+        UsbDevice *dev;
+        const char *state;       /* "free", "busy", "attached" or "unavailable" (hubs) */
+        char *state_reason;
+        char *attached_to;       /* domain name or "" */
+        char *attached_by;
+        char *target;            /* the hostdev's alias, or "" */
+        GPtrArray *disks;        /* char*: object paths of the disks it carries */
+} ModelUsb;
+
+typedef struct {
+        char *path;
+        char *name;
+        char *uuid;
+        const char *state;       /* as virsh prints it: "running", "shut off", ... */
+        GPtrArray *devices;      /* char*: object paths of the host devices it has */
+} ModelDomain;
+
+typedef enum {
+        MODEL_DISK,
+        MODEL_USB,
+        MODEL_DOMAIN,
+} ModelKind;
+
+/* What the model tells the bus layer, on the main thread, after it changed. */
+typedef struct {
+        void (*added)(ModelKind kind, const char *path, gpointer data);
+        void (*removed)(ModelKind kind, const char *path, gpointer data);
+        /* NULL-terminated property names. */
+        void (*changed)(ModelKind kind, const char *path, const char *const *properties, gpointer data);
+        void (*attached)(const char *domain, const char *kind, const char *id, const char *target, gpointer data);
+        void (*detached)(const char *domain, const char *kind, const char *id, gpointer data);
+        /* The first refresh is in: the model answers. */
+        void (*ready)(gpointer data);
+        gpointer data;
+} ModelHandlers;
+
+typedef struct Model Model;
+
+Model *model_new(Virt *virt, const ModelHandlers *handlers);
+void model_free(Model *model);
+
+/* Something changed (or may have): refresh soon. */
+void model_invalidate(Model *model);
+/* The first refresh has been applied. */
+gboolean model_ready(Model *model);
+/* A refresh is due or under way. */
+gboolean model_busy(Model *model);
+
+/* Borrowed, in a stable order (disks and USB devices as listed by the host,
+ * domains by name). Valid until the next refresh is applied. */
+GPtrArray *model_disks(Model *model);
+GPtrArray *model_usb(Model *model);
+GPtrArray *model_domains(Model *model);
+gboolean model_libvirt_known(Model *model);   /* the last refresh reached libvirt */
+
+const ModelDisk *model_find_disk(Model *model, const char *path);
+const ModelUsb *model_find_usb(Model *model, const char *path);
+const ModelDomain *model_find_domain(Model *model, const char *path);
+
+/* How many refreshes ran (benchmarks and tests). */
+guint model_refreshes(Model *model);
+
+/* devnum -> VmHold (disks.h) of the block disks of `running` (DomainXml*). */
+GHashTable *model_vm_holds(GPtrArray *running);
+
+/* Pure: Ids for `devices` that stay: a device already known by its syspath
+ * in `known` (syspath -> Id) keeps its Id; a new one gets
+ * "vvvv:pppp:SERIAL" when no other present device has that serial, else
+ * "vvvv:pppp@PORT". */
+void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known);
