@@ -59,11 +59,6 @@ static int append_strings(sd_bus_message *reply, const char *type, GPtrArray *st
         return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
-static const char *disk_in_use(const ModelDisk *d) {
-        return d->usage && *d->usage->in_use ? d->usage->in_use
-               : g_str_equal(d->state, "attached") ? d->state_reason : "";
-}
-
 /* ---- Disk ---- */
 
 static int disk_property(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -84,7 +79,7 @@ static int disk_property(sd_bus *bus, const char *path, const char *interface, c
         if (g_str_equal(property, "ReadOnly")) return sd_bus_message_append(reply, "b", i->read_only);
         if (g_str_equal(property, "Mountpoints")) return append_strings(reply, "s", u ? u->mountpoints : NULL);
         if (g_str_equal(property, "System")) return sd_bus_message_append(reply, "b", u && u->system);
-        if (g_str_equal(property, "InUse")) return sd_bus_message_append(reply, "s", disk_in_use(d));
+        if (g_str_equal(property, "InUse")) return sd_bus_message_append(reply, "s", d->in_use);
         if (g_str_equal(property, "AttachedTo")) return sd_bus_message_append(reply, "s", u && u->vm ? u->vm : "");
         if (g_str_equal(property, "State")) return sd_bus_message_append(reply, "s", d->state);
         if (g_str_equal(property, "StateReason")) return sd_bus_message_append(reply, "s", d->state_reason);
@@ -274,6 +269,32 @@ int objects_register(Manager *m) {
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, MODEL_DOMAIN_PREFIX, enumerate_domains, m);
         return r;
+}
+
+/* ---- the same properties as a dictionary (the List* methods) ---- */
+
+int objects_append_dict(sd_bus_message *reply, ModelKind kind, gconstpointer object) {
+        const sd_bus_vtable *v = kind == MODEL_DISK ? disk_vtable : kind == MODEL_USB ? usb_vtable : domain_vtable;
+        sd_bus_property_get_t get = kind == MODEL_DISK ? disk_property : kind == MODEL_USB ? usb_property
+                                                                                            : domain_property;
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+
+        for (; r >= 0 && v->type != _SD_BUS_VTABLE_END; v++) {
+                if (v->type != _SD_BUS_VTABLE_PROPERTY)
+                        continue;
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", v->x.property.member);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'v', v->x.property.signature);
+                if (r >= 0)
+                        r = get(NULL, NULL, NULL, v->x.property.member, reply, (void *) object, NULL);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
 /* ---- the model's changes, as signals ---- */

@@ -11,3 +11,6 @@ int objects_register(Manager *m);
 
 /* What the model calls when it changed: signals on m->bus. */
 ModelHandlers objects_handlers(Manager *m);
+
+/* Append the object's properties as an a{sv} (what its interface shows). */
+int objects_append_dict(sd_bus_message *reply, ModelKind kind, gconstpointer object);

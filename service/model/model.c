@@ -23,7 +23,15 @@ struct Model {
         guint idle;
         guint refreshes;
         gboolean stopped;
+        GPtrArray *waiting;        /* Waiter*: model_when_current() callers */
+        ModelPresent present;
+        gpointer present_data;
 };
+
+typedef struct {
+        ModelCurrent func;
+        gpointer data;
+} Waiter;
 
 /* ---------------------------------------------------------------- freeing */
 
@@ -37,6 +45,7 @@ static void model_disk_free(ModelDisk *d) {
         disk_info_free(d->info);
         disk_usage_free(d->usage);
         g_free(d->state_reason);
+        g_free(d->in_use);
         g_free(d->attached_by);
         g_free(d->target);
         g_free(d->usb_device);
@@ -85,6 +94,8 @@ typedef struct {
         GPtrArray *domains;        /* DomainRow* */
         GPtrArray *running;        /* DomainXml* */
         gboolean libvirt_ok;
+        GHashTable *usb_present;   /* from the device events, or NULL */
+        GHashTable *disk_present;
 } Snapshot;
 
 static void snapshot_free(Snapshot *snap) {
@@ -94,6 +105,8 @@ static void snapshot_free(Snapshot *snap) {
         g_clear_pointer(&snap->usb, g_ptr_array_unref);
         g_clear_pointer(&snap->domains, g_ptr_array_unref);
         g_clear_pointer(&snap->running, g_ptr_array_unref);
+        g_clear_pointer(&snap->usb_present, g_hash_table_unref);
+        g_clear_pointer(&snap->disk_present, g_hash_table_unref);
         g_free(snap);
 }
 
@@ -157,6 +170,13 @@ static GPtrArray *real_syspaths(GPtrArray *disks) {
         return paths;
 }
 
+/* Leave out what the device events said was removed. */
+static void keep_present(GPtrArray *objects, GHashTable *present, gsize key_offset) {
+        for (guint i = objects->len; present && i-- > 0;)
+                if (!g_hash_table_contains(present, *(char **) ((char *) objects->pdata[i] + key_offset)))
+                        g_ptr_array_remove_index(objects, i);
+}
+
 static void snapshot_work(gpointer data, GError **error) {
         Snapshot *snap = data;
         g_autoptr(GError) local = NULL;
@@ -168,6 +188,7 @@ static void snapshot_work(gpointer data, GError **error) {
                 snap->disks = g_ptr_array_new_with_free_func((GDestroyNotify) disk_info_free);
                 g_clear_error(&local);
         }
+        keep_present(snap->disks, snap->disk_present, G_STRUCT_OFFSET(DiskInfo, name));
         snap->disk_syspaths = real_syspaths(snap->disks);
         snap->host = host_usage_read(&local);
         if (!snap->host) {
@@ -181,45 +202,10 @@ static void snapshot_work(gpointer data, GError **error) {
                 g_debug("The model without USB devices: %s", local->message);
                 snap->usb = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
         }
+        keep_present(snap->usb, snap->usb_present, G_STRUCT_OFFSET(UsbDevice, syspath));
 }
 
 /* ---------------------------------------------------------------- Ids */
-
-static guint serial_count(GPtrArray *devices, const char *serial) {
-        guint n = 0;
-
-        for (guint i = 0; i < devices->len; i++)
-                if (g_str_equal(((UsbDevice *) devices->pdata[i])->serial, serial))
-                        n++;
-        return n;
-}
-
-void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known) {
-        g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
-
-        for (guint i = 0; i < devices->len; i++) {
-                UsbDevice *dev = devices->pdata[i];
-                const char *kept = known ? g_hash_table_lookup(known, dev->syspath) : NULL;
-
-                g_free(dev->id);
-                dev->id = g_strdup(kept);
-                if (dev->id)
-                        g_hash_table_add(used, dev->id);
-        }
-        for (guint i = 0; i < devices->len; i++) {
-                UsbDevice *dev = devices->pdata[i];
-                g_autofree char *serial_id = NULL;
-
-                if (dev->id)
-                        continue;
-                serial_id = g_strdup_printf("%s:%s:%s", dev->vendor_id, dev->product_id, dev->serial);
-                if (*dev->serial && serial_count(devices, dev->serial) == 1 && !g_hash_table_contains(used, serial_id))
-                        dev->id = g_steal_pointer(&serial_id);
-                else
-                        dev->id = g_strdup_printf("%s:%s@%s", dev->vendor_id, dev->product_id, dev->port);
-                g_hash_table_add(used, dev->id);
-        }
-}
 
 static char *object_path(const char *prefix, const char *id) {
         char *path = NULL;
@@ -258,6 +244,12 @@ static ModelDisk *build_disk(DiskInfo *info, const HostUsage *host) {
         d->usb_device = g_strdup("/");
         d->target = g_strdup(u && u->vm ? u->vm_target : "");
         d->attached_by = g_strdup(u && u->vm ? attached_by(u->vm_alias) : "");
+        d->in_use = g_strdup(u && *u->in_use ? u->in_use : "");
+        if (u && u->vm && !*d->in_use)
+                d->in_use = (g_free(d->in_use), g_str_equal(u->vm_device, info->path)
+                                                        ? g_strdup_printf("attached to VM %s", u->vm)
+                                                        : g_strdup_printf("%s attached to VM %s",
+                                                                          u->vm_device + strlen("/dev/"), u->vm));
         if (u && u->vm) {
                 d->state = "attached";
                 d->state_reason = g_str_equal(u->vm_device, info->path)
@@ -383,21 +375,10 @@ static void link_domain_devices(Model *model) {
         }
 }
 
-static GHashTable *known_usb_ids(Model *model) {
-        GHashTable *known = g_hash_table_new(g_str_hash, g_str_equal);
-
-        for (guint i = 0; model->usb && i < model->usb->len; i++) {
-                const ModelUsb *u = model->usb->pdata[i];
-
-                g_hash_table_insert(known, u->dev->syspath, u->dev->id);
-        }
-        return known;
-}
-
 /* The new model from a snapshot (which it takes the devices from). */
 static Model *build(Model *old, Snapshot *snap) {
         Model *model = g_new0(Model, 1);
-        g_autoptr(GHashTable) known = known_usb_ids(old);
+        g_autoptr(GHashTable) known = usb_ids_known();
 
         model->disks = g_ptr_array_new_with_free_func((GDestroyNotify) model_disk_free);
         model->usb = g_ptr_array_new_with_free_func((GDestroyNotify) model_usb_free);
@@ -443,7 +424,7 @@ static GPtrArray *disk_props(const ModelDisk *d) {
         g_ptr_array_add(p, g_strdup_printf("ReadOnly=%d", d->info->read_only));
         g_ptr_array_add(p, g_strdup_printf("Mountpoints=%s", mounts));
         g_ptr_array_add(p, g_strdup_printf("System=%d", u && u->system));
-        g_ptr_array_add(p, g_strdup_printf("InUse=%s", u ? u->in_use : ""));
+        g_ptr_array_add(p, g_strdup_printf("InUse=%s", d->in_use));
         g_ptr_array_add(p, g_strdup_printf("AttachedTo=%s", u && u->vm ? u->vm : ""));
         g_ptr_array_add(p, g_strdup_printf("State=%s", d->state));
         g_ptr_array_add(p, g_strdup_printf("StateReason=%s", d->state_reason));
@@ -595,6 +576,36 @@ static void take_contents(Model *model, Model *fresh) {
 
 static void refresh_start(Model *model);
 
+/* The callbacks may ask again: they wait for the next turn. */
+static void call_waiting(Model *model) {
+        g_autoptr(GPtrArray) waiting = g_steal_pointer(&model->waiting);
+
+        model->waiting = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < waiting->len; i++) {
+                Waiter *w = waiting->pdata[i];
+
+                w->func(w->data);
+        }
+}
+
+static gboolean current_now(gpointer data) {
+        Model *model = data;
+
+        if (!model_busy(model))
+                call_waiting(model);
+        return G_SOURCE_REMOVE;
+}
+
+void model_when_current(Model *model, ModelCurrent func, gpointer data) {
+        Waiter *w = g_new0(Waiter, 1);
+
+        w->func = func;
+        w->data = data;
+        g_ptr_array_add(model->waiting, w);
+        if (!model_busy(model))
+                g_idle_add(current_now, model);
+}
+
 static void refresh_done(gpointer data, GError *unused) {
         Snapshot *snap = data;
         Model *model = snap->model;
@@ -630,6 +641,8 @@ static void refresh_done(gpointer data, GError *unused) {
         g_clear_pointer(&old.domains, g_ptr_array_unref);
         if (model->stale)
                 refresh_start(model);
+        else
+                call_waiting(model);
 }
 
 static void refresh_start(Model *model) {
@@ -639,6 +652,10 @@ static void refresh_start(Model *model) {
                 return;
         snap = g_new0(Snapshot, 1);
         snap->model = model;
+        if (model->present) {
+                snap->usb_present = model->present("usb", model->present_data);
+                snap->disk_present = model->present("disk", model->present_data);
+        }
         model->stale = FALSE;
         model->refreshing = TRUE;
         worker_run(snapshot_work, refresh_done, snap);
@@ -669,6 +686,7 @@ Model *model_new(Virt *virt, const ModelHandlers *handlers) {
         model->usb = g_ptr_array_new_with_free_func((GDestroyNotify) model_usb_free);
         model->domains = g_ptr_array_new_with_free_func((GDestroyNotify) model_domain_free);
         model->by_path = g_hash_table_new(g_str_hash, g_str_equal);
+        model->waiting = g_ptr_array_new_with_free_func(g_free);
         model_invalidate(model);
         return model;
 }
@@ -684,7 +702,13 @@ void model_free(Model *model) {
         g_ptr_array_unref(model->usb);
         g_ptr_array_unref(model->domains);
         g_hash_table_unref(model->by_path);
+        g_ptr_array_unref(model->waiting);
         g_free(model);
+}
+
+void model_set_present(Model *model, ModelPresent present, gpointer data) {
+        model->present = present;
+        model->present_data = data;
 }
 
 gboolean model_ready(Model *model) {

@@ -30,6 +30,7 @@ typedef struct {
         DiskUsage *usage;
         const char *state;       /* "free", "busy" or "attached" */
         char *state_reason;      /* for a person: "mounted at /mnt", "attached to VM debian as vdb" */
+        char *in_use;            /* ListDisks' InUse: "", "mounted at /mnt", "sdb1 attached to VM debian" */
         char *attached_by;       /* "passthrough", "other" or "" */
         char *target;            /* the VM's target, or "" */
         char *usb_device;        /* object path of the USB device it sits on, or "/" */
@@ -78,12 +79,24 @@ typedef struct Model Model;
 Model *model_new(Virt *virt, const ModelHandlers *handlers);
 void model_free(Model *model);
 
+/* Main thread, when a refresh starts: what the device events say is there
+ * (usb: syspaths, disk: kernel names; NULL: no word), so that a device
+ * reported removed is left out even while sysfs still shows it. */
+typedef GHashTable *(*ModelPresent)(const char *kind, gpointer data);
+void model_set_present(Model *model, ModelPresent present, gpointer data);
+
 /* Something changed (or may have): refresh soon. */
 void model_invalidate(Model *model);
 /* The first refresh has been applied. */
 gboolean model_ready(Model *model);
 /* A refresh is due or under way. */
 gboolean model_busy(Model *model);
+
+/* Call func(data) on the main thread once no refresh is due or under way
+ * (at once, from an idle, when none is): an answer from memory that has
+ * caught up with the events already seen. */
+typedef void (*ModelCurrent)(gpointer data);
+void model_when_current(Model *model, ModelCurrent func, gpointer data);
 
 /* Borrowed, in a stable order (disks and USB devices as listed by the host,
  * domains by name). Valid until the next refresh is applied. */
@@ -101,9 +114,3 @@ guint model_refreshes(Model *model);
 
 /* devnum -> VmHold (disks.h) of the block disks of `running` (DomainXml*). */
 GHashTable *model_vm_holds(GPtrArray *running);
-
-/* Pure: Ids for `devices` that stay: a device already known by its syspath
- * in `known` (syspath -> Id) keeps its Id; a new one gets
- * "vvvv:pppp:SERIAL" when no other present device has that serial, else
- * "vvvv:pppp@PORT". */
-void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <libmount.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -19,14 +20,21 @@ struct MountMonitor {
         gpointer data;
 };
 
-static gboolean on_mounts(gint fd, GIOCondition condition, gpointer data) {
-        MountMonitor *monitor = data;
+/* Drain every pending change; TRUE if there was one. */
+static gboolean drain_mounts(MountMonitor *monitor) {
         const char *filename = NULL;
         int type = 0;
+        gboolean changed = FALSE;
 
-        /* Drain every pending change, then say it once. */
         while (mnt_monitor_next_change(monitor->mounts, &filename, &type) == 0)
-                ;
+                changed = TRUE;
+        return changed;
+}
+
+static gboolean on_mounts(gint fd, GIOCondition condition, gpointer data) {
+        MountMonitor *monitor = data;
+
+        (void) drain_mounts(monitor);
         monitor->func(monitor->data);
         return G_SOURCE_CONTINUE;
 }
@@ -41,6 +49,18 @@ static gboolean on_swaps(gint fd, GIOCondition condition, gpointer data) {
                         ;
         monitor->func(monitor->data);
         return G_SOURCE_CONTINUE;
+}
+
+void mount_monitor_flush(MountMonitor *monitor) {
+        struct pollfd swaps = { .fd = monitor->swaps_fd, .events = POLLPRI };
+        gboolean changed = drain_mounts(monitor);
+
+        if (monitor->swaps_fd >= 0 && poll(&swaps, 1, 0) > 0 && swaps.revents) {
+                on_swaps(monitor->swaps_fd, 0, monitor);
+                return;
+        }
+        if (changed)
+                monitor->func(monitor->data);
 }
 
 static gboolean watch_mounts(MountMonitor *monitor, GError **error) {

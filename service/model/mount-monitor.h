@@ -11,3 +11,6 @@ typedef struct MountMonitor MountMonitor;
 
 MountMonitor *mount_monitor_new(MountsChanged func, gpointer data, GError **error);
 void mount_monitor_free(MountMonitor *monitor);
+
+/* Report a change already flagged but not yet dispatched (without waiting). */
+void mount_monitor_flush(MountMonitor *monitor);

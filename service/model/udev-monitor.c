@@ -35,6 +35,7 @@ static GHashTable *ids_new(void) {
 static GHashTable *scan_usb(GHashTable *gone) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) devices = usb_enumerate(&error);
+        g_autoptr(GHashTable) known = usb_ids_known();
         GHashTable *ids;
 
         if (!devices) {
@@ -44,7 +45,7 @@ static GHashTable *scan_usb(GHashTable *gone) {
         for (guint i = devices->len; i-- > 0;)
                 if (g_hash_table_contains(gone, ((UsbDevice *) devices->pdata[i])->syspath))
                         g_ptr_array_remove_index(devices, i);
-        usb_assign_ids(devices);
+        usb_assign_ids_keeping(devices, known);
         ids = ids_new();
         for (guint i = 0; i < devices->len; i++) {
                 const UsbDevice *dev = devices->pdata[i];
@@ -148,11 +149,15 @@ static void scan_done(gpointer data, GError *unused) {
         UdevWatch *watch = scan->watch;
 
         for (guint k = 0; k < N_KINDS; k++) {
+                g_autoptr(GHashTable) before = NULL;
+
                 if (!scan->now[k])
                         continue;
-                udev_watch_diff(watch->known[k], scan->now[k], kinds[k].kind, watch->func, watch->data);
-                g_hash_table_unref(watch->known[k]);
+                before = watch->known[k];
                 watch->known[k] = scan->now[k];
+                if (g_str_equal(kinds[k].kind, "usb"))
+                        usb_ids_remember(watch->known[k]);   /* before anyone hears of them */
+                udev_watch_diff(before, watch->known[k], kinds[k].kind, watch->func, watch->data);
         }
         g_hash_table_unref(scan->gone);
         g_free(scan);
@@ -225,6 +230,26 @@ static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
         return G_SOURCE_CONTINUE;
 }
 
+GHashTable *udev_watch_present(UdevWatch *watch, const char *kind) {
+        GHashTable *keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        GHashTableIter iter;
+        gpointer key;
+
+        for (guint k = 0; k < N_KINDS; k++) {
+                if (!g_str_equal(kinds[k].kind, kind))
+                        continue;
+                g_hash_table_iter_init(&iter, watch->known[k]);
+                while (g_hash_table_iter_next(&iter, &key, NULL))
+                        if (!g_hash_table_contains(watch->gone, key))
+                                g_hash_table_add(keys, g_strdup(key));
+        }
+        return keys;
+}
+
+void udev_watch_flush(UdevWatch *watch) {
+        (void) on_events(udev_monitor_get_fd(watch->monitor), G_IO_IN, watch);
+}
+
 /* ---- set-up ---- */
 
 const char *udev_watch_source(void) {
@@ -271,6 +296,8 @@ UdevWatch *udev_watch_new(UdevWatchFunc func, gpointer data, GError **error) {
                 watch->known[k] = kinds[k].scan(none);
                 if (!watch->known[k])
                         watch->known[k] = ids_new();
+                if (g_str_equal(kinds[k].kind, "usb"))
+                        usb_ids_remember(watch->known[k]);
         }
         watch->source = g_unix_fd_add(udev_monitor_get_fd(watch->monitor), G_IO_IN, on_events, watch);
         return watch;

@@ -24,6 +24,13 @@ typedef void (*UdevWatchFunc)(const char *kind, const char *id, gboolean added, 
 UdevWatch *udev_watch_new(UdevWatchFunc func, gpointer data, GError **error);
 void udev_watch_free(UdevWatch *watch);
 
+/* The keys ("usb": syspaths, "disk": kernel names) of what is there, as the
+ * events and the last scan tell; new. */
+GHashTable *udev_watch_present(UdevWatch *watch, const char *kind);
+
+/* Read the events already queued now, as if the main loop had woken up. */
+void udev_watch_flush(UdevWatch *watch);
+
 /* Where events come from: "udev" when systemd-udevd runs (/run/udev/control
  * exists): events after its rules ran, devices complete (by-id links, which
  * disk Ids use). Else "kernel": the raw uevents, which are all there is

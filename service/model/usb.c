@@ -177,6 +177,77 @@ void usb_assign_ids(GPtrArray *devices) {
         }
 }
 
+static guint serial_total(GPtrArray *devices, const char *serial) {
+        guint n = 0;
+
+        for (guint i = 0; i < devices->len; i++)
+                if (g_str_equal(((UsbDevice *) devices->pdata[i])->serial, serial))
+                        n++;
+        return n;
+}
+
+void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known) {
+        g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
+
+        for (guint i = 0; i < devices->len; i++) {
+                UsbDevice *dev = devices->pdata[i];
+                const char *kept = known ? g_hash_table_lookup(known, dev->syspath) : NULL;
+
+                g_free(dev->id);
+                dev->id = g_strdup(kept);
+                if (dev->id)
+                        g_hash_table_add(used, dev->id);
+        }
+        for (guint i = 0; i < devices->len; i++) {
+                UsbDevice *dev = devices->pdata[i];
+                g_autofree char *serial_id = NULL;
+
+                if (dev->id)
+                        continue;
+                serial_id = g_strdup_printf("%s:%s:%s", dev->vendor_id, dev->product_id, dev->serial);
+                if (*dev->serial && serial_total(devices, dev->serial) == 1 && !g_hash_table_contains(used, serial_id))
+                        dev->id = g_steal_pointer(&serial_id);
+                else
+                        dev->id = g_strdup_printf("%s:%s@%s", dev->vendor_id, dev->product_id, dev->port);
+                g_hash_table_add(used, dev->id);
+        }
+}
+
+/* The Ids given so far, shared by every reader (the device events, the
+ * model, the requests): a device keeps its Id while it stays. */
+static GMutex ids_lock;
+static GHashTable *ids_known;   /* syspath -> Id */
+
+void usb_ids_remember(GHashTable *syspath_to_id) {
+        GHashTable *copy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        GHashTableIter iter;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&iter, syspath_to_id);
+        while (g_hash_table_iter_next(&iter, &key, &value))
+                g_hash_table_insert(copy, g_strdup(key), g_strdup(value));
+        g_mutex_lock(&ids_lock);
+        if (ids_known)
+                g_hash_table_unref(ids_known);
+        ids_known = copy;
+        g_mutex_unlock(&ids_lock);
+}
+
+GHashTable *usb_ids_known(void) {
+        GHashTable *copy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        GHashTableIter iter;
+        gpointer key, value;
+
+        g_mutex_lock(&ids_lock);
+        if (ids_known) {
+                g_hash_table_iter_init(&iter, ids_known);
+                while (g_hash_table_iter_next(&iter, &key, &value))
+                        g_hash_table_insert(copy, g_strdup(key), g_strdup(value));
+        }
+        g_mutex_unlock(&ids_lock);
+        return copy;
+}
+
 /* ---------------------------------------------------------------- resolving */
 
 static gboolean spec_matches(const UsbDevice *dev, const char *spec) {
@@ -359,8 +430,11 @@ GPtrArray *usb_enumerate(GError **error) {
 
 GPtrArray *usb_list(GError **error) {
         GPtrArray *devices = usb_enumerate(error);
+        g_autoptr(GHashTable) known = NULL;
 
-        if (devices)
-                usb_assign_ids(devices);
+        if (!devices)
+                return NULL;
+        known = usb_ids_known();
+        usb_assign_ids_keeping(devices, known);
         return devices;
 }

@@ -31,12 +31,25 @@ UsbDevice *usb_device_copy(const UsbDevice *dev);
  * by bus and port. Devices whose numbers or ids cannot be read are left out. */
 GPtrArray *usb_enumerate(GError **error);   /* UsbDevice* */
 
-/* usb_enumerate() with Ids assigned. */
+/* usb_enumerate() with Ids assigned: kept for devices already known
+ * (usb_ids_known), decided for new ones by usb_assign_ids_keeping(). */
 GPtrArray *usb_list(GError **error);
 
 /* Pure: set each device's Id: "vvvv:pppp:SERIAL" when its serial is present
  * and no other device in the list has the same one, else "vvvv:pppp@PORT". */
 void usb_assign_ids(GPtrArray *devices);
+
+/* Pure: Ids that stay. A device already known by its syspath in `known`
+ * (syspath -> Id; may be NULL) keeps its Id; a new one gets
+ * "vvvv:pppp:SERIAL" when no other present device has its serial (and no
+ * kept Id is that), else "vvvv:pppp@PORT". So a device's Id never changes
+ * because another one came or went while it stayed. */
+void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known);
+
+/* The Ids the device events decided (syspath -> Id): every reader shares
+ * them. Remember replaces them (main thread); known returns a copy (any thread). */
+void usb_ids_remember(GHashTable *syspath_to_id);
+GHashTable *usb_ids_known(void);
 
 /* Pure: the syntax check of a caller's device string (1-255 printable ASCII
  * characters, as device strings are after cleaning). PT_ERROR_INVALID_ARGUMENT. */

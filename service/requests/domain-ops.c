@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* ListDomains and ListAttached: read-only, no authorization needed. */
+/* ListAttached: read-only, no authorization needed. */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -12,24 +12,9 @@
 #include "worker.h"
 
 typedef struct {
-        char *name;
-        char *uuid;
-        const char *state;
-} DomainRow;
-
-static void domain_row_free(gpointer p) {
-        DomainRow *row = p;
-
-        g_free(row->name);
-        g_free(row->uuid);
-        g_free(row);
-}
-
-typedef struct {
         Manager *m;
         sd_bus_message *message;
         char *domain_spec;
-        GPtrArray *rows;          /* DomainRow* (ListDomains) */
         DomainXml *xml;           /* ListAttached */
 } Query;
 
@@ -44,49 +29,8 @@ static Query *query_new(Manager *m, sd_bus_message *message) {
 static void query_free(Query *q) {
         sd_bus_message_unref(q->message);
         g_free(q->domain_spec);
-        g_clear_pointer(&q->rows, g_ptr_array_unref);
         g_clear_pointer(&q->xml, domain_xml_free);
         g_free(q);
-}
-
-static DomainRow *read_row(virDomainPtr dom) {
-        DomainRow *row = g_new0(DomainRow, 1);
-        int state = VIR_DOMAIN_NOSTATE, reason = 0;
-
-        (void) virDomainGetState(dom, &state, &reason, 0);
-        virt_domain_identity(dom, &row->name, &row->uuid);
-        row->state = virt_state_name(state);
-        return row;
-}
-
-static void list_domains_work(gpointer data, GError **error) {
-        Query *q = data;
-        g_autoptr(GPtrArray) doms = virt_list_all_domains(q->m->virt, FALSE, error);
-
-        if (!doms)
-                return;
-        q->rows = g_ptr_array_new_with_free_func(domain_row_free);
-        for (guint i = 0; i < doms->len; i++)
-                g_ptr_array_add(q->rows, read_row(doms->pdata[i]));
-}
-
-static int append_domain_rows(sd_bus_message *reply, GPtrArray *rows) {
-        int r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-
-        for (guint i = 0; r >= 0 && i < rows->len; i++) {
-                DomainRow *row = rows->pdata[i];
-
-                r = sd_bus_message_open_container(reply, 'a', "{sv}");
-                if (r >= 0)
-                        r = dict_add_s(reply, "Name", row->name);
-                if (r >= 0)
-                        r = dict_add_s(reply, "Uuid", row->uuid);
-                if (r >= 0)
-                        r = dict_add_s(reply, "State", row->state);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
-        }
-        return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
 static void send_reply(Query *q, int (*append)(sd_bus_message *, Query *)) {
@@ -100,25 +44,6 @@ static void send_reply(Query *q, int (*append)(sd_bus_message *, Query *)) {
         if (r < 0)
                 g_warning("Cannot send a reply: %s", g_strerror(-r));
         sd_bus_message_unref(reply);
-}
-
-static int append_domains(sd_bus_message *reply, Query *q) {
-        return append_domain_rows(reply, q->rows);
-}
-
-static void list_domains_done(gpointer data, GError *error) {
-        Query *q = data;
-
-        if (error)
-                reply_error(q->message, error);
-        else
-                send_reply(q, append_domains);
-        query_free(q);
-}
-
-int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        worker_run(list_domains_work, list_domains_done, query_new(userdata, message));
-        return 1;
 }
 
 static void list_attached_work(gpointer data, GError **error) {
