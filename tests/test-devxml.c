@@ -343,6 +343,27 @@ static void test_parse_invalid(void) {
         }
 }
 
+/* libxml2's messages quote the document (a tag name, say); the error goes
+ * into a D-Bus reply, whose strings must be UTF-8, so the message is
+ * valid UTF-8 even when the document is not. */
+static void test_parse_invalid_utf8(void) {
+        static const char *const bad[] = {
+                "<\xff\xff\xff\xff",
+                "<domain><name>x</name><\xc3\x28></domain>",
+                "<domain><na\xe2\x82me>x</name></domain>",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(DomainXml) dom = devxml_parse_domain(bad[i], &error);
+
+                g_assert_null(dom);
+                g_assert_error(error, PT_ERROR, PT_ERROR_FAILED);
+                g_test_message("xml %zu: %s", i, error->message);
+                g_assert_true(g_utf8_validate(error->message, -1, NULL));
+        }
+}
+
 static void test_find_disk(void) {
         g_autofree char *xml = read_fixture("domain-running.xml");
         g_autoptr(DomainXml) dom = devxml_parse_domain(xml, NULL);
@@ -483,6 +504,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/devxml/parse/minimal", test_parse_minimal);
         g_test_add_func("/devxml/parse/no-devices", test_parse_no_devices);
         g_test_add_func("/devxml/parse/invalid", test_parse_invalid);
+        g_test_add_func("/devxml/parse/invalid-utf8", test_parse_invalid_utf8);
         g_test_add_func("/devxml/find-disk", test_find_disk);
         g_test_add_func("/devxml/next-target/gaps", test_next_target);
         g_test_add_func("/devxml/next-target/two-letters", test_next_target_two_letters);

@@ -354,7 +354,9 @@ DomainXml *devxml_parse_domain(const char *xml, GError **error) {
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc) {
                 const xmlError *e = xmlCtxtGetLastError(ctxt);
-                g_autofree char *msg = g_strdup(e && e->message ? e->message : "parse error");
+                /* libxml2 quotes the document, which need not be UTF-8;
+                 * the message may end up in a D-Bus reply, which must be. */
+                g_autofree char *msg = g_utf8_make_valid(e && e->message ? e->message : "parse error", -1);
 
                 g_strchomp(msg);
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Invalid domain XML (line %d): %s",
