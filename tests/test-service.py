@@ -84,6 +84,25 @@ class TestContract(Base):
             contract = interface_shape(ET.fromstring(f.read()))
         self.assertEqual(live, contract)
 
+    def introspect(self, path):
+        p = subprocess.run(['busctl', '--address', W.bus.address, 'introspect', '--xml-interface',
+                            'org.example.Passthrough1', path], capture_output=True, text=True, check=True)
+        return ET.fromstring(p.stdout)
+
+    def test_every_object_type_introspects_to_the_contract(self):
+        with open(os.path.join(H.HERE, '..', 'dbus', 'org.example.Passthrough1.xml')) as f:
+            contract = ET.fromstring(f.read())
+        root = self.introspect('/org/example/Passthrough1')
+        self.assertIsNotNone(root.find("./interface[@name='org.freedesktop.DBus.ObjectManager']"))
+        with H.LoopDisk(16) as disk:
+            H.wait_for(lambda: W.disk_entry(disk.dev) is not None, 10, what='the loop disk in the model')
+            objects = managed_objects()
+            disk_path = [p for p, ifs in objects.items() if ifs.get(DISK_IFACE, {}).get('Path') == disk.dev][0]
+            domain_path = [p for p, ifs in objects.items() if ifs.get(DOMAIN_IFACE, {}).get('Name') == 'pt-linux'][0]
+            self.assertEqual(disk_path, '/org/example/Passthrough1/disk/' + disk.name)
+            for path, name in ((disk_path, DISK_IFACE), (domain_path, DOMAIN_IFACE)):
+                self.assertEqual(interface_shape(self.introspect(path), name), interface_shape(contract, name))
+
     def test_version_property(self):
         p = subprocess.run(['busctl', '--address', W.bus.address, 'get-property', 'org.example.Passthrough1',
                             '/org/example/Passthrough1', 'org.example.Passthrough1', 'Version'],
@@ -657,10 +676,10 @@ class TestServiceLifecycle(Base):
         self.assertIn('result', W.call('ListDomains'))
 
 
-def interface_shape(root):
-    """Methods, signals and properties of our interface, without doc annotations."""
-    iface = root if root.tag == 'interface' else root.find("./interface[@name='org.example.Passthrough1']")
-    assert iface is not None, 'interface missing'
+def interface_shape(root, name='org.example.Passthrough1'):
+    """Methods, signals and properties of one interface, without doc annotations."""
+    iface = root if root.tag == 'interface' else root.find("./interface[@name='%s']" % name)
+    assert iface is not None, 'interface %s missing' % name
 
     def annotations(el):
         return sorted((a.get('name'), a.get('value')) for a in el.findall('annotation')
@@ -677,6 +696,20 @@ def interface_shape(root):
                              for p in iface.findall('property')),
         'annotations': annotations(iface),
     }
+
+
+DISK_IFACE = 'org.example.Passthrough1.Disk'
+DOMAIN_IFACE = 'org.example.Passthrough1.Domain'
+
+
+def managed_objects():
+    """GetManagedObjects as {path: {interface: {property: value}}} (busctl's JSON)."""
+    p = subprocess.run(['busctl', '--address', W.bus.address, '--json=short', 'call', 'org.example.Passthrough1',
+                        '/org/example/Passthrough1', 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects'],
+                       capture_output=True, text=True, check=True)
+    data = json.loads(p.stdout)['data'][0]
+    return {path: {iface: {k: v['data'] for k, v in props.items()} for iface, props in ifaces.items()}
+            for path, ifaces in data.items()}
 
 
 def skip(reason):
