@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptharness as H  # noqa: E402
 from ptworld import ERR, World, args3, gv  # noqa: E402
+from ptmirror import Mirror  # noqa: E402
 
 ATTACH = 'org.example.passthrough1.attach-disk'
 ATTACH_SYSTEM = 'org.example.passthrough1.attach-system-disk'
@@ -553,6 +554,102 @@ class TestConnections(Base):
                 if stuck.poll() is None:
                     stuck.kill()
                     stuck.communicate()
+
+
+class TestLiveModel(Base):
+    """Each kind of change observed through the bus, as an applet would see it."""
+
+    def setUp(self):
+        super().setUp()
+        self.m = Mirror(W.bus.address)
+
+    def tearDown(self):
+        self.m.close()
+
+    def disk(self, dev):
+        return self.m.find(DISK_IFACE, 'Path', dev)
+
+    def test_loop_device_comes_and_goes(self):
+        with H.LoopDisk(16) as disk:
+            self.m.wait(lambda m: self.disk(disk.dev)[0], 10, 'InterfacesAdded for %s' % disk.dev)
+            path, props = self.disk(disk.dev)
+            self.assertEqual(path, '/org/example/Passthrough1/disk/' + disk.name)
+            self.assertEqual((props['State'], props['StateReason'], props['AttachedTo']), ('free', '', ''))
+            self.assertIn(('added', path, [DISK_IFACE]), [e[1:] for e in self.m.events])
+        self.m.wait(lambda m: path not in m.objects, 10, 'InterfacesRemoved for %s' % path)
+        self.assertIn(('removed', path, [DISK_IFACE]), [e[1:] for e in self.m.events])
+
+    def test_mount_and_unmount_change_the_state(self):
+        with H.LoopDisk(32, partition=True) as disk:
+            self.m.wait(lambda m: self.disk(disk.dev)[0], 10, 'the disk')
+            path, _ = self.disk(disk.dev)
+            H.run(['mkfs.ext4', '-q', disk.part])
+            mnt = H.tempfile.mkdtemp()
+            H.run(['mount', disk.part, mnt])
+            try:
+                self.m.wait(lambda m: m.objects[path][DISK_IFACE]['State'] == 'busy', 10, 'State busy')
+                props = self.m.objects[path][DISK_IFACE]
+                self.assertIn('mounted at %s' % mnt, props['StateReason'])
+                self.assertIn(mnt, props['Mountpoints'])
+            finally:
+                H.run(['umount', mnt])
+            self.m.wait(lambda m: m.objects[path][DISK_IFACE]['State'] == 'free', 10, 'State free again')
+            self.assertEqual(self.m.objects[path][DISK_IFACE]['Mountpoints'], [])
+            # The mirror kept from signals says what the service says.
+            self.assertEqual(self.m.objects[path][DISK_IFACE], managed_objects()[path][DISK_IFACE])
+
+    def test_virsh_attach_and_destroy_are_seen(self):
+        """Changes the service did not make: an administrator's virsh, a VM that stops."""
+        guest = H.Guest('pt-mirror')
+        guest.define_and_start(H.firmware_guest_xml('pt-mirror'))
+        try:
+            with H.LoopDisk(16) as disk:
+                self.m.wait(lambda m: self.disk(disk.dev)[0], 10, 'the disk')
+                path, _ = self.disk(disk.dev)
+                self.m.wait(lambda m: m.find(DOMAIN_IFACE, 'Name', 'pt-mirror')[0], 20, 'the domain object')
+                dom_path, dom = self.m.find(DOMAIN_IFACE, 'Name', 'pt-mirror')
+                self.assertEqual(dom['State'], 'running')
+                virsh_attach('pt-mirror', disk.dev, 'vdz')
+                self.m.wait(lambda m: m.objects[path][DISK_IFACE]['AttachedTo'] == 'pt-mirror', 20,
+                            'AttachedTo after virsh attach-device')
+                props = self.m.objects[path][DISK_IFACE]
+                self.assertEqual((props['State'], props['AttachedBy']), ('attached', 'other'))
+                self.m.wait(lambda m: ('DeviceAttached', None, ['pt-mirror', 'disk', disk.name, 'vdz'])
+                            in [e[1:] for e in m.events], 10, 'DeviceAttached')
+                self.assertIn(path, self.m.objects[dom_path][DOMAIN_IFACE]['Devices'])
+                H.virsh('destroy', 'pt-mirror')
+                self.m.wait(lambda m: m.objects[path][DISK_IFACE]['AttachedTo'] == '', 20,
+                            'AttachedTo cleared after virsh destroy')
+                self.m.wait(lambda m: ('DeviceDetached', None, ['pt-mirror', 'disk', disk.name])
+                            in [e[1:] for e in m.events], 10, 'DeviceDetached')
+                self.m.wait(lambda m: m.objects[dom_path][DOMAIN_IFACE]['State'] == 'shut off', 10,
+                            'Domain State shut off')
+                self.assertEqual(self.m.objects[dom_path][DOMAIN_IFACE]['Devices'], [])
+        finally:
+            guest.destroy()
+
+    def test_object_methods_go_through_the_same_requests(self):
+        with H.LoopDisk(16) as disk:
+            self.m.wait(lambda m: self.disk(disk.dev)[0], 10, 'the disk')
+            path, _ = self.disk(disk.dev)
+            p = H.run_as('pt-tester', ['busctl', '--json=short', 'call', 'org.example.Passthrough1', path,
+                                       DISK_IFACE, 'Attach', 'sa{sv}', 'pt-linux', '0'], bus_address=W.bus.address)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            target = json.loads(p.stdout)['data'][0]
+            self.assertIn(disk.dev, self.live_sources('pt-linux'))
+            self.m.wait(lambda m: m.objects[path][DISK_IFACE]['State'] == 'attached', 10, 'attached')
+            self.assertEqual(self.m.objects[path][DISK_IFACE]['AttachedBy'], 'passthrough')
+            self.assertEqual([c['action_id'] for c in W.polkit.calls()], [ATTACH])
+            p = H.run_as('pt-tester', ['busctl', 'call', 'org.example.Passthrough1', path, DISK_IFACE, 'Detach',
+                                       'a{sv}', '0'], bus_address=W.bus.address)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+            self.m.wait(lambda m: m.objects[path][DISK_IFACE]['State'] == 'free', 10, 'free again')
+            self.assertRegex(target, r'^vd[b-z]$')
+            p = H.run_as('pt-tester', ['busctl', 'call', 'org.example.Passthrough1', path, DISK_IFACE, 'Detach',
+                                       'a{sv}', '0'], bus_address=W.bus.address)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn('%s is not attached to a VM' % disk.dev, p.stderr)
 
 
 class TestFirmwareGuest(Base):
