@@ -263,6 +263,7 @@ static int run(Manager *m, const char *uri, GHashTable *domain_uris) {
                 m->model = model_new(m->virt, &model_handlers);
         }
         m->store = assign_store_open(state_dir);
+        model_set_store(m->model, m->store);
         m->autoattach = autoattach_new(m);
         /* Before the name is on the bus: a SIGTERM right after start must
          * still end the main loop, not kill the process. */

@@ -66,6 +66,10 @@ int method_disk_object_attach(sd_bus_message *message, void *userdata, sd_bus_er
 int method_disk_object_detach(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_usb_object_attach(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int method_usb_object_detach(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int method_assignment_object_delete(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* assign-ops.c: an Assignment object's Delete (as Unassign of its match). */
+int assignment_object_delete(Manager *m, sd_bus_message *message, const char *match, sd_bus_error *error);
 
 /* Reply to a kept call with a GError (PT_ERROR names) and drop the ref. */
 void reply_error(sd_bus_message *message, const GError *error);

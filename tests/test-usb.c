@@ -63,6 +63,31 @@ static void test_ids_serial_shared_across_models(void) {
         g_assert_cmpstr(fixture_usb_at(devices, "1-1")->id, ==, "46f4:0001:0123456789");
 }
 
+/* Ids are decided when a device arrives and kept while it stays. */
+static void test_ids_kept_while_present(void) {
+        g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
+        g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+        UsbDevice *first = fixture_usb(1, 3, "1-4", "46f4:0001", "SN-C", "a");
+
+        g_ptr_array_add(devices, first);
+        usb_assign_ids_keeping(devices, NULL);
+        g_assert_cmpstr(first->id, ==, "46f4:0001:SN-C");
+        g_hash_table_insert(known, first->syspath, g_strdup(first->id));
+
+        /* A twin arrives: it is named by its port, the first keeps its Id. */
+        g_ptr_array_add(devices, fixture_usb(1, 4, "1-5", "46f4:0001", "SN-C", "b"));
+        usb_assign_ids_keeping(devices, known);
+        g_assert_cmpstr(fixture_usb_at(devices, "1-4")->id, ==, "46f4:0001:SN-C");
+        g_assert_cmpstr(fixture_usb_at(devices, "1-5")->id, ==, "46f4:0001@1-5");
+
+        /* The first leaves; the twin, still there, keeps its Id too. */
+        g_hash_table_insert(known, fixture_usb_at(devices, "1-5")->syspath, g_strdup("46f4:0001@1-5"));
+        g_hash_table_remove(known, first->syspath);
+        g_ptr_array_remove_index(devices, 0);
+        usb_assign_ids_keeping(devices, known);
+        g_assert_cmpstr(fixture_usb_at(devices, "1-5")->id, ==, "46f4:0001@1-5");
+}
+
 /* ---- resolving ---- */
 
 static const UsbDevice *resolve_ok(GPtrArray *devices, const char *spec) {
@@ -311,6 +336,7 @@ int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/usb/ids/unique-and-duplicate-serials", test_ids_unique_and_duplicate_serials);
         g_test_add_func("/usb/ids/serial-shared-across-models", test_ids_serial_shared_across_models);
+        g_test_add_func("/usb/ids/kept-while-present", test_ids_kept_while_present);
         g_test_add_func("/usb/resolve/forms", test_resolve_forms);
         g_test_add_func("/usb/resolve/ambiguous", test_resolve_ambiguous);
         g_test_add_func("/usb/resolve/serial-like-another-form", test_resolve_serial_that_looks_like_another_form);

@@ -19,6 +19,7 @@
 #define DISK_INTERFACE BUS_INTERFACE ".Disk"
 #define USB_INTERFACE BUS_INTERFACE ".UsbDevice"
 #define DOMAIN_INTERFACE BUS_INTERFACE ".Domain"
+#define ASSIGNMENT_INTERFACE BUS_INTERFACE ".Assignment"
 
 static Manager *manager;   /* one per process: the objects' methods need it */
 
@@ -47,6 +48,12 @@ int method_usb_object_detach(sd_bus_message *message, void *userdata, sd_bus_err
         const ModelUsb *u = userdata;
 
         return usb_object_detach(manager, message, u->dev->port, u->attached_to, error);
+}
+
+int method_assignment_object_delete(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const ModelAssignment *a = userdata;
+
+        return assignment_object_delete(manager, message, a->match, error);
 }
 
 /* ---- appending values ---- */
@@ -85,6 +92,10 @@ static int disk_property(sd_bus *bus, const char *path, const char *interface, c
         if (g_str_equal(property, "StateReason")) return sd_bus_message_append(reply, "s", d->state_reason);
         if (g_str_equal(property, "AttachedBy")) return sd_bus_message_append(reply, "s", d->attached_by);
         if (g_str_equal(property, "UsbDevice")) return sd_bus_message_append(reply, "o", d->usb_device);
+        if (g_str_equal(property, "FsType")) return sd_bus_message_append(reply, "s", d->contents->fs_type);
+        if (g_str_equal(property, "Label")) return sd_bus_message_append(reply, "s", d->contents->label);
+        if (g_str_equal(property, "PartitionTable"))
+                return sd_bus_message_append(reply, "s", d->contents->partition_table);
         return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "No property %s", property);
 }
 
@@ -112,6 +123,9 @@ static const sd_bus_vtable disk_vtable[] = {
         LIVE_PROPERTY("StateReason", "s", disk_property),
         LIVE_PROPERTY("AttachedBy", "s", disk_property),
         LIVE_PROPERTY("UsbDevice", "o", disk_property),
+        LIVE_PROPERTY("FsType", "s", disk_property),
+        LIVE_PROPERTY("Label", "s", disk_property),
+        LIVE_PROPERTY("PartitionTable", "s", disk_property),
         SD_BUS_METHOD_WITH_ARGS("Attach", SD_BUS_ARGS("s", domain, "a{sv}", options), SD_BUS_RESULT("s", target),
                                 method_disk_object_attach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Detach", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT,
@@ -190,6 +204,34 @@ static const sd_bus_vtable domain_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+/* ---- Assignment ---- */
+
+static int assignment_property(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const ModelAssignment *a = userdata;
+
+        if (g_str_equal(property, "Match")) return sd_bus_message_append(reply, "s", a->match);
+        if (g_str_equal(property, "Kind")) return sd_bus_message_append(reply, "s", a->kind);
+        if (g_str_equal(property, "Domain")) return sd_bus_message_append(reply, "s", a->domain);
+        if (g_str_equal(property, "Present")) return sd_bus_message_append(reply, "b", a->present);
+        if (g_str_equal(property, "Attached")) return sd_bus_message_append(reply, "b", a->attached);
+        if (g_str_equal(property, "LastError")) return sd_bus_message_append(reply, "s", a->last_error);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "No property %s", property);
+}
+
+static const sd_bus_vtable assignment_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        CONST_PROPERTY("Match", "s", assignment_property),
+        CONST_PROPERTY("Kind", "s", assignment_property),
+        LIVE_PROPERTY("Domain", "s", assignment_property),
+        LIVE_PROPERTY("Present", "b", assignment_property),
+        LIVE_PROPERTY("Attached", "b", assignment_property),
+        LIVE_PROPERTY("LastError", "s", assignment_property),
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT,
+                                method_assignment_object_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
 /* ---- finding and listing ---- */
 
 static int find_disk(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
@@ -216,6 +258,15 @@ static int find_domain(sd_bus *bus, const char *path, const char *interface, voi
         return d != NULL;
 }
 
+static int find_assignment(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                           sd_bus_error *error) {
+        const ModelAssignment *a = model_find_assignment(((Manager *) userdata)->model, path);
+
+        *found = (void *) a;
+        return a != NULL;
+}
+
+/* Every model object begins with its path. */
 static char **paths_of(GPtrArray *objects, gsize path_offset) {
         char **paths = g_new0(char *, objects->len + 1);
 
@@ -251,6 +302,13 @@ static int enumerate_domains(sd_bus *bus, const char *prefix, void *userdata, ch
         return *nodes ? 1 : -ENOMEM;
 }
 
+static int enumerate_assignments(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                                 sd_bus_error *error) {
+        *nodes = malloc_strv(paths_of(model_assignments(((Manager *) userdata)->model),
+                                      G_STRUCT_OFFSET(ModelAssignment, path)));
+        return *nodes ? 1 : -ENOMEM;
+}
+
 int objects_register(Manager *m) {
         int r = sd_bus_add_object_manager(m->bus, NULL, MODEL_ROOT);
 
@@ -268,15 +326,29 @@ int objects_register(Manager *m) {
                                                find_domain, m);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, MODEL_DOMAIN_PREFIX, enumerate_domains, m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(m->bus, NULL, MODEL_ASSIGNMENT_PREFIX, ASSIGNMENT_INTERFACE,
+                                               assignment_vtable, find_assignment, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, MODEL_ASSIGNMENT_PREFIX, enumerate_assignments, m);
         return r;
 }
 
 /* ---- the same properties as a dictionary (the List* methods) ---- */
 
+static const sd_bus_vtable *const vtables[] = {
+        [MODEL_DISK] = disk_vtable, [MODEL_USB] = usb_vtable, [MODEL_DOMAIN] = domain_vtable,
+        [MODEL_ASSIGNMENT] = assignment_vtable,
+};
+
+static const sd_bus_property_get_t getters[] = {
+        [MODEL_DISK] = disk_property, [MODEL_USB] = usb_property, [MODEL_DOMAIN] = domain_property,
+        [MODEL_ASSIGNMENT] = assignment_property,
+};
+
 int objects_append_dict(sd_bus_message *reply, ModelKind kind, gconstpointer object) {
-        const sd_bus_vtable *v = kind == MODEL_DISK ? disk_vtable : kind == MODEL_USB ? usb_vtable : domain_vtable;
-        sd_bus_property_get_t get = kind == MODEL_DISK ? disk_property : kind == MODEL_USB ? usb_property
-                                                                                            : domain_property;
+        const sd_bus_vtable *v = vtables[kind];
+        sd_bus_property_get_t get = getters[kind];
         int r = sd_bus_message_open_container(reply, 'a', "{sv}");
 
         for (; r >= 0 && v->type != _SD_BUS_VTABLE_END; v++) {
@@ -300,7 +372,13 @@ int objects_append_dict(sd_bus_message *reply, ModelKind kind, gconstpointer obj
 /* ---- the model's changes, as signals ---- */
 
 static const char *interface_of(ModelKind kind) {
-        return kind == MODEL_DISK ? DISK_INTERFACE : kind == MODEL_USB ? USB_INTERFACE : DOMAIN_INTERFACE;
+        switch (kind) {
+        case MODEL_DISK: return DISK_INTERFACE;
+        case MODEL_USB: return USB_INTERFACE;
+        case MODEL_DOMAIN: return DOMAIN_INTERFACE;
+        case MODEL_ASSIGNMENT:
+        default: return ASSIGNMENT_INTERFACE;
+        }
 }
 
 static void on_added(ModelKind kind, const char *path, gpointer data) {

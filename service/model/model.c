@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assign-store.h"
 #include "devxml.h"
 #include "model.h"
 #include "worker.h"
@@ -15,6 +16,7 @@ struct Model {
         GPtrArray *disks;          /* ModelDisk* */
         GPtrArray *usb;            /* ModelUsb* */
         GPtrArray *domains;        /* ModelDomain* */
+        GPtrArray *assignments;    /* ModelAssignment* */
         GHashTable *by_path;       /* object path -> ModelDisk/ModelUsb/ModelDomain (borrowed) */
         gboolean libvirt_known;
         gboolean ready;
@@ -26,6 +28,8 @@ struct Model {
         GPtrArray *waiting;        /* Waiter*: model_when_current() callers */
         ModelPresent present;
         gpointer present_data;
+        AssignStore *store;
+        GHashTable *errors;        /* match -> the last automatic attach's failure */
 };
 
 typedef struct {
@@ -49,6 +53,7 @@ static void model_disk_free(ModelDisk *d) {
         g_free(d->attached_by);
         g_free(d->target);
         g_free(d->usb_device);
+        disk_contents_free(d->contents);
         g_free(d);
 }
 
@@ -71,6 +76,14 @@ static void model_domain_free(ModelDomain *d) {
         g_free(d);
 }
 
+static void model_assignment_free(ModelAssignment *a) {
+        g_free(a->path);
+        g_free(a->match);
+        g_free(a->domain);
+        g_free(a->last_error);
+        g_free(a);
+}
+
 /* ---------------------------------------------------------------- the snapshot (worker) */
 
 typedef struct {
@@ -89,6 +102,7 @@ typedef struct {
         Model *model;
         GPtrArray *disks;          /* DiskInfo* */
         GPtrArray *disk_syspaths;  /* char*: the disks' real sysfs paths, parallel */
+        GPtrArray *contents;       /* DiskContents*, parallel; NULL entries: not probed */
         HostUsage *host;
         GPtrArray *usb;            /* UsbDevice*, no Ids yet */
         GPtrArray *domains;        /* DomainRow* */
@@ -101,6 +115,7 @@ typedef struct {
 static void snapshot_free(Snapshot *snap) {
         g_clear_pointer(&snap->disks, g_ptr_array_unref);
         g_clear_pointer(&snap->disk_syspaths, g_ptr_array_unref);
+        g_clear_pointer(&snap->contents, g_ptr_array_unref);
         g_clear_pointer(&snap->host, host_usage_free);
         g_clear_pointer(&snap->usb, g_ptr_array_unref);
         g_clear_pointer(&snap->domains, g_ptr_array_unref);
@@ -170,6 +185,20 @@ static GPtrArray *real_syspaths(GPtrArray *disks) {
         return paths;
 }
 
+/* What each free disk holds; a disk in use is not opened (its use says enough). */
+static GPtrArray *probe_free_disks(GPtrArray *disks, const HostUsage *host) {
+        GPtrArray *contents = g_ptr_array_new_full(disks->len, (GDestroyNotify) disk_contents_free);
+
+        for (guint i = 0; i < disks->len; i++) {
+                const DiskInfo *disk = disks->pdata[i];
+                g_autoptr(DiskUsage) usage = host ? disk_usage_compute(disk, host) : NULL;
+                gboolean free_disk = usage && !*usage->in_use && !usage->vm && !usage->critical;
+
+                g_ptr_array_add(contents, free_disk ? disk_contents_probe(disk->path) : NULL);
+        }
+        return contents;
+}
+
 /* Leave out what the device events said was removed. */
 static void keep_present(GPtrArray *objects, GHashTable *present, gsize key_offset) {
         for (guint i = objects->len; present && i-- > 0;)
@@ -197,6 +226,7 @@ static void snapshot_work(gpointer data, GError **error) {
         } else {
                 snap->host->vm_held = model_vm_holds(snap->running);
         }
+        snap->contents = probe_free_disks(snap->disks, snap->host);
         snap->usb = usb_enumerate(&local);
         if (!snap->usb) {
                 g_debug("The model without USB devices: %s", local->message);
@@ -375,6 +405,68 @@ static void link_domain_devices(Model *model) {
         }
 }
 
+static GPtrArray *usb_devices_of(Model *model) {
+        GPtrArray *devices = g_ptr_array_new();
+
+        for (guint i = 0; i < model->usb->len; i++)
+                g_ptr_array_add(devices, ((ModelUsb *) model->usb->pdata[i])->dev);
+        return devices;
+}
+
+static GPtrArray *disk_infos_of(Model *model) {
+        GPtrArray *disks = g_ptr_array_new();
+
+        for (guint i = 0; i < model->disks->len; i++)
+                g_ptr_array_add(disks, ((ModelDisk *) model->disks->pdata[i])->info);
+        return disks;
+}
+
+/* Who holds the device the assignment names, if exactly one is present. */
+static const char *assigned_holder(Model *model, const DeviceMatch *match, gboolean *present) {
+        g_autoptr(GPtrArray) usb = usb_devices_of(model);
+        g_autoptr(GPtrArray) disks = disk_infos_of(model);
+
+        if (device_match_is_usb(match)) {
+                const UsbDevice *dev = device_match_find_usb(match, usb, NULL);
+
+                for (guint i = 0; dev && i < model->usb->len; i++)
+                        if (((ModelUsb *) model->usb->pdata[i])->dev == dev) {
+                                *present = TRUE;
+                                return ((ModelUsb *) model->usb->pdata[i])->attached_to;
+                        }
+        } else {
+                const DiskInfo *disk = device_match_find_disk(match, disks, NULL);
+
+                for (guint i = 0; disk && i < model->disks->len; i++) {
+                        const ModelDisk *d = model->disks->pdata[i];
+
+                        if (d->info == disk) {
+                                *present = TRUE;
+                                return d->usage && d->usage->vm ? d->usage->vm : "";
+                        }
+                }
+        }
+        return "";
+}
+
+static void build_assignments(Model *model, GPtrArray *assignments, GHashTable *errors) {
+        for (guint i = 0; assignments && i < assignments->len; i++) {
+                const Assignment *a = assignments->pdata[i];
+                ModelAssignment *m = g_new0(ModelAssignment, 1);
+                const char *error;
+
+                m->match = device_match_to_string(a->match);
+                m->path = object_path(MODEL_ASSIGNMENT_PREFIX, m->match);
+                m->kind = device_match_kind(a->match);
+                m->domain = g_strdup(a->domain);
+                m->attached = g_str_equal(assigned_holder(model, a->match, &m->present), a->domain) && m->present;
+                error = errors ? g_hash_table_lookup(errors, m->match) : NULL;
+                m->last_error = g_strdup(error ? error : "");
+                g_ptr_array_add(model->assignments, m);
+                g_hash_table_insert(model->by_path, m->path, m);
+        }
+}
+
 /* The new model from a snapshot (which it takes the devices from). */
 static Model *build(Model *old, Snapshot *snap) {
         Model *model = g_new0(Model, 1);
@@ -383,10 +475,17 @@ static Model *build(Model *old, Snapshot *snap) {
         model->disks = g_ptr_array_new_with_free_func((GDestroyNotify) model_disk_free);
         model->usb = g_ptr_array_new_with_free_func((GDestroyNotify) model_usb_free);
         model->domains = g_ptr_array_new_with_free_func((GDestroyNotify) model_domain_free);
+        model->assignments = g_ptr_array_new_with_free_func((GDestroyNotify) model_assignment_free);
         model->by_path = g_hash_table_new(g_str_hash, g_str_equal);
         usb_assign_ids_keeping(snap->usb, known);
-        for (guint i = 0; i < snap->disks->len; i++)
-                g_ptr_array_add(model->disks, build_disk(g_steal_pointer(&snap->disks->pdata[i]), snap->host));
+        for (guint i = 0; i < snap->disks->len; i++) {
+                ModelDisk *d = build_disk(g_steal_pointer(&snap->disks->pdata[i]), snap->host);
+
+                d->contents = g_steal_pointer(&snap->contents->pdata[i]);
+                if (!d->contents)
+                        d->contents = disk_contents_new_empty();
+                g_ptr_array_add(model->disks, d);
+        }
         for (guint i = 0; i < snap->usb->len; i++)
                 g_ptr_array_add(model->usb, build_usb(g_steal_pointer(&snap->usb->pdata[i]), snap->running));
         build_domains(model, snap->domains);
@@ -401,6 +500,7 @@ static Model *build(Model *old, Snapshot *snap) {
         for (guint i = 0; i < model->usb->len; i++)
                 usb_state(model->usb->pdata[i], model);
         link_domain_devices(model);
+        build_assignments(model, old->store ? assign_store_get(old->store) : NULL, old->errors);
         model->libvirt_known = snap->libvirt_ok;
         return model;
 }
@@ -430,6 +530,9 @@ static GPtrArray *disk_props(const ModelDisk *d) {
         g_ptr_array_add(p, g_strdup_printf("StateReason=%s", d->state_reason));
         g_ptr_array_add(p, g_strdup_printf("AttachedBy=%s", d->attached_by));
         g_ptr_array_add(p, g_strdup_printf("UsbDevice=%s", d->usb_device));
+        g_ptr_array_add(p, g_strdup_printf("FsType=%s", d->contents->fs_type));
+        g_ptr_array_add(p, g_strdup_printf("Label=%s", d->contents->label));
+        g_ptr_array_add(p, g_strdup_printf("PartitionTable=%s", d->contents->partition_table));
         return p;
 }
 
@@ -468,12 +571,23 @@ static GPtrArray *domain_props(const ModelDomain *d) {
         return p;
 }
 
+static GPtrArray *assignment_props(const ModelAssignment *a) {
+        GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
+
+        g_ptr_array_add(p, g_strdup_printf("Domain=%s", a->domain));
+        g_ptr_array_add(p, g_strdup_printf("Present=%d", a->present));
+        g_ptr_array_add(p, g_strdup_printf("Attached=%d", a->attached));
+        g_ptr_array_add(p, g_strdup_printf("LastError=%s", a->last_error));
+        return p;
+}
+
 static GPtrArray *props_of(ModelKind kind, gconstpointer object) {
         switch (kind) {
         case MODEL_DISK: return disk_props(object);
         case MODEL_USB: return usb_props(object);
-        case MODEL_DOMAIN:
-        default: return domain_props(object);
+        case MODEL_DOMAIN: return domain_props(object);
+        case MODEL_ASSIGNMENT:
+        default: return assignment_props(object);
         }
 }
 
@@ -492,12 +606,18 @@ static GPtrArray *changed_names(GPtrArray *a, GPtrArray *b) {
 }
 
 static GPtrArray *objects_of(Model *model, ModelKind kind) {
-        return kind == MODEL_DISK ? model->disks : kind == MODEL_USB ? model->usb : model->domains;
+        switch (kind) {
+        case MODEL_DISK: return model->disks;
+        case MODEL_USB: return model->usb;
+        case MODEL_DOMAIN: return model->domains;
+        case MODEL_ASSIGNMENT:
+        default: return model->assignments;
+        }
 }
 
+/* Every model object begins with its path. */
 static const char *path_of(ModelKind kind, gconstpointer object) {
-        return kind == MODEL_DISK ? ((const ModelDisk *) object)->path
-               : kind == MODEL_USB ? ((const ModelUsb *) object)->path : ((const ModelDomain *) object)->path;
+        return *(char *const *) object;
 }
 
 /* Objects that left, then those that came and those that changed. */
@@ -566,7 +686,9 @@ static void take_contents(Model *model, Model *fresh) {
         g_clear_pointer(&model->disks, g_ptr_array_unref);
         g_clear_pointer(&model->usb, g_ptr_array_unref);
         g_clear_pointer(&model->domains, g_ptr_array_unref);
+        g_clear_pointer(&model->assignments, g_ptr_array_unref);
         g_clear_pointer(&model->by_path, g_hash_table_unref);
+        model->assignments = g_steal_pointer(&fresh->assignments);
         model->disks = g_steal_pointer(&fresh->disks);
         model->usb = g_steal_pointer(&fresh->usb);
         model->domains = g_steal_pointer(&fresh->domains);
@@ -624,12 +746,13 @@ static void refresh_done(gpointer data, GError *unused) {
         old.disks = g_steal_pointer(&model->disks);
         old.usb = g_steal_pointer(&model->usb);
         old.domains = g_steal_pointer(&model->domains);
+        old.assignments = g_steal_pointer(&model->assignments);
         old.by_path = g_steal_pointer(&model->by_path);
         take_contents(model, fresh);
         g_free(fresh);
         model->ready = TRUE;
         if (!first) {
-                for (ModelKind k = MODEL_DISK; k <= MODEL_DOMAIN; k++)
+                for (ModelKind k = MODEL_DISK; k <= MODEL_ASSIGNMENT; k++)
                         report_objects(model, &old, k);
                 report_holders(model, &old);
         } else if (model->handlers.ready) {
@@ -639,6 +762,7 @@ static void refresh_done(gpointer data, GError *unused) {
         g_clear_pointer(&old.disks, g_ptr_array_unref);
         g_clear_pointer(&old.usb, g_ptr_array_unref);
         g_clear_pointer(&old.domains, g_ptr_array_unref);
+        g_clear_pointer(&old.assignments, g_ptr_array_unref);
         if (model->stale)
                 refresh_start(model);
         else
@@ -685,6 +809,8 @@ Model *model_new(Virt *virt, const ModelHandlers *handlers) {
         model->disks = g_ptr_array_new_with_free_func((GDestroyNotify) model_disk_free);
         model->usb = g_ptr_array_new_with_free_func((GDestroyNotify) model_usb_free);
         model->domains = g_ptr_array_new_with_free_func((GDestroyNotify) model_domain_free);
+        model->assignments = g_ptr_array_new_with_free_func((GDestroyNotify) model_assignment_free);
+        model->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         model->by_path = g_hash_table_new(g_str_hash, g_str_equal);
         model->waiting = g_ptr_array_new_with_free_func(g_free);
         model_invalidate(model);
@@ -701,9 +827,27 @@ void model_free(Model *model) {
         g_ptr_array_unref(model->disks);
         g_ptr_array_unref(model->usb);
         g_ptr_array_unref(model->domains);
+        g_ptr_array_unref(model->assignments);
+        g_hash_table_unref(model->errors);
         g_hash_table_unref(model->by_path);
         g_ptr_array_unref(model->waiting);
         g_free(model);
+}
+
+void model_set_store(Model *model, AssignStore *store) {
+        model->store = store;
+}
+
+void model_note_attach(Model *model, const char *match, const char *message) {
+        const char *before = g_hash_table_lookup(model->errors, match);
+
+        if (g_strcmp0(before, message) == 0)
+                return;
+        if (message)
+                g_hash_table_replace(model->errors, g_strdup(match), g_strdup(message));
+        else
+                g_hash_table_remove(model->errors, match);
+        model_invalidate(model);
 }
 
 void model_set_present(Model *model, ModelPresent present, gpointer data) {
@@ -731,6 +875,10 @@ GPtrArray *model_domains(Model *model) {
         return model->domains;
 }
 
+GPtrArray *model_assignments(Model *model) {
+        return model->assignments;
+}
+
 gboolean model_libvirt_known(Model *model) {
         return model->libvirt_known;
 }
@@ -754,6 +902,10 @@ const ModelUsb *model_find_usb(Model *model, const char *path) {
 
 const ModelDomain *model_find_domain(Model *model, const char *path) {
         return find(model, path, model->domains);
+}
+
+const ModelAssignment *model_find_assignment(Model *model, const char *path) {
+        return find(model, path, model->assignments);
 }
 
 guint model_refreshes(Model *model) {

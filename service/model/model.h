@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
+#include "contents.h"
 #include "disks.h"
 #include "usb.h"
 #include "virt.h"
@@ -23,6 +24,7 @@
 #define MODEL_DISK_PREFIX MODEL_ROOT "/disk"
 #define MODEL_USB_PREFIX MODEL_ROOT "/usb"
 #define MODEL_DOMAIN_PREFIX MODEL_ROOT "/domain"
+#define MODEL_ASSIGNMENT_PREFIX MODEL_ROOT "/assignment"
 
 typedef struct {
         char *path;              /* object path, from the Id */
@@ -34,6 +36,7 @@ typedef struct {
         char *attached_by;       /* "passthrough", "other" or "" */
         char *target;            /* the VM's target, or "" */
         char *usb_device;        /* object path of the USB device it sits on, or "/" */
+        DiskContents *contents;  /* what it holds (libblkid), for free disks; else empty */
 } ModelDisk;
 
 typedef struct {
@@ -55,10 +58,21 @@ typedef struct {
         GPtrArray *devices;      /* char*: object paths of the host devices it has */
 } ModelDomain;
 
+typedef struct {
+        char *path;              /* from the match string: the same across restarts */
+        char *match;             /* canonical match string */
+        const char *kind;        /* "usb" or "disk" */
+        char *domain;            /* the domain's name */
+        gboolean present;        /* exactly one present device matches */
+        gboolean attached;       /* and the domain has it */
+        char *last_error;        /* the last automatic attach's failure, or "" */
+} ModelAssignment;
+
 typedef enum {
         MODEL_DISK,
         MODEL_USB,
         MODEL_DOMAIN,
+        MODEL_ASSIGNMENT,
 } ModelKind;
 
 /* What the model tells the bus layer, on the main thread, after it changed. */
@@ -85,6 +99,15 @@ void model_free(Model *model);
 typedef GHashTable *(*ModelPresent)(const char *kind, gpointer data);
 void model_set_present(Model *model, ModelPresent present, gpointer data);
 
+/* Where the assignments are (read on the main thread when a refresh is
+ * applied). */
+typedef struct AssignStore AssignStore;
+void model_set_store(Model *model, AssignStore *store);
+
+/* An automatic attach of the assignment `match` failed (message) or
+ * worked (NULL): its LastError. */
+void model_note_attach(Model *model, const char *match, const char *message);
+
 /* Something changed (or may have): refresh soon. */
 void model_invalidate(Model *model);
 /* The first refresh has been applied. */
@@ -103,11 +126,13 @@ void model_when_current(Model *model, ModelCurrent func, gpointer data);
 GPtrArray *model_disks(Model *model);
 GPtrArray *model_usb(Model *model);
 GPtrArray *model_domains(Model *model);
+GPtrArray *model_assignments(Model *model);
 gboolean model_libvirt_known(Model *model);   /* the last refresh reached libvirt */
 
 const ModelDisk *model_find_disk(Model *model, const char *path);
 const ModelUsb *model_find_usb(Model *model, const char *path);
 const ModelDomain *model_find_domain(Model *model, const char *path);
+const ModelAssignment *model_find_assignment(Model *model, const char *path);
 
 /* How many refreshes ran (benchmarks and tests). */
 guint model_refreshes(Model *model);

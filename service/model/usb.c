@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-hwdb.h>
 
 #include "errors.h"
 #include "udev-util.h"
@@ -369,6 +370,37 @@ static gboolean attr_equals(UdevDevice *udev_dev, const char *attr, const char *
         return g_str_equal(text, value);
 }
 
+/* A name the device does not give itself, from the hardware database
+ * (sd-hwdb: usb:vVVVVpPPPP), or "". */
+static char *hwdb_name(const UsbDevice *dev, const char *key) {
+        static GMutex lock;
+        static sd_hwdb *hwdb;
+        static gboolean tried;
+        g_autofree char *modalias = g_strdup_printf("usb:v%sp%s", dev->vendor_id, dev->product_id);
+        const char *value = NULL;
+        char *name;
+
+        g_mutex_lock(&lock);
+        if (!tried && sd_hwdb_new(&hwdb) < 0)
+                hwdb = NULL;
+        tried = TRUE;
+        for (char *p = modalias; *p; p++)
+                *p = g_ascii_toupper(*p);
+        memcpy(modalias, "usb:v", 5);
+        if (hwdb && sd_hwdb_get(hwdb, modalias, key, &value) < 0)
+                value = NULL;
+        name = device_string_clean(value);
+        g_mutex_unlock(&lock);
+        return name;
+}
+
+static void fill_from_hwdb(char **name, const UsbDevice *dev, const char *key) {
+        if (**name)
+                return;
+        g_free(*name);
+        *name = hwdb_name(dev, key);
+}
+
 static UsbDevice *usb_device_from_udev(UdevDevice *udev_dev) {
         g_autoptr(UsbDevice) dev = usb_device_new();
 
@@ -383,6 +415,8 @@ static UsbDevice *usb_device_from_udev(UdevDevice *udev_dev) {
         dev->serial = device_string_clean(udev_device_get_sysattr_value(udev_dev, "serial"));
         dev->manufacturer = device_string_clean(udev_device_get_sysattr_value(udev_dev, "manufacturer"));
         dev->product = device_string_clean(udev_device_get_sysattr_value(udev_dev, "product"));
+        fill_from_hwdb(&dev->manufacturer, dev, "ID_VENDOR_FROM_DATABASE");
+        fill_from_hwdb(&dev->product, dev, "ID_MODEL_FROM_DATABASE");
         dev->is_root_hub = g_str_has_suffix(dev->port, "-0");
         dev->is_hub = dev->is_root_hub || attr_equals(udev_dev, "bDeviceClass", HUB_CLASS);
         return g_steal_pointer(&dev);

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "autoattach.h"
 #include "busdict.h"
+#include "model.h"
 #include "request.h"
 #include "udev-util.h"
 
@@ -316,6 +317,7 @@ static void assign_authorized(GError *error, gpointer data) {
                 return;
         }
         audit_call(call, AUDIT_ASSIGN, NULL);
+        model_invalidate(call->m->model);
         autoattach_assigned(call->m->autoattach, call->match);
         assign_call_succeed(g_steal_pointer(&call));
 }
@@ -454,17 +456,18 @@ static void unassign_authorized(GError *error, gpointer data) {
                 reply_error(call->message, error);
                 return;
         }
+        model_invalidate(call->m->model);
         assign_call_succeed(g_steal_pointer(&call));
 }
 
-int method_unassign(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        g_autoptr(AssignCall) call = assign_call_new(userdata, message);
+/* Unassign `device` (read already, or given); the options are next. */
+static int unassign(Manager *m, sd_bus_message *message, const char *device, sd_bus_error *error) {
+        g_autoptr(AssignCall) call = assign_call_new(m, message);
         g_autoptr(GError) local = NULL;
-        const char *device = NULL;
         const Assignment *a;
         gint i = -1;
 
-        if (sd_bus_message_read(message, "s", &device) < 0)
+        if (!device)
                 local = g_error_new_literal(PT_ERROR, PT_ERROR_INVALID_ARGUMENT, "Cannot read the arguments");
         else if (read_no_options(message, &local) && device_arg_valid(device, &local))
                 i = find_assignment(assign_store_get(call->m->store), device, &local);
@@ -478,6 +481,20 @@ int method_unassign(sd_bus_message *message, void *userdata, sd_bus_error *error
         authorize(call, ACTION_MANAGE_ASSIGNMENTS, unassign_authorized);
         g_steal_pointer(&call);
         return 1;
+}
+
+int method_unassign(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *device = NULL;
+
+        if (sd_bus_message_read(message, "s", &device) < 0)
+                device = NULL;
+        return unassign(userdata, message, device, error);
+}
+
+int assignment_object_delete(Manager *m, sd_bus_message *message, const char *match, sd_bus_error *error) {
+        g_autofree char *copy = g_strdup(match);   /* the object may go while we work */
+
+        return unassign(m, message, copy, error);
 }
 
 /* ---- ListAssignments ---- */

@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "autoattach.h"
+#include "model.h"
 #include "request.h"
 #include "worker.h"
 
@@ -524,22 +525,26 @@ static void pass_work(gpointer data, GError **error) {
 
 typedef struct {
         AutoAttach *aa;
+        char *match;
         char *domain;
         char *kind;
         char *id;
 } AutoItem;
 
 static void auto_item_free(AutoItem *item) {
+        g_free(item->match);
         g_free(item->domain);
         g_free(item->kind);
         g_free(item->id);
         g_free(item);
 }
 
-static void report_failure(AutoAttach *aa, const char *domain, const char *kind, const char *id,
+/* Said on the bus (AutoAttachFailed, the assignment's LastError) and logged. */
+static void report_failure(AutoAttach *aa, const char *match, const char *domain, const char *kind, const char *id,
                            const char *message) {
         g_warning("Automatic attach of %s %s to VM %s failed: %s", kind, id, domain, message);
         api_emit_auto_attach_failed(aa->m, domain, kind, id, message);
+        model_note_attach(aa->m->model, match, message);
 }
 
 static gboolean retry_due(gpointer data) {
@@ -579,7 +584,8 @@ static gboolean within_pace(AutoAttach *aa, const AssignState *state) {
         if (first) {
                 message = g_strdup_printf("re-attached %u times in a minute; waiting %u s before the next try",
                                           AUTOATTACH_BURST, (wait_ms + 999) / 1000);
-                report_failure(aa, state->domain_name, assign_state_kind(state), assign_state_id(state), message);
+                report_failure(aa, state->match, state->domain_name, assign_state_kind(state), assign_state_id(state),
+                               message);
         }
         return FALSE;
 }
@@ -606,9 +612,11 @@ static void attach_finished(Request *req, const GError *error, gpointer data) {
         if (g_error_matches(error, PT_ERROR, PT_ERROR_DOMAIN_NOT_RUNNING))
                 g_debug("Assigned %s %s not attached: %s", item->kind, item->id, error->message);
         else if (error)
-                report_failure(aa, item->domain, item->kind, item->id, error->message);
+                report_failure(aa, item->match, item->domain, item->kind, item->id, error->message);
         else    /* the audit trail has said so */
                 g_debug("Assigned %s %s attached to VM %s automatically", item->kind, item->id, item->domain);
+        if (!error)
+                model_note_attach(aa->m->model, item->match, NULL);
         auto_item_free(item);
         aa->attaching--;
         if (aa->attaching == 0)
@@ -621,6 +629,7 @@ static void start_attach(AutoAttach *aa, const AssignState *state) {
         const char *domain = *state->domain_uuid ? state->domain_uuid : state->domain_name;
 
         item->aa = aa;
+        item->match = g_strdup(state->match);
         item->domain = g_strdup(state->domain_name);
         item->kind = g_strdup(assign_state_kind(state));
         item->id = g_strdup(assign_state_id(state));
@@ -636,13 +645,15 @@ static void consider(AutoAttach *aa, const Scope *scope, const AssignState *stat
         if (!in_scope(scope, state) || !assignments_holds(assign_store_get(aa->m->store), state->assignment))
                 return;
         if (state->error && state->running)
-                report_failure(aa, state->domain_name, assign_state_kind(state), state->match, state->error->message);
+                report_failure(aa, state->match, state->domain_name, assign_state_kind(state), state->match,
+                               state->error->message);
         if (state->error || (!state->usb && !state->disk))
                 return;
         if (!state->domain_known) {
                 g_autofree char *message = g_strdup_printf("No domain '%s'. See passthroughctl domains",
                                                            state->domain_name);
-                report_failure(aa, state->domain_name, assign_state_kind(state), assign_state_id(state), message);
+                report_failure(aa, state->match, state->domain_name, assign_state_kind(state), assign_state_id(state),
+                               message);
         } else if (state->running && !state->attached && within_pace(aa, state)) {
                 start_attach(aa, state);
         }
