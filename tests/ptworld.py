@@ -241,3 +241,40 @@ def opts(**kw):
 
 def args3(domain, device, **kw):
     return '(%s, %s, %s)' % (gv(domain), gv(device), opts(**kw))
+
+
+def interface_shape(root, name='org.example.Passthrough1'):
+    """Methods, signals and properties of one interface, without doc annotations."""
+    iface = root if root.tag == 'interface' else root.find("./interface[@name='%s']" % name)
+    assert iface is not None, 'interface %s missing' % name
+
+    def annotations(el):
+        return sorted((a.get('name'), a.get('value')) for a in el.findall('annotation')
+                      if not a.get('name').startswith('org.gtk.GDBus.DocString'))
+
+    def args(el, default_dir):
+        return [(a.get('name'), a.get('type'), a.get('direction', default_dir)) for a in el.findall('arg')]
+
+    return {
+        'methods': sorted((m.get('name'), args(m, 'in'), annotations(m)) for m in iface.findall('method')),
+        'signals': sorted((s.get('name'), [(n, t) for n, t, _ in args(s, 'out')], annotations(s))
+                          for s in iface.findall('signal')),
+        'properties': sorted((p.get('name'), p.get('type'), p.get('access'), annotations(p))
+                             for p in iface.findall('property')),
+        'annotations': annotations(iface),
+    }
+
+
+def contract():
+    """The contract dbus/org.example.Passthrough1.xml, parsed."""
+    import xml.etree.ElementTree as ET
+    with open(os.path.join(SOURCE_ROOT, 'dbus', 'org.example.Passthrough1.xml')) as f:
+        return ET.fromstring(f.read())
+
+
+def introspect(address, path):
+    """The live object's introspection XML, parsed."""
+    import xml.etree.ElementTree as ET
+    p = subprocess.run(['busctl', '--address', address, 'introspect', '--xml-interface',
+                        'org.example.Passthrough1', path], capture_output=True, text=True, check=True)
+    return ET.fromstring(p.stdout)

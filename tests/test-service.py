@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptharness as H  # noqa: E402
-from ptworld import ERR, World, args3, gv  # noqa: E402
+from ptworld import ERR, World, args3, gv, interface_shape  # noqa: E402
 from ptmirror import Mirror  # noqa: E402
 
 ATTACH = 'org.example.passthrough1.attach-disk'
@@ -579,6 +579,23 @@ class TestLiveModel(Base):
         self.m.wait(lambda m: path not in m.objects, 10, 'InterfacesRemoved for %s' % path)
         self.assertIn(('removed', path, [DISK_IFACE]), [e[1:] for e in self.m.events])
 
+    def test_what_a_free_disk_holds_is_shown(self):
+        d = H.tempfile.mkdtemp()
+        image = os.path.join(d, 'fs.img')
+        try:
+            with open(image, 'wb') as f:
+                f.truncate(16 * 1024 * 1024)
+            H.run(['mkfs.ext4', '-q', '-L', 'ptlabel', image])
+            dev = H.run(['losetup', '-f', '--show', image]).stdout.strip()
+            try:
+                self.m.wait(lambda m: self.disk(dev)[0], 10, 'the disk')
+                props = self.disk(dev)[1]
+                self.assertEqual((props['FsType'], props['Label'], props['State']), ('ext4', 'ptlabel', 'free'))
+            finally:
+                H.run(['losetup', '-d', dev])
+        finally:
+            shutil.rmtree(d)
+
     def test_mount_and_unmount_change_the_state(self):
         with H.LoopDisk(32, partition=True) as disk:
             self.m.wait(lambda m: self.disk(disk.dev)[0], 10, 'the disk')
@@ -771,28 +788,6 @@ class TestServiceLifecycle(Base):
         self.assertEqual(W.stop_service(), 0, W.service_log())
         W.start_service()
         self.assertIn('result', W.call('ListDomains'))
-
-
-def interface_shape(root, name='org.example.Passthrough1'):
-    """Methods, signals and properties of one interface, without doc annotations."""
-    iface = root if root.tag == 'interface' else root.find("./interface[@name='%s']" % name)
-    assert iface is not None, 'interface %s missing' % name
-
-    def annotations(el):
-        return sorted((a.get('name'), a.get('value')) for a in el.findall('annotation')
-                      if not a.get('name').startswith('org.gtk.GDBus.DocString'))
-
-    def args(el, default_dir):
-        return [(a.get('name'), a.get('type'), a.get('direction', default_dir)) for a in el.findall('arg')]
-
-    return {
-        'methods': sorted((m.get('name'), args(m, 'in'), annotations(m)) for m in iface.findall('method')),
-        'signals': sorted((s.get('name'), [(n, t) for n, t, _ in args(s, 'out')], annotations(s))
-                          for s in iface.findall('signal')),
-        'properties': sorted((p.get('name'), p.get('type'), p.get('access'), annotations(p))
-                             for p in iface.findall('property')),
-        'annotations': annotations(iface),
-    }
 
 
 DISK_IFACE = 'org.example.Passthrough1.Disk'
