@@ -41,7 +41,7 @@ class Mirror:
         reply = self.conn.call_sync(BUS_NAME, ROOT, OM, 'GetManagedObjects', None, None,
                                     Gio.DBusCallFlags.NONE, 10000, None)
         for path, ifaces in reply.unpack()[0].items():
-            self.objects[path] = {i: dict(p) for i, p in ifaces.items()}
+            self.objects[path] = {i: dict(p) for i, p in ifaces.items() if i.startswith(BUS_NAME)}
 
     def _om(self, conn, sender, path, iface, member, params, _data):
         now = time.monotonic()
@@ -89,6 +89,19 @@ class Mirror:
             if time.monotonic() > deadline:
                 raise AssertionError('timed out waiting for %s; last events: %r' % (what, self.events[-8:]))
             time.sleep(0.01)
+
+    def managed(self):
+        """GetManagedObjects now, in the mirror's own form: the service's own
+        interfaces (sd-bus also names the standard ones, without properties)."""
+        reply = self.conn.call_sync(BUS_NAME, ROOT, OM, 'GetManagedObjects', None, None,
+                                    Gio.DBusCallFlags.NONE, 30000, None)
+        return {path: {i: dict(p) for i, p in ifaces.items() if i.startswith(BUS_NAME)}
+                for path, ifaces in reply.unpack()[0].items()}
+
+    def listing(self, method):
+        reply = self.conn.call_sync(BUS_NAME, ROOT, 'org.example.Passthrough1', method, None, None,
+                                    Gio.DBusCallFlags.NONE, 30000, None)
+        return reply.unpack()[0]
 
     def find(self, iface, key, value):
         for path, ifaces in self.objects.items():

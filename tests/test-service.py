@@ -645,6 +645,85 @@ class TestLiveModel(Base):
         finally:
             guest.destroy()
 
+    def test_mirror_equals_the_service_after_random_operations(self):
+        """200 random changes; a mirror kept only from signals must equal
+        GetManagedObjects, and the List* answers must equal the objects."""
+        import random
+        rng = random.Random(int(os.environ.get('PT_SEED', '7')))
+        loops, mounted, attached = [], {}, set()
+        mnt_root = H.tempfile.mkdtemp()
+
+        def op_add():
+            if len(loops) < 6:
+                disk = H.LoopDisk(8, partition=rng.random() < 0.5)
+                disk.setup()
+                loops.append(disk)
+
+        def op_remove():
+            free = [d for d in loops if d.dev not in mounted and d.dev not in attached]
+            if free:
+                disk = rng.choice(free)
+                loops.remove(disk)
+                disk.cleanup()
+
+        def op_mount():
+            cand = [d for d in loops if d.dev not in mounted and d.dev not in attached]
+            if cand:
+                disk = rng.choice(cand)
+                part = disk.part or disk.dev
+                H.run(['mkfs.ext4', '-q', part])
+                where = os.path.join(mnt_root, disk.name)
+                os.makedirs(where, exist_ok=True)
+                H.run(['mount', part, where])
+                mounted[disk.dev] = where
+
+        def op_umount():
+            if mounted:
+                dev = rng.choice(sorted(mounted))
+                H.run(['umount', mounted.pop(dev)])
+
+        def op_attach():
+            cand = [d for d in loops if d.dev not in mounted and d.dev not in attached]
+            if cand:
+                disk = rng.choice(cand)
+                r = W.call('AttachDisk', args3('pt-linux', disk.dev), user=None)
+                self.assertIn('result', r, r)
+                attached.add(disk.dev)
+
+        def op_detach():
+            if attached:
+                dev = rng.choice(sorted(attached))
+                self.assertEqual(W.call('DetachDisk', args3('pt-linux', dev), user=None), {'result': []})
+                attached.discard(dev)
+
+        ops = [op_add, op_add, op_remove, op_mount, op_umount, op_attach, op_detach]
+        try:
+            for i in range(200):
+                rng.choice(ops)()
+                if i % 50 == 49 or i == 199:
+                    self.assert_mirror_agrees()
+        finally:
+            for dev in sorted(attached):
+                W.call('DetachDisk', args3('pt-linux', dev), user=None)
+            for where in mounted.values():
+                H.run(['umount', where], check=False)
+            for disk in loops:
+                disk.cleanup()
+
+    def assert_mirror_agrees(self):
+        disks = self.m.listing('ListDisks')   # answers once the model has caught up
+        managed = self.m.managed()
+        try:
+            self.m.wait(lambda m: m.objects == managed, 10, 'the mirror to equal GetManagedObjects')
+        except AssertionError:
+            diff = {p: (self.m.objects.get(p), managed.get(p)) for p in set(managed) | set(self.m.objects)
+                    if self.m.objects.get(p) != managed.get(p)}
+            raise AssertionError('mirror != GetManagedObjects: %r' % diff)
+        by_path = {p: ifs[DISK_IFACE] for p, ifs in managed.items() if DISK_IFACE in ifs}
+        self.assertEqual(sorted(d['Path'] for d in disks), sorted(v['Path'] for v in by_path.values()))
+        for d in disks:
+            self.assertIn(d, list(by_path.values()))
+
     def test_object_methods_go_through_the_same_requests(self):
         with H.LoopDisk(16) as disk:
             self.m.wait(lambda m: self.disk(disk.dev)[0], 10, 'the disk')
