@@ -483,22 +483,18 @@ class TestSafety(Base):
             self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
 
     def test_flood_of_bogus_attaches_gets_typed_answers(self):
-        flood = subprocess.Popen(['setpriv', '--reuid=pt-other', '--regid=pt-other', '--init-groups', '--',
-                                  H.PYTHON, PTFLOOD, 'flood', '200', 'pt-linux'],
-                                 env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=W.bus.address),
-                                 stdout=subprocess.PIPE, text=True)
-        probe = subprocess.run([H.PYTHON, PTFLOOD, 'probe', str(flood.pid), 'pt-linux'],
+        """200 at once from one user: each gets a typed answer, none reaches polkit.
+        (How long others wait meanwhile is a figure: tests/bench-flood.py.)"""
+        flood = subprocess.run(['setpriv', '--reuid=pt-other', '--regid=pt-other', '--init-groups', '--',
+                                H.PYTHON, PTFLOOD, 'flood', '200', 'pt-linux'],
                                env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=W.bus.address),
                                capture_output=True, text=True, timeout=180)
-        out = json.loads(flood.communicate(timeout=180)[0])
+        out = json.loads(flood.stdout)
         self.assertEqual(out['unanswered'], 0)
         self.assertEqual(sum(out['errors'].values()), 200)
         self.assertLessEqual(set(out['errors']), {ERR + 'NoSuchDevice', ERR + 'LimitExceeded'}, out)
-        probed = json.loads(probe.stdout)
-        self.assertTrue(probed['probe_ms'], 'the probe never got an answer while the flood ran')
-        print('flood of 200: %s; unrelated Get answered %d times, worst %.1f ms' % (
-            out['errors'], len(probed['probe_ms']), max(probed['probe_ms'])), file=sys.stderr)
         self.assertEqual(W.polkit.calls(), [], 'a name that names no disk never reaches polkit')
+        self.assertIn('result', W.call('ListDomains'))
 
 
 class TestConnections(Base):
