@@ -13,6 +13,7 @@
 #include "config-file.h"
 #include "errors.h"
 #include "event-glue.h"
+#include "lists.h"
 #include "manager.h"
 #include "model.h"
 #include "mount-monitor.h"
@@ -126,9 +127,10 @@ static int on_message(sd_bus_message *message, void *userdata, sd_bus_error *err
         Manager *m = userdata;
         uint8_t type = 0;
 
-        if (sd_bus_message_get_type(message, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL)
-                m->last_call = g_get_monotonic_time();
-        return 0;
+        if (sd_bus_message_get_type(message, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+                return 0;
+        m->last_call = g_get_monotonic_time();
+        return lists_hold_until_current(m, message);
 }
 
 static gboolean idle_now(Manager *m) {

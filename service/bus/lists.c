@@ -71,6 +71,27 @@ static int list(sd_bus_message *message, Manager *m, ModelKind kind) {
         return 1;
 }
 
+static void redispatch(gpointer data) {
+        sd_bus_message *message = data;
+        int r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(message), message);
+
+        if (r < 0)
+                g_warning("Cannot answer GetManagedObjects: %s", g_strerror(-r));
+        sd_bus_message_unref(message);
+}
+
+int lists_hold_until_current(Manager *m, sd_bus_message *message) {
+        if (!m->model || !sd_bus_message_is_method_call(message, "org.freedesktop.DBus.ObjectManager",
+                                                        "GetManagedObjects"))
+                return 0;
+        lists_flush_feeds(m);
+        if (!model_busy(m->model))
+                return 0;
+        /* sd-bus answers it from the model: let it, once the model has caught up. */
+        model_when_current(m->model, redispatch, sd_bus_message_ref(message));
+        return 1;
+}
+
 int method_list_disks(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         return list(message, userdata, MODEL_DISK);
 }
