@@ -287,7 +287,9 @@ check_py "disk-list --json" '
 assert isinstance(j, list) and len(j) == 5, j
 vda, sdb = j[0], j[1]
 assert list(vda) == ["Id", "Name", "Path", "Size", "Model", "Serial", "Wwn", "Transport",
-                     "Removable", "ReadOnly", "Mountpoints", "System", "InUse", "AttachedTo"], list(vda)
+                     "Removable", "ReadOnly", "Mountpoints", "System", "InUse", "AttachedTo",
+                     "State", "StateReason", "AttachedBy", "UsbDevice"], list(vda)
+assert vda["State"] == "busy" and vda["StateReason"] == "mounted at /" and vda["UsbDevice"] == "/", vda
 assert vda["Size"] == 21474836480 and vda["System"] is True and vda["Removable"] is False
 assert vda["Mountpoints"] == ["/", "/boot/efi", "[SWAP]"]
 assert sdb["Mountpoints"] == [] and sdb["InUse"] == ""
@@ -306,8 +308,11 @@ EOF
 
 run 0 --json domains
 check_py "domains --json" '
-assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", "State": "running"},
-             {"Name": "win11", "Uuid": "0d2e4f60-1111-2222-3333-444455556666", "State": "shut off"}], j
+assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", "State": "running",
+              "Devices": ["/org/example/Passthrough1/disk/id_2dloop0",
+                          "/org/example/Passthrough1/usb/46f4_3a0001_3aSN_2dLAB_2d0001"]},
+             {"Name": "win11", "Uuid": "0d2e4f60-1111-2222-3333-444455556666", "State": "shut off",
+              "Devices": []}], j
 '
 
 run 0 usb-list
@@ -330,7 +335,10 @@ check_py "usb-list --json: the contract's keys and types" '
 assert len(j) == 3, j
 hub, disk, mouse = j
 assert list(disk) == ["Id", "Bus", "Device", "Port", "VendorId", "ProductId", "Serial",
-                      "Manufacturer", "Product", "IsHub", "AttachedTo"], list(disk)
+                      "Manufacturer", "Product", "IsHub", "AttachedTo", "State", "StateReason",
+                      "AttachedBy", "Disks"], list(disk)
+assert disk["State"] == "attached" and disk["AttachedBy"] == "passthrough" and disk["Disks"] == [], disk
+assert hub["State"] == "unavailable" and mouse["State"] == "free", j
 assert disk["Bus"] == 1 and disk["Device"] == 12 and disk["AttachedTo"] == "debian", disk
 assert disk["IsHub"] is False and hub["IsHub"] is True, j
 assert hub["Product"] == "xHCI Host Controller", hub
