@@ -158,6 +158,25 @@ static int read_record(sd_bus_message *m, GVariant **ret)
         return 0;
 }
 
+/* Read one a{sv} as a record: 1, or 0 at the end of the enclosing array. */
+int record_read(sd_bus_message *m, GVariant **ret)
+{
+        g_autoptr(GVariant) record = NULL;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r <= 0)
+                return r;
+        r = read_record(m, &record);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&record);
+        return 1;
+}
+
 int record_read_array(sd_bus_message *m, GPtrArray **ret)
 {
         g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
@@ -167,15 +186,8 @@ int record_read_array(sd_bus_message *m, GPtrArray **ret)
         r = sd_bus_message_enter_container(m, 'a', "a{sv}");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'a', "{sv}")) > 0) {
-                r = read_record(m, &record);
-                if (r < 0)
-                        return r;
+        while ((r = record_read(m, &record)) > 0)
                 g_ptr_array_add(records, record);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);

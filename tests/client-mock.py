@@ -164,7 +164,7 @@ def usb(bus, dev, port, vendor, product_id, serial, manufacturer, product,
 
 
 USB = [
-    usb(1, 1, 'usb1', '1d6b', '0003', '0000:00:04.0', 'Linux 6.1.0 xhci-hcd',
+    usb(1, 1, '1-0', '1d6b', '0003', '0000:00:04.0', 'Linux 6.1.0 xhci-hcd',
         'xHCI Host Controller', hub=True),
     usb(1, 12, '1-1', '46f4', '0001', 'SN-LAB-0001', 'QEMU', 'QEMU USB HARDDRIVE',
         attached_to='debian'),

@@ -260,32 +260,36 @@ run 0 --version
 grep -Eq '^passthroughctl [0-9]+\.[0-9]+' "$TMP/out" && ok "--version" || not_ok "--version" "$(cat "$TMP/out")"
 
 # --- listings --------------------------------------------------------------
+# The listings read the live model: one GetManagedObjects, the objects of one
+# interface, sorted for people (the mock sends them backwards).
+: >"$TMP/calls"
 run 0 disk-list
-same "$TMP/out" "disk-list table" <<'EOF'
-NAME     SIZE    TYPE    MOUNTPOINT  MODEL            STATE
-vda      20G     virtio  / +2                         mounted at /
-sdb      465.8G  sata                Samsung SSD 870  free
-sdc      8G      usb     /mnt/stick  Cruzer Blade     mounted at /mnt/stick
-loop0    512M    loop                Loop?[31mDisk    attached to VM debian
+same "$TMP/out" "disk-list table: by name, State and StateReason" <<'EOF'
+NAME     SIZE    TYPE    MOUNTPOINT  MODEL            STATE     REASON
+loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
 nvme0n1  1.8T    nvme                WD Blue SN570    system
+sdb      465.8G  sata                Samsung SSD 870  free
+sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
+vda      20G     virtio  / +2                         busy      mounted at /
 
 Attach with: passthroughctl disk-attach VM /dev/NAME [name]
-Warning: disks marked in use or system cannot be attached; unmount them first.
+Warning: busy, attached and system disks cannot be attached; REASON says why.
 EOF
 
 run 0 --no-legend disk-list
 same "$TMP/out" "disk-list --no-legend" <<'EOF'
-vda      20G     virtio  / +2                         mounted at /
-sdb      465.8G  sata                Samsung SSD 870  free
-sdc      8G      usb     /mnt/stick  Cruzer Blade     mounted at /mnt/stick
-loop0    512M    loop                Loop?[31mDisk    attached to VM debian
+loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
 nvme0n1  1.8T    nvme                WD Blue SN570    system
+sdb      465.8G  sata                Samsung SSD 870  free
+sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
+vda      20G     virtio  / +2                         busy      mounted at /
 EOF
 
 run 0 disk-list --json
 check_py "disk-list --json" '
 assert isinstance(j, list) and len(j) == 5, j
-vda, sdb = j[0], j[1]
+assert [d["Name"] for d in j] == ["loop0", "nvme0n1", "sdb", "sdc", "vda"], j
+vda, sdb = j[4], j[2]
 assert list(vda) == ["Id", "Name", "Path", "Size", "Model", "Serial", "Wwn", "Transport",
                      "Removable", "ReadOnly", "Mountpoints", "System", "InUse", "AttachedTo",
                      "State", "StateReason", "AttachedBy", "UsbDevice"], list(vda)
@@ -295,7 +299,7 @@ assert vda["Mountpoints"] == ["/", "/boot/efi", "[SWAP]"]
 assert sdb["Mountpoints"] == [] and sdb["InUse"] == ""
 assert sdb["FutureCount"] == -3, "unknown key of a known type passes through"
 assert "FutureMap" not in sdb, "unknown type is skipped"
-assert j[3]["Model"] == "Loop\x1b[31mDisk", "JSON keeps the raw string"
+assert j[0]["Model"] == "Loop\x1b[31mDisk", "JSON keeps the raw string"
 '
 
 DBUS_SYSTEM_BUS_ADDRESS=$ADDR "$CTL" domains >"$TMP/out" 2>"$TMP/err" \
@@ -316,18 +320,18 @@ assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", 
 '
 
 run 0 usb-list
-same "$TMP/out" "usb-list table: hubs marked, maker when no product name" <<'EOF'
-BUS  DEV  ID                      PORT   VENDOR:PRODUCT  SERIAL        PRODUCT                     ATTACHED
-001  001  1d6b:0003:0000:00:04.0  usb1   1d6b:0003       0000:00:04.0  (hub) xHCI Host Controller
-001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE          debian
-002  003  046d:c077@2-1.4         2-1.4  046d:c077                     Logitech
+same "$TMP/out" "usb-list table: by bus and port, hubs marked, maker when no product name" <<'EOF'
+BUS  DEV  ID                      PORT   VENDOR:PRODUCT  SERIAL        PRODUCT                     STATE        ATTACHED
+001  001  1d6b:0003:0000:00:04.0  1-0    1d6b:0003       0000:00:04.0  (hub) xHCI Host Controller  unavailable
+001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
+002  003  046d:c077@2-1.4         2-1.4  046d:c077                     Logitech                    free
 EOF
 
 run 0 --no-legend usb-list
 same "$TMP/out" "usb-list --no-legend" <<'EOF'
-001  001  1d6b:0003:0000:00:04.0  usb1   1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller
-001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          debian
-002  003  046d:c077@2-1.4         2-1.4  046d:c077                Logitech
+001  001  1d6b:0003:0000:00:04.0  1-0    1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller  unavailable
+001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
+002  003  046d:c077@2-1.4         2-1.4  046d:c077                Logitech                    free
 EOF
 
 run 0 usb-list --json
@@ -344,6 +348,36 @@ assert disk["IsHub"] is False and hub["IsHub"] is True, j
 assert hub["Product"] == "xHCI Host Controller", hub
 assert mouse["Id"] == "046d:c077@2-1.4" and mouse["Serial"] == "" and mouse["Product"] == "", mouse
 '
+check_py "disk-list, domains, usb-list: each one GetManagedObjects, no List*" '
+assert [c["method"] for c in calls] == ["GetManagedObjects"] * 8, calls
+assert all(c["args"] == [] and "auto_start" not in c for c in calls), calls
+'
+
+# The objects change (the List* answers with them): the listings follow.
+emit --add 'disk loop10' --add 'disk loop9' \
+        --change "disk sdb State=busy 'StateReason=mounted at /srv' \"Mountpoints=['/srv']\"" \
+        --change 'domain win11 State=running' --remove 'usb 046d:c077@2-1.4'
+run 0 --no-legend disk-list
+same "$TMP/out" "disk-list: new loop disks in order, a changed disk" <<'EOF'
+loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
+loop9    16M     loop                Loop Disk        free
+loop10   16M     loop                Loop Disk        free
+nvme0n1  1.8T    nvme                WD Blue SN570    system
+sdb      465.8G  sata    /srv        Samsung SSD 870  busy      mounted at /srv
+sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
+vda      20G     virtio  / +2                         busy      mounted at /
+EOF
+run 0 --no-legend domains
+same "$TMP/out" "domains: a changed domain" <<'EOF'
+debian  running  6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f
+win11   running  0d2e4f60-1111-2222-3333-444455556666
+EOF
+run 0 --no-legend usb-list
+same "$TMP/out" "usb-list: a device gone" <<'EOF'
+001  001  1d6b:0003:0000:00:04.0  1-0  1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller  unavailable
+001  012  46f4:0001:SN-LAB-0001   1-1  46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
+EOF
+restart_mock
 
 run 0 attached debian
 same "$TMP/out" "attached: disks and USB" <<'EOF'
