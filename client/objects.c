@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 
+/* properties: a floating reference is taken, another one is added. */
 CtlObject *ctl_object_new(const char *path, const char *interface, GVariant *properties)
 {
         CtlObject *object = g_new0(CtlObject, 1);
@@ -39,8 +40,8 @@ bool ctl_is_own_interface(const char *interface)
 /* One {sa{sv}} entry (entered): the interface's properties, when it is ours. */
 static int read_interface(sd_bus_message *m, const char *path, GPtrArray *objects)
 {
+        g_autoptr(GVariant) properties = NULL;
         const char *interface;
-        GVariant *properties;
         int r;
 
         r = sd_bus_message_read_basic(m, 's', &interface);
