@@ -95,6 +95,7 @@ const char *record_string(GVariant *record, const char *key);
 guint64 record_uint(GVariant *record, const char *key);
 gboolean record_bool(GVariant *record, const char *key);
 const char **record_strv(GVariant *record, const char *key);
+GVariant *record_update(GVariant *record, GVariant *changed, const char *const *invalidated);
 
 /* objects.c: the service's objects (ObjectManager); an object's own
  * interface (org.example.Passthrough1.*) and its properties as a record. */

@@ -149,6 +149,8 @@ char *format_size(guint64 bytes)
         return g_strdup_printf("%" G_GUINT64_FORMAT ".%" G_GUINT64_FORMAT "%c", whole, tenths, units[exp]);
 }
 
+static void json_add_record(JsonBuilder *builder, GVariant *record);
+
 static void json_add_value(JsonBuilder *builder, GVariant *value)
 {
         switch (g_variant_classify(value)) {
@@ -186,6 +188,10 @@ static void json_add_value(JsonBuilder *builder, GVariant *value)
                 json_builder_add_string_value(builder, g_variant_get_string(value, NULL));
                 break;
         case G_VARIANT_CLASS_ARRAY:
+                if (g_variant_is_of_type(value, G_VARIANT_TYPE_VARDICT)) {
+                        json_add_record(builder, value);
+                        break;
+                }
                 json_builder_begin_array(builder);
                 for (gsize i = 0; i < g_variant_n_children(value); i++) {
                         g_autoptr(GVariant) child = g_variant_get_child_value(value, i);

@@ -242,3 +242,39 @@ const char **record_strv(GVariant *record, const char *key)
                 return g_new0(const char *, 1);
         return strv;
 }
+
+static bool record_has(GVariant *record, const char *key)
+{
+        g_autoptr(GVariant) value = g_variant_lookup_value(record, key, NULL);
+
+        return value != NULL;
+}
+
+/* record with the values of changed and without the keys of invalidated
+ * (a PropertiesChanged applied): known keys keep their place, new ones
+ * follow. */
+GVariant *record_update(GVariant *record, GVariant *changed, const char *const *invalidated)
+{
+        GVariantBuilder builder;
+        GVariantIter iter;
+        const char *key;
+        GVariant *value;
+
+        g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+        g_variant_iter_init(&iter, record);
+        while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+                g_autoptr(GVariant) owned = value;
+                g_autoptr(GVariant) fresh = g_variant_lookup_value(changed, key, NULL);
+
+                if (!invalidated || !g_strv_contains(invalidated, key))
+                        g_variant_builder_add(&builder, "{sv}", key, fresh ? fresh : owned);
+        }
+        g_variant_iter_init(&iter, changed);
+        while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+                g_autoptr(GVariant) owned = value;
+
+                if (!record_has(record, key))
+                        g_variant_builder_add(&builder, "{sv}", key, owned);
+        }
+        return g_variant_ref_sink(g_variant_builder_end(&builder));
+}

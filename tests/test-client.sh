@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # passthroughctl against tests/client-mock.py on a private bus: exact tables,
-# JSON (parsed), options sent, error propagation and exit codes, the signals
+# JSON (parsed), the listings read from the objects (GetManagedObjects), options
+# sent, error propagation and exit codes, the objects' changes and the signals
 # monitor prints, assignments, attach-all and detach-all, --dry-run,
 # import-bbvirt, and the bash completion.
 #
@@ -151,6 +152,18 @@ has_events() { [ "$(grep -vc probe "$TMP/mon")" -ge "$1" ]; }
 events() {
         wait_for 10 has_events "$1"
         grep -v probe "$TMP/mon" >"$TMP/out"
+}
+
+# untimed: $TMP/out without the time each line starts with (HH:MM:SS.mmm,
+# checked).
+untimed() {
+        local name="monitor: each line starts with its time"
+        if grep -Evq '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3} ' "$TMP/out"; then
+                not_ok "$name" "$(cat "$TMP/out")"
+        else
+                ok "$name"
+        fi
+        sed -E -i 's/^[0-9:.]{12} //' "$TMP/out"
 }
 
 # stop_monitor RC [SIGNAL]: send SIGNAL (none: the monitor is to end by
@@ -818,6 +831,7 @@ emit --emit 'DeviceAdded usb 46f4:0001:SN-1' \
         --emit $'DeviceAdded disk evil\e[2J' \
         --emit "AutoAttachFailed debian usb 46f4:0001:SN-1 'Requested operation is not valid'"
 events 8
+untimed
 same "$TMP/out" "monitor: one line per signal, in order, only from the service" <<'EOF'
 DeviceAdded usb 46f4:0001:SN-1
 DeviceAttached debian usb 46f4:0001:SN-1 hostdev1
@@ -830,8 +844,43 @@ AutoAttachFailed debian usb 46f4:0001:SN-1 Requested operation is not valid
 EOF
 stop_monitor 0 INT
 [ ! -s "$TMP/mon-err" ] && ok "monitor: nothing on stderr" || not_ok "monitor: nothing on stderr" "$(cat "$TMP/mon-err")"
-[ ! -s "$TMP/calls" ] && ok "monitor: no method call to the service" \
-        || not_ok "monitor: no method call to the service" "$(cat "$TMP/calls")"
+check_py "monitor: one call, GetManagedObjects, that does not start the service" '
+assert calls == [{"method": "GetManagedObjects", "args": [], "interactive": True, "auto_start": False}], calls
+'
+
+# The live model: objects arrive, change and leave. Named from what the
+# monitor has seen: GetManagedObjects at its start (the Logitech mouse),
+# InterfacesAdded (loop3), PropertiesChanged.
+: >"$TMP/calls"
+start_monitor
+monitor_ready
+emit --foreign --add 'disk forged' --change 'disk sdb State=forged' --remove 'disk vda'
+emit --add 'disk loop3' \
+        --emit 'DeviceAdded disk id-loop3' \
+        --change "disk sdb State=busy 'StateReason=mounted at /mnt/x' \"Mountpoints=['/mnt/x', '/srv']\"" \
+        --change 'disk loop3 State=attached AttachedTo=debian AttachedBy=other' \
+        --change 'domain win11 State=running' \
+        --remove 'disk loop3' \
+        --remove 'usb 046d:c077@2-1.4' \
+        --change 'usb 46f4:0001:SN-LAB-0001 Product' \
+        --change $'disk sdc \'Model=Evil\e[2J "quoted"\' System=true Size=1024'
+events 9
+untimed
+same "$TMP/out" "monitor: objects arriving, changing and leaving, only from the service" <<'EOF'
++ disk /dev/loop3 (id-loop3)
+DeviceAdded disk id-loop3
+~ disk /dev/sdb (id-sdb) State=busy StateReason="mounted at /mnt/x" Mountpoints=[/mnt/x, /srv]
+~ disk /dev/loop3 (id-loop3) State=attached AttachedTo=debian AttachedBy=other
+~ domain win11 (0d2e4f60-1111-2222-3333-444455556666) State=running
+- disk /dev/loop3 (id-loop3)
+- usb Logitech (046d:c077@2-1.4)
+~ usb QEMU (46f4:0001:SN-LAB-0001) Product=(invalidated)
+~ disk /dev/sdc (id-sdc) Model="Evil?[2J \"quoted\"" System=true Size=1024
+EOF
+stop_monitor 0 INT
+[ ! -s "$TMP/mon-err" ] && ok "monitor: objects: nothing on stderr" \
+        || not_ok "monitor: objects: nothing on stderr" "$(cat "$TMP/mon-err")"
+restart_mock
 
 start_monitor --json
 monitor_ready
@@ -839,24 +888,55 @@ emit --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
         --emit 'DeviceDetached debian usb 46f4:0001:SN-1' \
         --emit 'DeviceRemoved usb 46f4:0001:SN-1' \
         --emit $'DeviceAdded disk evil\e[2J' \
-        --emit "AutoAttachFailed win11 disk id-sdb 'domain not running'"
-events 5
-check_py "monitor --json: one object per line, signal then arguments by name" '
+        --emit "AutoAttachFailed win11 disk id-sdb 'domain not running'" \
+        --add 'disk loop3' \
+        --change "disk sdb State=busy 'StateReason=mounted at /mnt/x' \"Mountpoints=['/mnt/x']\" InUse" \
+        --remove 'disk loop3' \
+        --remove 'usb 046d:c077@2-1.4'
+events 9
+check_py "monitor --json: one object per line: time, event, path, interface, then the arguments by name" '
+import datetime
 lines = text.splitlines()
-assert len(lines) == 5, lines
+assert len(lines) == 9, lines
 events = [json.loads(l) for l in lines]
-assert events == [
-    {"signal": "DeviceAttached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1",
+for e in events:
+    assert list(e)[:4] == ["time", "event", "path", "interface"], e
+    t = datetime.datetime.fromisoformat(e.pop("time"))
+    assert t.tzinfo is not None and abs(datetime.datetime.now(datetime.timezone.utc) - t).total_seconds() < 60, t
+manager = {"path": "/org/example/Passthrough1", "interface": "org.example.Passthrough1"}
+assert events[:5] == [
+    {"event": "DeviceAttached", **manager, "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1",
      "target": "hostdev1"},
-    {"signal": "DeviceDetached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1"},
-    {"signal": "DeviceRemoved", "kind": "usb", "id": "46f4:0001:SN-1"},
-    {"signal": "DeviceAdded", "kind": "disk", "id": "evil\x1b[2J"},
-    {"signal": "AutoAttachFailed", "domain": "win11", "kind": "disk", "id": "id-sdb",
+    {"event": "DeviceDetached", **manager, "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1"},
+    {"event": "DeviceRemoved", **manager, "kind": "usb", "id": "46f4:0001:SN-1"},
+    {"event": "DeviceAdded", **manager, "kind": "disk", "id": "evil\x1b[2J"},
+    {"event": "AutoAttachFailed", **manager, "domain": "win11", "kind": "disk", "id": "id-sdb",
      "error": "domain not running"},
 ], events
-assert list(events[0]) == ["signal", "domain", "kind", "id", "target"], events[0]
+assert list(events[0]) == ["event", "path", "interface", "domain", "kind", "id", "target"], list(events[0])
+'
+check_py "monitor --json: added, changed, removed with the objects' properties" '
+events = [json.loads(l) for l in text.splitlines()][5:]
+for e in events:
+    del e["time"]
+disk = {"path": "/org/example/Passthrough1/disk/id_2dloop3", "interface": "org.example.Passthrough1.Disk",
+        "kind": "disk"}
+added, changed, removed, mouse = events
+assert {k: added[k] for k in ["event", "path", "interface", "kind"]} == {"event": "added", **disk}, added
+props = added["properties"]
+assert props["Path"] == "/dev/loop3" and props["Size"] == 16 * 1024**2 and props["State"] == "free", props
+assert props["Mountpoints"] == [] and props["System"] is False and props["UsbDevice"] == "/", props
+assert list(props)[:3] == ["Id", "Name", "Path"], props
+assert changed == {"event": "changed", "path": "/org/example/Passthrough1/disk/id_2dsdb",
+                   "interface": "org.example.Passthrough1.Disk", "kind": "disk",
+                   "properties": {"State": "busy", "StateReason": "mounted at /mnt/x", "Mountpoints": ["/mnt/x"]},
+                   "invalidated": ["InUse"]}, changed
+assert removed == {"event": "removed", **disk, "properties": props}, "the properties as last seen"
+assert mouse["event"] == "removed" and mouse["kind"] == "usb", mouse
+assert mouse["properties"]["Manufacturer"] == "Logitech" and mouse["properties"]["Bus"] == 2, mouse
 '
 stop_monitor 0 TERM
+restart_mock
 
 # --- bash completion -------------------------------------------------------------
 complete_words us
@@ -944,10 +1024,13 @@ monitor_running && ok "monitor: runs without the service" \
         || not_ok "monitor: runs without the service" "$(cat "$TMP/mon-err")"
 start_mock
 monitor_ready
-emit --emit 'DeviceAdded usb 46f4:0001:SN-2'
-events 1
-same "$TMP/out" "monitor: hears the service that started later" <<'EOF'
+emit --emit 'DeviceAdded usb 46f4:0001:SN-2' --remove 'disk sdc' --change 'disk vda State=free'
+events 3
+untimed
+same "$TMP/out" "monitor: hears the service that started later; objects it never saw by their Id" <<'EOF'
 DeviceAdded usb 46f4:0001:SN-2
+- disk id-sdc
+~ disk id-vda State=free
 EOF
 [ ! -s "$TMP/calls" ] && ok "monitor: still no method call" || not_ok "monitor: still no method call" "$(cat "$TMP/calls")"
 kill "$BUS_PID"
