@@ -18,6 +18,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
 
 #define CTL_PROGRAM "passthroughctl"
 
+/* The live model's interfaces (objects below BUS_PATH) and its manager. */
+#define DISK_INTERFACE BUS_INTERFACE ".Disk"
+#define USB_INTERFACE BUS_INTERFACE ".UsbDevice"
+#define DOMAIN_INTERFACE BUS_INTERFACE ".Domain"
+#define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
+#define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
+
 enum {
         CTL_EXIT_OK = 0,
         CTL_EXIT_FAILURE = 1,
@@ -82,14 +89,35 @@ int ctl_append_dry_run(const Ctl *ctl, sd_bus_message *m, char **args);
 int ctl_append_detach_options(const Ctl *ctl, sd_bus_message *m, char **args);
 
 /* record.c: read aa{sv} replies into GVariant a{sv} records. */
+int record_read(sd_bus_message *m, GVariant **ret);
 int record_read_array(sd_bus_message *m, GPtrArray **ret);
 const char *record_string(GVariant *record, const char *key);
 guint64 record_uint(GVariant *record, const char *key);
 gboolean record_bool(GVariant *record, const char *key);
 const char **record_strv(GVariant *record, const char *key);
+GVariant *record_update(GVariant *record, GVariant *changed, const char *const *invalidated);
+
+/* objects.c: the service's objects (ObjectManager); an object's own
+ * interface (org.example.Passthrough1.*) and its properties as a record. */
+typedef struct {
+        char *path;
+        char *interface;
+        GVariant *properties;
+} CtlObject;
+CtlObject *ctl_object_new(const char *path, const char *interface, GVariant *properties);
+void ctl_object_free(CtlObject *object);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlObject, ctl_object_free)
+bool ctl_is_own_interface(const char *interface);
+/* Read an a{sa{sv}} (GetManagedObjects' or InterfacesAdded's) into objects. */
+int objects_read_interfaces(sd_bus_message *m, const char *path, GPtrArray *objects);
+/* The records of every object with interface, from one GetManagedObjects. */
+int ctl_fetch_objects(Ctl *ctl, const char *interface, GPtrArray **ret);
+/* GetManagedObjects without starting the service: CtlObjects, or < 0. */
+int objects_get_if_running(sd_bus *bus, GPtrArray **ret);
 
 /* output.c */
 char *sanitize_text(const char *s);
+int natural_compare(const char *a, const char *b);
 typedef struct Table Table;
 Table *table_new(guint n_columns, const char *const *headers);
 void table_add_row(Table *table, const char *const *cells);
@@ -100,13 +128,16 @@ char *format_size(guint64 bytes);
 void print_records_json(GPtrArray *records);
 void print_record_json_line(GVariant *record);
 
-/* A listing: the method to call, the table columns and how one record
- * becomes a row. */
+/* A listing: where the records come from (the method to call, or with
+ * interface the objects that have it, in the order compare gives), the table
+ * columns and how one record becomes a row. */
 typedef struct {
         const char *method;
         guint n_columns;
         const char *const *headers;
         void (*add_row)(Table *table, GVariant *record);
+        const char *interface;
+        GCompareFunc compare;
 } ListSpec;
 
 void ctl_print_list(const Ctl *ctl, const ListSpec *spec, GPtrArray *records);

@@ -26,6 +26,31 @@ char *sanitize_text(const char *s)
         return copy;
 }
 
+/* For people: "sdb2" < "sdb10", "1-1.9" < "1-1.10". */
+int natural_compare(const char *a, const char *b)
+{
+        while (*a && *b) {
+                if (g_ascii_isdigit(*a) && g_ascii_isdigit(*b)) {
+                        size_t n_a = strspn(a, "0123456789"), n_b = strspn(b, "0123456789");
+                        int r;
+
+                        if (n_a != n_b)
+                                return n_a < n_b ? -1 : 1;
+                        r = strncmp(a, b, n_a);
+                        if (r != 0)
+                                return r;
+                        a += n_a;
+                        b += n_b;
+                        continue;
+                }
+                if (*a != *b)
+                        break;
+                a++;
+                b++;
+        }
+        return (unsigned char) *a - (unsigned char) *b;
+}
+
 Table *table_new(guint n_columns, const char *const *headers)
 {
         Table *table = g_new0(Table, 1);
@@ -124,6 +149,8 @@ char *format_size(guint64 bytes)
         return g_strdup_printf("%" G_GUINT64_FORMAT ".%" G_GUINT64_FORMAT "%c", whole, tenths, units[exp]);
 }
 
+static void json_add_record(JsonBuilder *builder, GVariant *record);
+
 static void json_add_value(JsonBuilder *builder, GVariant *value)
 {
         switch (g_variant_classify(value)) {
@@ -161,6 +188,10 @@ static void json_add_value(JsonBuilder *builder, GVariant *value)
                 json_builder_add_string_value(builder, g_variant_get_string(value, NULL));
                 break;
         case G_VARIANT_CLASS_ARRAY:
+                if (g_variant_is_of_type(value, G_VARIANT_TYPE_VARDICT)) {
+                        json_add_record(builder, value);
+                        break;
+                }
                 json_builder_begin_array(builder);
                 for (gsize i = 0; i < g_variant_n_children(value); i++) {
                         g_autoptr(GVariant) child = g_variant_get_child_value(value, i);
@@ -246,9 +277,14 @@ int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray 
         g_autoptr(GPtrArray) records = NULL;
         int r;
 
-        r = ctl_fetch_records(ctl, spec->method, domain, &records);
+        if (spec->interface)
+                r = ctl_fetch_objects(ctl, spec->interface, &records);
+        else
+                r = ctl_fetch_records(ctl, spec->method, domain, &records);
         if (r != CTL_EXIT_OK)
                 return r;
+        if (spec->compare)
+                g_ptr_array_sort(records, spec->compare);
         ctl_print_list(ctl, spec, records);
         if (ret)
                 *ret = g_steal_pointer(&records);

@@ -158,6 +158,25 @@ static int read_record(sd_bus_message *m, GVariant **ret)
         return 0;
 }
 
+/* Read one a{sv} as a record: 1, or 0 at the end of the enclosing array. */
+int record_read(sd_bus_message *m, GVariant **ret)
+{
+        g_autoptr(GVariant) record = NULL;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r <= 0)
+                return r;
+        r = read_record(m, &record);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&record);
+        return 1;
+}
+
 int record_read_array(sd_bus_message *m, GPtrArray **ret)
 {
         g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
@@ -167,15 +186,8 @@ int record_read_array(sd_bus_message *m, GPtrArray **ret)
         r = sd_bus_message_enter_container(m, 'a', "a{sv}");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'a', "{sv}")) > 0) {
-                r = read_record(m, &record);
-                if (r < 0)
-                        return r;
+        while ((r = record_read(m, &record)) > 0)
                 g_ptr_array_add(records, record);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);
@@ -229,4 +241,40 @@ const char **record_strv(GVariant *record, const char *key)
         if (!g_variant_lookup(record, key, "^a&s", &strv))
                 return g_new0(const char *, 1);
         return strv;
+}
+
+static bool record_has(GVariant *record, const char *key)
+{
+        g_autoptr(GVariant) value = g_variant_lookup_value(record, key, NULL);
+
+        return value != NULL;
+}
+
+/* record with the values of changed and without the keys of invalidated
+ * (a PropertiesChanged applied): known keys keep their place, new ones
+ * follow. */
+GVariant *record_update(GVariant *record, GVariant *changed, const char *const *invalidated)
+{
+        GVariantBuilder builder;
+        GVariantIter iter;
+        const char *key;
+        GVariant *value;
+
+        g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+        g_variant_iter_init(&iter, record);
+        while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+                g_autoptr(GVariant) owned = value;
+                g_autoptr(GVariant) fresh = g_variant_lookup_value(changed, key, NULL);
+
+                if (!invalidated || !g_strv_contains(invalidated, key))
+                        g_variant_builder_add(&builder, "{sv}", key, fresh ? fresh : owned);
+        }
+        g_variant_iter_init(&iter, changed);
+        while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+                g_autoptr(GVariant) owned = value;
+
+                if (!record_has(record, key))
+                        g_variant_builder_add(&builder, "{sv}", key, owned);
+        }
+        return g_variant_ref_sink(g_variant_builder_end(&builder));
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* disk-list, disk-attach, disk-detach */
+/* disk-list (the Disk objects), disk-attach, disk-detach */
 
 #include <stdio.h>
 
@@ -17,35 +17,33 @@ static char *disk_mountpoint(GVariant *record)
         return g_strdup_printf("%s +%u", mountpoints[0], n - 1);
 }
 
-static char *disk_state(GVariant *record)
+/* The disk's State; a free disk the host itself needs shows as "system". */
+static const char *disk_state(GVariant *record)
 {
-        const char *in_use = record_string(record, "InUse");
-        const char *attached_to = record_string(record, "AttachedTo");
+        const char *state = record_string(record, "State");
 
-        if (in_use[0])
-                return g_strdup(in_use);
-        if (attached_to[0])
-                return g_strdup_printf("attached to VM %s", attached_to);
-        if (record_bool(record, "System"))
-                return g_strdup("system");
-        return g_strdup("free");
+        if (g_str_equal(state, "free") && record_bool(record, "System"))
+                return "system";
+        return state;
 }
 
 static void disk_add_row(Table *table, GVariant *record)
 {
         g_autofree char *size = format_size(record_uint(record, "Size"));
         g_autofree char *mountpoint = disk_mountpoint(record);
-        g_autofree char *state = disk_state(record);
 
         table_add_row(table, (const char *const[]) {
                 record_string(record, "Name"), size, record_string(record, "Transport"),
-                mountpoint, record_string(record, "Model"), state,
+                mountpoint, record_string(record, "Model"), disk_state(record),
+                record_string(record, "StateReason"),
         });
 }
 
-static bool disk_unavailable(GVariant *record)
+/* By kernel name, as lsblk: loop0, nvme0n1, sda, sdb, ..., sdaa. */
+static int compare_disks(gconstpointer a, gconstpointer b)
 {
-        return record_bool(record, "System") || record_string(record, "InUse")[0] != '\0';
+        return natural_compare(record_string(*(GVariant *const *) a, "Name"),
+                                record_string(*(GVariant *const *) b, "Name"));
 }
 
 static void print_disk_hints(GPtrArray *disks)
@@ -53,16 +51,24 @@ static void print_disk_hints(GPtrArray *disks)
         bool warn = false;
 
         for (guint i = 0; i < disks->len; i++)
-                warn = warn || disk_unavailable(g_ptr_array_index(disks, i));
+                warn = warn || !g_str_equal(disk_state(g_ptr_array_index(disks, i)), "free");
         printf("\nAttach with: " CTL_PROGRAM " disk-attach VM /dev/NAME [name]\n");
         if (warn)
-                printf("Warning: disks marked in use or system cannot be attached; unmount them first.\n");
+                printf("Warning: busy, attached and system disks cannot be attached; REASON says why.\n");
 }
 
 int verb_disk_list(Ctl *ctl, char **args)
 {
-        static const char *const headers[] = { "NAME", "SIZE", "TYPE", "MOUNTPOINT", "MODEL", "STATE" };
-        static const ListSpec spec = { "ListDisks", G_N_ELEMENTS(headers), headers, disk_add_row };
+        static const char *const headers[] = {
+                "NAME", "SIZE", "TYPE", "MOUNTPOINT", "MODEL", "STATE", "REASON",
+        };
+        static const ListSpec spec = {
+                .n_columns = G_N_ELEMENTS(headers),
+                .headers = headers,
+                .add_row = disk_add_row,
+                .interface = DISK_INTERFACE,
+                .compare = compare_disks,
+        };
         g_autoptr(GPtrArray) disks = NULL;
         int r;
 

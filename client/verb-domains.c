@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* domains */
+/* domains: the Domain objects */
 
 #include "ctl.h"
 
@@ -11,10 +11,22 @@ static void domain_add_row(Table *table, GVariant *record)
         });
 }
 
+static int compare_domains(gconstpointer a, gconstpointer b)
+{
+        return natural_compare(record_string(*(GVariant *const *) a, "Name"),
+                               record_string(*(GVariant *const *) b, "Name"));
+}
+
 int verb_domains(Ctl *ctl, char **args)
 {
         static const char *const headers[] = { "NAME", "STATE", "UUID" };
-        static const ListSpec spec = { "ListDomains", G_N_ELEMENTS(headers), headers, domain_add_row };
+        static const ListSpec spec = {
+                .n_columns = G_N_ELEMENTS(headers),
+                .headers = headers,
+                .add_row = domain_add_row,
+                .interface = DOMAIN_INTERFACE,
+                .compare = compare_domains,
+        };
 
         return ctl_show_list(ctl, &spec, NULL, NULL);
 }

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* monitor: print the service's signals as they come, one line each.
+/* monitor: print the service's events as they come, one line each with
+ * the time: the live model's objects arriving, leaving and changing
+ * (monitor-objects.c) and the manager's signals (here).
  *
- * Only listens: a match on the interface with the service's bus name as
- * sender, and no method call, so the service is not started for it. Runs
- * until SIGINT or SIGTERM (exit 0) or until the bus goes away (exit 1). */
+ * Listens to signals with the service's bus name as sender. Its one call,
+ * GetManagedObjects at the start (to name what later leaves or changes),
+ * does not start the service. Runs until SIGINT or SIGTERM (exit 0) or until
+ * the bus goes away (exit 1). */
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "monitor.h"
 
 #define LOCAL_NAME "org.freedesktop.DBus.Local"
 #define LOCAL_PATH "/org/freedesktop/DBus/Local"
@@ -46,15 +49,14 @@ static const SignalSpec *find_signal(sd_bus_message *m)
         return NULL;
 }
 
-/* The signal as a record: signal, then its arguments by name. */
-static int read_event(sd_bus_message *m, const SignalSpec *spec, GVariant **ret)
+/* The signal's arguments by name. */
+static int read_arguments(sd_bus_message *m, const SignalSpec *spec, GVariant **ret)
 {
         GVariantBuilder builder;
         const char *value;
         int r;
 
         g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
-        g_variant_builder_add(&builder, "{sv}", "signal", g_variant_new_string(spec->member));
         for (const char *const *name = spec->args; *name; name++) {
                 r = sd_bus_message_read_basic(m, 's', &value);
                 if (r <= 0) {
@@ -67,54 +69,98 @@ static int read_event(sd_bus_message *m, const SignalSpec *spec, GVariant **ret)
         return 0;
 }
 
-/* "DeviceAttached debian usb 46f4:0001:SN-1 hostdev0": the values, spaced. */
-static void print_event_line(GVariant *event)
+/* "DeviceAttached debian usb 46f4:0001:SN-1 hostdev0": the name and the
+ * values, spaced. */
+static char *signal_text(const char *member, GVariant *arguments)
 {
-        g_autoptr(GString) line = g_string_new(NULL);
+        GString *line = g_string_new(member);
         GVariantIter iter;
         GVariant *value;
 
-        g_variant_iter_init(&iter, event);
+        g_variant_iter_init(&iter, arguments);
         while (g_variant_iter_next(&iter, "{&sv}", NULL, &value)) {
                 g_autoptr(GVariant) owned = value;
-                g_autofree char *clean = sanitize_text(g_variant_get_string(owned, NULL));
 
-                if (line->len > 0)
-                        g_string_append_c(line, ' ');
-                g_string_append(line, clean);
+                g_string_append_c(line, ' ');
+                g_string_append(line, g_variant_get_string(owned, NULL));
         }
         while (line->len > 0 && line->str[line->len - 1] == ' ')
                 g_string_truncate(line, line->len - 1);
-        printf("%s\n", line->str);
+        return g_string_free(line, FALSE);
 }
 
-typedef struct {
-        const Ctl *ctl;
-        sd_event *event; /* the bus drops its own reference when it closes */
-} Monitor;
-
-static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+/* "12:34:56.789" for a line; ISO 8601 with the UTC offset for JSON. */
+static char *format_time(GDateTime *now, bool json)
 {
-        const Monitor *monitor = userdata;
-        const SignalSpec *spec = find_signal(m);
-        g_autoptr(GVariant) event = NULL;
-        int r;
+        g_autofree char *seconds = g_date_time_format(now, json ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S");
+        g_autofree char *offset = json ? g_date_time_format(now, "%:z") : g_strdup("");
 
-        if (!spec)
-                return 0;
-        r = read_event(m, spec, &event);
-        if (r < 0) {
-                ctl_error("Failed to parse signal %s: %s", spec->member, g_strerror(-r));
-                return 0;
+        return g_strdup_printf("%s.%03d%s", seconds, g_date_time_get_microsecond(now) / 1000, offset);
+}
+
+/* time, event, path and interface, then the event's fields. */
+static void print_json_event(const MonitorEvent *event, const char *stamp)
+{
+        g_autoptr(GVariant) record = NULL;
+        GVariantBuilder builder;
+        GVariantIter iter;
+        const char *key;
+        GVariant *value;
+
+        g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add(&builder, "{sv}", "time", g_variant_new_string(stamp));
+        g_variant_builder_add(&builder, "{sv}", "event", g_variant_new_string(event->event));
+        g_variant_builder_add(&builder, "{sv}", "path", g_variant_new_string(event->path));
+        g_variant_builder_add(&builder, "{sv}", "interface", g_variant_new_string(event->interface));
+        g_variant_iter_init(&iter, event->fields);
+        while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+                g_variant_builder_add(&builder, "{sv}", key, value);
+                g_variant_unref(value);
         }
-        if (monitor->ctl->json)
-                print_record_json_line(event);
-        else
-                print_event_line(event);
+        record = g_variant_ref_sink(g_variant_builder_end(&builder));
+        print_record_json_line(record);
+}
+
+int monitor_print(const Monitor *monitor, const MonitorEvent *event)
+{
+        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        g_autofree char *stamp = format_time(now, monitor->ctl->json);
+
+        if (monitor->ctl->json) {
+                print_json_event(event, stamp);
+        } else {
+                g_autofree char *clean = sanitize_text(event->text);
+
+                printf("%s %s\n", stamp, clean);
+        }
         if (fflush(stdout) == 0)
                 return 0;
         ctl_error("Failed to write output: %s", g_strerror(errno));
         return sd_event_exit(monitor->event, CTL_EXIT_FAILURE);
+}
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        const SignalSpec *spec = find_signal(m);
+        g_autoptr(GVariant) arguments = NULL;
+        g_autofree char *text = NULL;
+        int r;
+
+        if (!spec)
+                return 0;
+        r = read_arguments(m, spec, &arguments);
+        if (r < 0) {
+                ctl_error("Failed to parse signal %s: %s", spec->member, g_strerror(-r));
+                return 0;
+        }
+        text = signal_text(spec->member, arguments);
+        return monitor_print(userdata, &(const MonitorEvent) {
+                .event = spec->member,
+                .path = BUS_PATH,
+                .interface = BUS_INTERFACE,
+                .fields = arguments,
+                .text = text,
+        });
 }
 
 static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -156,6 +202,8 @@ static int add_matches(sd_bus *bus, Monitor *monitor)
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, BUS_NAME, BUS_PATH, BUS_INTERFACE, NULL,
                                         on_signal, monitor);
+        if (r >= 0)
+                r = monitor_match_objects(bus, monitor);
         return r;
 }
 
@@ -182,7 +230,8 @@ static int setup(Ctl *ctl, Monitor *monitor)
 int verb_monitor(Ctl *ctl, char **args)
 {
         g_autoptr(sd_event) event = NULL;
-        Monitor monitor = { .ctl = ctl };
+        g_autoptr(GHashTable) objects = monitor_objects_new();
+        Monitor monitor = { .ctl = ctl, .objects = objects };
         int r;
 
         r = sd_event_new(&event);
@@ -192,8 +241,10 @@ int verb_monitor(Ctl *ctl, char **args)
         }
         monitor.event = event;
         r = setup(ctl, &monitor);
-        if (r == CTL_EXIT_OK)
+        if (r == CTL_EXIT_OK) {
+                monitor_load_objects(&monitor);
                 r = sd_event_loop(event);
+        }
         if (r < 0) {
                 ctl_error("Event loop failed: %s", g_strerror(-r));
                 r = CTL_EXIT_FAILURE;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* usb-list, usb-attach, usb-detach */
+/* usb-list (the UsbDevice objects), usb-attach, usb-detach */
 
 #include <stdio.h>
 
@@ -28,16 +28,35 @@ static void usb_add_row(Table *table, GVariant *record)
 
         table_add_row(table, (const char *const[]) {
                 bus, dev, record_string(record, "Id"), record_string(record, "Port"), ids,
-                record_string(record, "Serial"), product, record_string(record, "AttachedTo"),
+                record_string(record, "Serial"), product, record_string(record, "State"),
+                record_string(record, "AttachedTo"),
         });
 }
 
+/* As lsusb: by bus, then port (1-1.9 before 1-1.10). */
+static int compare_usb(gconstpointer a, gconstpointer b)
+{
+        GVariant *x = *(GVariant *const *) a, *y = *(GVariant *const *) b;
+        guint64 bus_x = record_uint(x, "Bus"), bus_y = record_uint(y, "Bus");
+
+        if (bus_x != bus_y)
+                return bus_x < bus_y ? -1 : 1;
+        return natural_compare(record_string(x, "Port"), record_string(y, "Port"));
+}
+
+/* ATTACHED stays last: the bash completion reads the domain there. */
 int verb_usb_list(Ctl *ctl, char **args)
 {
         static const char *const headers[] = {
-                "BUS", "DEV", "ID", "PORT", "VENDOR:PRODUCT", "SERIAL", "PRODUCT", "ATTACHED",
+                "BUS", "DEV", "ID", "PORT", "VENDOR:PRODUCT", "SERIAL", "PRODUCT", "STATE", "ATTACHED",
         };
-        static const ListSpec spec = { "ListUsbDevices", G_N_ELEMENTS(headers), headers, usb_add_row };
+        static const ListSpec spec = {
+                .n_columns = G_N_ELEMENTS(headers),
+                .headers = headers,
+                .add_row = usb_add_row,
+                .interface = USB_INTERFACE,
+                .compare = compare_usb,
+        };
 
         return ctl_show_list(ctl, &spec, NULL, NULL);
 }

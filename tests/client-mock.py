@@ -8,12 +8,33 @@ method call to --log: method, arguments, options with their D-Bus types, and
 whether the caller allowed interactive authorization. Writes --ready once the
 bus name is owned; exits when the bus goes away.
 
+The live model: /org/example/Passthrough1 is also an ObjectManager over one
+object per disk, USB device and domain (the contract's Disk, UsbDevice and
+Domain interfaces, paths escaped as sd_bus_path_encode() does), made from the
+very records ListDisks, ListUsbDevices and ListDomains return, so the two
+always agree. GetManagedObjects sends the objects backwards (a dictionary's
+order means nothing; a client that shows them in order sorts them itself),
+each with the standard interfaces sd-bus lists beside its own, and is logged
+like the manager's methods; with "auto_start": false when the caller asked
+not to start the service.
+
 Signals for `passthroughctl monitor`: the mock also serves a test-only object
-(CONTROL_PATH, outside the contract's object) whose Emit(s signal, as args)
-makes it emit that contract signal from the service's name. Run with
---emit 'SIGNAL ARG...' (repeatable; shell-style quoting, so '' is an empty
-argument) to call it, in order; add --foreign to emit the signals from the
-calling connection instead, as an impostor would.
+(CONTROL_PATH, outside the contract's objects) whose Emit(s signal, as args)
+makes it emit that contract signal from the service's name, and whose Add,
+Remove and Change change its model as the service's would change (the
+records, hence List* too) with InterfacesAdded, InterfacesRemoved or
+PropertiesChanged. Run with, repeatable and done in order (shell-style
+quoting, so '' is an empty argument):
+  --emit 'SIGNAL ARG...'           a manager signal
+  --add 'disk NAME' / 'usb SERIAL' a new loop disk or USB stick
+  --remove 'KIND NAME'             a disk (kernel name), USB device (Id) or
+                                   domain (name) goes away
+  --change 'KIND NAME PROP=VALUE... PROP...'
+                                   new values (strings as they are, other
+                                   types in GVariant text: "Mountpoints=['/m']");
+                                   a PROP alone is invalidated
+Add --foreign to send the signals from the calling connection instead, as an
+impostor would (nothing changes in the mock).
 
 Persistent assignments (Assign, Unassign, ListAssignments, AttachAll,
 DetachAll, AutoAttachFailed): ASSIGNMENT_XML is that part of the contract as
@@ -39,17 +60,55 @@ ERROR = 'org.example.Passthrough1.Error.'
 VERSION = '0.1.0-mock'
 CONTROL_PATH = '/org/example/Passthrough1/MockControl'
 CONTROL_IFACE = 'org.example.Passthrough1.MockControl'
-CONTROL_XML = f'''<node><interface name="{CONTROL_IFACE}"><method name="Emit">
-<arg name="signal" type="s" direction="in"/><arg name="args" type="as" direction="in"/>
-</method></interface></node>'''
+CONTROL_XML = f'''<node><interface name="{CONTROL_IFACE}">
+<method name="Emit"><arg name="signal" type="s" direction="in"/>
+  <arg name="args" type="as" direction="in"/></method>
+<method name="Add"><arg name="words" type="as" direction="in"/></method>
+<method name="Remove"><arg name="words" type="as" direction="in"/></method>
+<method name="Change"><arg name="words" type="as" direction="in"/></method>
+</interface></node>'''
+DISK_IFACE = NAME + '.Disk'
+USB_IFACE = NAME + '.UsbDevice'
+DOMAIN_IFACE = NAME + '.Domain'
+OM_IFACE = 'org.freedesktop.DBus.ObjectManager'
+PROPS_IFACE = 'org.freedesktop.DBus.Properties'
+# What sd-bus lists beside an object's own interface (no properties).
+STANDARD_IFACES = ('org.freedesktop.DBus.Peer', 'org.freedesktop.DBus.Introspectable', PROPS_IFACE)
+OM_XML = f'''<node><interface name="{OM_IFACE}">
+<method name="GetManagedObjects"><arg name="objects" type="a{{oa{{sa{{sv}}}}}}" direction="out"/></method>
+<signal name="InterfacesAdded"><arg name="object" type="o"/>
+  <arg name="interfaces" type="a{{sa{{sv}}}}"/></signal>
+<signal name="InterfacesRemoved"><arg name="object" type="o"/><arg name="interfaces" type="as"/></signal>
+</interface></node>'''
 
 
 def v(signature, value):
     return GLib.Variant(signature, value)
 
 
+def path_encode(prefix, external_id):
+    """sd_bus_path_encode(): every byte outside [A-Za-z0-9] as _XX."""
+    if not external_id:
+        return prefix + '/_'
+    return prefix + '/' + ''.join(chr(b) if chr(b).isascii() and chr(b).isalnum() else '_%02x' % b
+                                  for b in external_id.encode())
+
+
+def disk_path(dev_id):
+    return path_encode(PATH + '/disk', dev_id)
+
+
+def usb_path(dev_id):
+    return path_encode(PATH + '/usb', dev_id)
+
+
 def disk(name, size, transport, model='', mountpoints=(), system=False,
          in_use='', attached_to='', removable=False, extra=None):
+    """A disk; attached_to: as target vdb, by passthrough."""
+    if attached_to:
+        state, reason = 'attached', f'attached to VM {attached_to} as vdb'
+    else:
+        state, reason = ('busy', in_use) if in_use else ('free', '')
     d = {
         'Id': v('s', 'id-' + name),
         'Name': v('s', name),
@@ -65,6 +124,10 @@ def disk(name, size, transport, model='', mountpoints=(), system=False,
         'System': v('b', system),
         'InUse': v('s', in_use),
         'AttachedTo': v('s', attached_to),
+        'State': v('s', state),
+        'StateReason': v('s', reason),
+        'AttachedBy': v('s', 'passthrough' if attached_to else ''),
+        'UsbDevice': v('o', '/'),
     }
     d.update(extra or {})
     return d
@@ -85,29 +148,36 @@ DISKS = [
     disk('nvme0n1', 2000398934016, 'nvme', model='WD Blue SN570', system=True),
 ]
 
-DOMAINS = [
-    {'Name': v('s', 'debian'), 'Uuid': v('s', '6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f'),
-     'State': v('s', 'running')},
-    {'Name': v('s', 'win11'), 'Uuid': v('s', '0d2e4f60-1111-2222-3333-444455556666'),
-     'State': v('s', 'shut off')},
-]
-
 def usb(bus, dev, port, vendor, product_id, serial, manufacturer, product,
         hub=False, attached_to=''):
     dev_id = f'{vendor}:{product_id}:{serial}' if serial else f'{vendor}:{product_id}@{port}'
+    if attached_to:
+        state, reason = 'attached', f'attached to VM {attached_to}'
+    else:
+        state, reason = ('unavailable', 'a hub') if hub else ('free', '')
     return {'Id': v('s', dev_id), 'Bus': v('u', bus), 'Device': v('u', dev),
             'Port': v('s', port), 'VendorId': v('s', vendor), 'ProductId': v('s', product_id),
             'Serial': v('s', serial), 'Manufacturer': v('s', manufacturer),
-            'Product': v('s', product), 'IsHub': v('b', hub), 'AttachedTo': v('s', attached_to)}
+            'Product': v('s', product), 'IsHub': v('b', hub), 'AttachedTo': v('s', attached_to),
+            'State': v('s', state), 'StateReason': v('s', reason),
+            'AttachedBy': v('s', 'passthrough' if attached_to else ''), 'Disks': v('ao', [])}
 
 
 USB = [
-    usb(1, 1, 'usb1', '1d6b', '0003', '0000:00:04.0', 'Linux 6.1.0 xhci-hcd',
+    usb(1, 1, '1-0', '1d6b', '0003', '0000:00:04.0', 'Linux 6.1.0 xhci-hcd',
         'xHCI Host Controller', hub=True),
     usb(1, 12, '1-1', '46f4', '0001', 'SN-LAB-0001', 'QEMU', 'QEMU USB HARDDRIVE',
         attached_to='debian'),
     # No serial (Id by port) and no product name (the client shows the maker).
     usb(2, 3, '2-1.4', '046d', 'c077', '', 'Logitech', ''),
+]
+
+DOMAINS = [
+    {'Name': v('s', 'debian'), 'Uuid': v('s', '6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f'),
+     'State': v('s', 'running'),
+     'Devices': v('ao', [disk_path('id-loop0'), usb_path('46f4:0001:SN-LAB-0001')])},
+    {'Name': v('s', 'win11'), 'Uuid': v('s', '0d2e4f60-1111-2222-3333-444455556666'),
+     'State': v('s', 'shut off'), 'Devices': v('ao', [])},
 ]
 
 ATTACHED = {
@@ -349,11 +419,153 @@ def run_all(domain, options, allowed, result):
     return results
 
 
+# --- the live model: objects made from the records above -------------------------
+
+KINDS = {  # kind: (records, interface, path prefix, the key a test names one by)
+    'disk': (DISKS, DISK_IFACE, PATH + '/disk', 'Name'),
+    'usb': (USB, USB_IFACE, PATH + '/usb', 'Id'),
+    'domain': (DOMAINS, DOMAIN_IFACE, PATH + '/domain', 'Name'),
+}
+
+
+def object_path(kind, record):
+    key = 'Uuid' if kind == 'domain' else 'Id'
+    return path_encode(KINDS[kind][2], record[key].unpack())
+
+
+def model_objects():
+    """(path, interface, record) of every object, in the List* order."""
+    return [(object_path(kind, r), iface, r)
+            for kind, (records, iface, _, _) in KINDS.items() for r in records]
+
+
+def managed_objects():
+    """GetManagedObjects' answer: backwards, with sd-bus's standard interfaces."""
+    objects = {}
+    for path, iface, record in reversed(model_objects()):
+        objects[path] = {iface: record, **{i: {} for i in STANDARD_IFACES}}
+    return v('(a{oa{sa{sv}}})', (objects,))
+
+
+def find_object(words):
+    """KIND NAME -> (kind, record)."""
+    if len(words) < 2 or words[0] not in KINDS:
+        raise Failure('InvalidArgument', f'Expected KIND NAME: {words}')
+    kind, name = words[:2]
+    records, _, _, key = KINDS[kind]
+    for r in records:
+        if r[key].unpack() == name:
+            return kind, r
+    raise Failure('NoSuchDevice', f'No {kind} {name}')
+
+
+def new_record(words):
+    """--add: 'disk NAME' (a free loop disk) or 'usb SERIAL' (a free stick)."""
+    if len(words) != 2 or words[0] not in ('disk', 'usb'):
+        raise Failure('InvalidArgument', f'Expected disk NAME or usb SERIAL: {words}')
+    if words[0] == 'disk':
+        return 'disk', disk(words[1], 16 * 1024**2, 'loop', model='Loop Disk')
+    return 'usb', usb(3, 4, '3-1', '0781', '5567', words[1], 'SanDisk', 'Cruzer Blade')
+
+
+def parse_change(record, words):
+    """PROP=VALUE... PROP...: (changed {PROP: Variant}, invalidated [PROP])."""
+    changed, invalidated = {}, []
+    for word in words:
+        prop, eq, text = word.partition('=')
+        if prop not in record:
+            raise Failure('InvalidArgument', f'No property {prop}')
+        if not eq:
+            invalidated.append(prop)
+            continue
+        sig = record[prop].get_type_string()
+        try:
+            changed[prop] = v(sig, text) if sig == 's' else GLib.Variant.parse(GLib.VariantType(sig), text)
+        except GLib.Error as e:
+            raise Failure('InvalidArgument', f'{prop}={text}: {e.message}')
+    return changed, invalidated
+
+
+def added_signal(path, iface, record):
+    return v('(oa{sa{sv}})', (path, {iface: record, **{i: {} for i in STANDARD_IFACES}}))
+
+
+def removed_signal(path, iface):
+    return v('(oas)', (path, [iface, *STANDARD_IFACES]))
+
+
+def changed_signal(iface, changed, invalidated):
+    return v('(sa{sv}as)', (iface, changed, invalidated))
+
+
+class Objects:
+    """The objects on the bus: registered, found, added, removed, changed."""
+    def __init__(self, conn, node, mock):
+        self.conn = conn
+        self.node = node
+        self.mock = mock
+        self.registrations = {}
+
+    def register_all(self):
+        om = Gio.DBusNodeInfo.new_for_xml(OM_XML).lookup_interface(OM_IFACE)
+        self.conn.register_object(PATH, om, self.mock.method_call, None, None)
+        for path, iface, _ in model_objects():
+            self.register(path, iface)
+
+    def register(self, path, iface):
+        info = self.node.lookup_interface(iface)
+        self.registrations[path] = self.conn.register_object(
+            path, info, self.mock.method_call, self.get_property, None)
+
+    @staticmethod
+    def get_property(conn, sender, path, iface, prop):
+        record = next(r for p, _, r in model_objects() if p == path)
+        return record[prop]
+
+    def add(self, words):
+        kind, record = new_record(words)
+        KINDS[kind][0].append(record)
+        path, iface = object_path(kind, record), KINDS[kind][1]
+        self.register(path, iface)
+        self.conn.emit_signal(None, PATH, OM_IFACE, 'InterfacesAdded', added_signal(path, iface, record))
+
+    def remove(self, words):
+        kind, record = find_object(words)
+        KINDS[kind][0].remove(record)
+        path = object_path(kind, record)
+        self.conn.unregister_object(self.registrations.pop(path))
+        self.conn.emit_signal(None, PATH, OM_IFACE, 'InterfacesRemoved', removed_signal(path, KINDS[kind][1]))
+
+    def change(self, words):
+        kind, record = find_object(words)
+        changed, invalidated = parse_change(record, words[2:])
+        record.update(changed)
+        self.conn.emit_signal(None, object_path(kind, record), PROPS_IFACE, 'PropertiesChanged',
+                              changed_signal(KINDS[kind][1], changed, invalidated))
+
+
+def foreign_object_signal(conn, method, words):
+    """--foreign --add/--remove/--change: the signal alone, from conn."""
+    if method == 'Add':
+        kind, record = new_record(words)
+        path = object_path(kind, record)
+        conn.emit_signal(None, PATH, OM_IFACE, 'InterfacesAdded', added_signal(path, KINDS[kind][1], record))
+        return
+    kind, record = find_object(words)
+    path = object_path(kind, record)
+    if method == 'Remove':
+        conn.emit_signal(None, PATH, OM_IFACE, 'InterfacesRemoved', removed_signal(path, KINDS[kind][1]))
+        return
+    changed, invalidated = parse_change(record, words[2:])
+    conn.emit_signal(None, path, PROPS_IFACE, 'PropertiesChanged',
+                     changed_signal(KINDS[kind][1], changed, invalidated))
+
+
 class Mock:
     def __init__(self, log_path):
         self.log_path = log_path
 
-    def log(self, method, params, interactive):
+    def log(self, method, params, interactive, auto_start=True):
         args = []
         for p in params:
             if p.get_type_string() == 'a{sv}':
@@ -361,9 +573,11 @@ class Mock:
                              for k, val in self.vardict(p).items()})
             else:
                 args.append(p.unpack())
+        entry = {'method': method, 'args': args, 'interactive': interactive}
+        if not auto_start:
+            entry['auto_start'] = False
         with open(self.log_path, 'a') as f:
-            f.write(json.dumps({'method': method, 'args': args,
-                                'interactive': interactive}) + '\n')
+            f.write(json.dumps(entry) + '\n')
 
     @staticmethod
     def vardict(variant):
@@ -373,6 +587,8 @@ class Mock:
 
     def dispatch(self, method, params, interactive):
         values = [p.unpack() for p in params]
+        if method == 'GetManagedObjects':
+            return managed_objects()
         if method == 'ListDisks':
             return v('(aa{sv})', (DISKS,))
         if method == 'ListDomains':
@@ -412,8 +628,9 @@ class Mock:
     def method_call(self, conn, sender, path, iface, method, params, invocation):
         flags = invocation.get_message().get_flags()
         interactive = bool(flags & Gio.DBusMessageFlags.ALLOW_INTERACTIVE_AUTHORIZATION)
+        auto_start = not flags & Gio.DBusMessageFlags.NO_AUTO_START
         children = [params.get_child_value(i) for i in range(params.n_children())]
-        self.log(method, children, interactive)
+        self.log(method, children, interactive, auto_start)
         try:
             invocation.return_value(self.dispatch(method, children, interactive))
         except Failure as e:
@@ -433,14 +650,19 @@ def signal_variant(iface, name, args):
 
 
 class Control:
-    """The test-only Emit method: emit a contract signal as the service."""
-    def __init__(self, iface):
+    """The test-only methods: emit a contract signal as the service (Emit);
+    change the model (Add, Remove, Change)."""
+    def __init__(self, iface, objects):
         self.iface = iface
+        self.objects = objects
 
     def method_call(self, conn, sender, path, iface, method, params, invocation):
-        name, args = params.unpack()
         try:
-            conn.emit_signal(None, PATH, NAME, name, signal_variant(self.iface, name, args))
+            if method == 'Emit':
+                name, args = params.unpack()
+                conn.emit_signal(None, PATH, NAME, name, signal_variant(self.iface, name, args))
+            else:
+                getattr(self.objects, method.lower())(params.unpack()[0])
             invocation.return_value(None)
         except Failure as e:
             invocation.return_dbus_error(e.name, e.message)
@@ -451,8 +673,9 @@ def member_signature(element):
 
 
 def load_contract(path):
-    """The contract's interface, with the members of ASSIGNMENT_XML it does
-    not have yet; one it has must agree with the mock's."""
+    """The contract's interfaces, the manager's with the members of
+    ASSIGNMENT_XML it does not have yet; one it has must agree with the
+    mock's."""
     root = ET.parse(path).getroot()
     iface = next(i for i in root.findall('interface') if i.get('name') == NAME)
     present = {(m.tag, m.get('name')): m for m in iface}
@@ -474,15 +697,24 @@ def connect(address):
     return conn
 
 
-def emit(conn, iface, specs, foreign):
-    """--emit: have the mock emit each signal (or, foreign, emit it here)."""
-    for spec in specs:
-        name, *args = shlex.split(spec)
-        if foreign:
-            conn.emit_signal(None, PATH, NAME, name, signal_variant(iface, name, args))
+def emit(conn, iface, actions, foreign):
+    """--emit, --add, --remove, --change: have the mock do each, in order (or,
+    foreign, send its signal from here)."""
+    for method, spec in actions:
+        words = shlex.split(spec)
+        if method == 'Emit':
+            name, *args = words
+            if foreign:
+                conn.emit_signal(None, PATH, NAME, name, signal_variant(iface, name, args))
+                continue
+            params = v('(sas)', (name, args))
+        elif foreign:
+            foreign_object_signal(conn, method, words)
+            continue
         else:
-            conn.call_sync(NAME, CONTROL_PATH, CONTROL_IFACE, 'Emit', v('(sas)', (name, args)),
-                           None, Gio.DBusCallFlags.NONE, -1, None)
+            params = v('(as)', (words,))
+        conn.call_sync(NAME, CONTROL_PATH, CONTROL_IFACE, method, params,
+                       None, Gio.DBusCallFlags.NONE, -1, None)
     conn.flush_sync(None)
 
 
@@ -490,8 +722,10 @@ def serve(conn, node, opts):
     mock = Mock(opts.log)
     iface = node.lookup_interface(NAME)
     conn.register_object(PATH, iface, mock.method_call, mock.get_property, None)
+    objects = Objects(conn, node, mock)
+    objects.register_all()
     control = Gio.DBusNodeInfo.new_for_xml(CONTROL_XML).lookup_interface(CONTROL_IFACE)
-    conn.register_object(CONTROL_PATH, control, Control(iface).method_call, None, None)
+    conn.register_object(CONTROL_PATH, control, Control(iface, objects).method_call, None, None)
     reply = conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus',
                            'org.freedesktop.DBus', 'RequestName',
                            v('(su)', (NAME, 4)), GLib.VariantType('(u)'),
@@ -513,16 +747,20 @@ def main():
     parser.add_argument('--xml', required=True)
     parser.add_argument('--log')
     parser.add_argument('--ready')
-    parser.add_argument('--emit', action='append', metavar='SIGNAL ARG...')
+    for flag, method, metavar in (('--emit', 'Emit', 'SIGNAL ARG...'), ('--add', 'Add', 'KIND NAME'),
+                                  ('--remove', 'Remove', 'KIND NAME'),
+                                  ('--change', 'Change', 'KIND NAME PROP=VALUE...')):
+        parser.add_argument(flag, action='append', dest='actions', metavar=metavar,
+                            type=lambda spec, method=method: (method, spec))
     parser.add_argument('--foreign', action='store_true')
     opts = parser.parse_args()
-    if not opts.emit and not (opts.log and opts.ready):
+    if not opts.actions and not (opts.log and opts.ready):
         parser.error('serving needs --log and --ready')
 
     node = load_contract(opts.xml)
     conn = connect(opts.address)
-    if opts.emit:
-        emit(conn, node.lookup_interface(NAME), opts.emit, opts.foreign)
+    if opts.actions:
+        emit(conn, node.lookup_interface(NAME), opts.actions, opts.foreign)
     else:
         serve(conn, node, opts)
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # passthroughctl against tests/client-mock.py on a private bus: exact tables,
-# JSON (parsed), options sent, error propagation and exit codes, the signals
+# JSON (parsed), the listings read from the objects (GetManagedObjects), options
+# sent, error propagation and exit codes, the objects' changes and the signals
 # monitor prints, assignments, attach-all and detach-all, --dry-run,
 # import-bbvirt, and the bash completion.
 #
@@ -153,6 +154,18 @@ events() {
         grep -v probe "$TMP/mon" >"$TMP/out"
 }
 
+# untimed: $TMP/out without the time each line starts with (HH:MM:SS.mmm,
+# checked).
+untimed() {
+        local name="monitor: each line starts with its time"
+        if grep -Evq '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3} ' "$TMP/out"; then
+                not_ok "$name" "$(cat "$TMP/out")"
+        else
+                ok "$name"
+        fi
+        sed -E -i 's/^[0-9:.]{12} //' "$TMP/out"
+}
+
 # stop_monitor RC [SIGNAL]: send SIGNAL (none: the monitor is to end by
 # itself) and check that it exits with RC within 10 s.
 stop_monitor() {
@@ -260,40 +273,46 @@ run 0 --version
 grep -Eq '^passthroughctl [0-9]+\.[0-9]+' "$TMP/out" && ok "--version" || not_ok "--version" "$(cat "$TMP/out")"
 
 # --- listings --------------------------------------------------------------
+# The listings read the live model: one GetManagedObjects, the objects of one
+# interface, sorted for people (the mock sends them backwards).
+: >"$TMP/calls"
 run 0 disk-list
-same "$TMP/out" "disk-list table" <<'EOF'
-NAME     SIZE    TYPE    MOUNTPOINT  MODEL            STATE
-vda      20G     virtio  / +2                         mounted at /
-sdb      465.8G  sata                Samsung SSD 870  free
-sdc      8G      usb     /mnt/stick  Cruzer Blade     mounted at /mnt/stick
-loop0    512M    loop                Loop?[31mDisk    attached to VM debian
+same "$TMP/out" "disk-list table: by name, State and StateReason" <<'EOF'
+NAME     SIZE    TYPE    MOUNTPOINT  MODEL            STATE     REASON
+loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
 nvme0n1  1.8T    nvme                WD Blue SN570    system
+sdb      465.8G  sata                Samsung SSD 870  free
+sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
+vda      20G     virtio  / +2                         busy      mounted at /
 
 Attach with: passthroughctl disk-attach VM /dev/NAME [name]
-Warning: disks marked in use or system cannot be attached; unmount them first.
+Warning: busy, attached and system disks cannot be attached; REASON says why.
 EOF
 
 run 0 --no-legend disk-list
 same "$TMP/out" "disk-list --no-legend" <<'EOF'
-vda      20G     virtio  / +2                         mounted at /
-sdb      465.8G  sata                Samsung SSD 870  free
-sdc      8G      usb     /mnt/stick  Cruzer Blade     mounted at /mnt/stick
-loop0    512M    loop                Loop?[31mDisk    attached to VM debian
+loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
 nvme0n1  1.8T    nvme                WD Blue SN570    system
+sdb      465.8G  sata                Samsung SSD 870  free
+sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
+vda      20G     virtio  / +2                         busy      mounted at /
 EOF
 
 run 0 disk-list --json
 check_py "disk-list --json" '
 assert isinstance(j, list) and len(j) == 5, j
-vda, sdb = j[0], j[1]
+assert [d["Name"] for d in j] == ["loop0", "nvme0n1", "sdb", "sdc", "vda"], j
+vda, sdb = j[4], j[2]
 assert list(vda) == ["Id", "Name", "Path", "Size", "Model", "Serial", "Wwn", "Transport",
-                     "Removable", "ReadOnly", "Mountpoints", "System", "InUse", "AttachedTo"], list(vda)
+                     "Removable", "ReadOnly", "Mountpoints", "System", "InUse", "AttachedTo",
+                     "State", "StateReason", "AttachedBy", "UsbDevice"], list(vda)
+assert vda["State"] == "busy" and vda["StateReason"] == "mounted at /" and vda["UsbDevice"] == "/", vda
 assert vda["Size"] == 21474836480 and vda["System"] is True and vda["Removable"] is False
 assert vda["Mountpoints"] == ["/", "/boot/efi", "[SWAP]"]
 assert sdb["Mountpoints"] == [] and sdb["InUse"] == ""
 assert sdb["FutureCount"] == -3, "unknown key of a known type passes through"
 assert "FutureMap" not in sdb, "unknown type is skipped"
-assert j[3]["Model"] == "Loop\x1b[31mDisk", "JSON keeps the raw string"
+assert j[0]["Model"] == "Loop\x1b[31mDisk", "JSON keeps the raw string"
 '
 
 DBUS_SYSTEM_BUS_ADDRESS=$ADDR "$CTL" domains >"$TMP/out" 2>"$TMP/err" \
@@ -306,23 +325,26 @@ EOF
 
 run 0 --json domains
 check_py "domains --json" '
-assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", "State": "running"},
-             {"Name": "win11", "Uuid": "0d2e4f60-1111-2222-3333-444455556666", "State": "shut off"}], j
+assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", "State": "running",
+              "Devices": ["/org/example/Passthrough1/disk/id_2dloop0",
+                          "/org/example/Passthrough1/usb/46f4_3a0001_3aSN_2dLAB_2d0001"]},
+             {"Name": "win11", "Uuid": "0d2e4f60-1111-2222-3333-444455556666", "State": "shut off",
+              "Devices": []}], j
 '
 
 run 0 usb-list
-same "$TMP/out" "usb-list table: hubs marked, maker when no product name" <<'EOF'
-BUS  DEV  ID                      PORT   VENDOR:PRODUCT  SERIAL        PRODUCT                     ATTACHED
-001  001  1d6b:0003:0000:00:04.0  usb1   1d6b:0003       0000:00:04.0  (hub) xHCI Host Controller
-001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE          debian
-002  003  046d:c077@2-1.4         2-1.4  046d:c077                     Logitech
+same "$TMP/out" "usb-list table: by bus and port, hubs marked, maker when no product name" <<'EOF'
+BUS  DEV  ID                      PORT   VENDOR:PRODUCT  SERIAL        PRODUCT                     STATE        ATTACHED
+001  001  1d6b:0003:0000:00:04.0  1-0    1d6b:0003       0000:00:04.0  (hub) xHCI Host Controller  unavailable
+001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
+002  003  046d:c077@2-1.4         2-1.4  046d:c077                     Logitech                    free
 EOF
 
 run 0 --no-legend usb-list
 same "$TMP/out" "usb-list --no-legend" <<'EOF'
-001  001  1d6b:0003:0000:00:04.0  usb1   1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller
-001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          debian
-002  003  046d:c077@2-1.4         2-1.4  046d:c077                Logitech
+001  001  1d6b:0003:0000:00:04.0  1-0    1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller  unavailable
+001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
+002  003  046d:c077@2-1.4         2-1.4  046d:c077                Logitech                    free
 EOF
 
 run 0 usb-list --json
@@ -330,12 +352,45 @@ check_py "usb-list --json: the contract's keys and types" '
 assert len(j) == 3, j
 hub, disk, mouse = j
 assert list(disk) == ["Id", "Bus", "Device", "Port", "VendorId", "ProductId", "Serial",
-                      "Manufacturer", "Product", "IsHub", "AttachedTo"], list(disk)
+                      "Manufacturer", "Product", "IsHub", "AttachedTo", "State", "StateReason",
+                      "AttachedBy", "Disks"], list(disk)
+assert disk["State"] == "attached" and disk["AttachedBy"] == "passthrough" and disk["Disks"] == [], disk
+assert hub["State"] == "unavailable" and mouse["State"] == "free", j
 assert disk["Bus"] == 1 and disk["Device"] == 12 and disk["AttachedTo"] == "debian", disk
 assert disk["IsHub"] is False and hub["IsHub"] is True, j
 assert hub["Product"] == "xHCI Host Controller", hub
 assert mouse["Id"] == "046d:c077@2-1.4" and mouse["Serial"] == "" and mouse["Product"] == "", mouse
 '
+check_py "disk-list, domains, usb-list: each one GetManagedObjects, no List*" '
+assert [c["method"] for c in calls] == ["GetManagedObjects"] * 8, calls
+assert all(c["args"] == [] and "auto_start" not in c for c in calls), calls
+'
+
+# The objects change (the List* answers with them): the listings follow.
+emit --add 'disk loop10' --add 'disk loop9' \
+        --change "disk sdb State=busy 'StateReason=mounted at /srv' \"Mountpoints=['/srv']\"" \
+        --change 'domain win11 State=running' --remove 'usb 046d:c077@2-1.4'
+run 0 --no-legend disk-list
+same "$TMP/out" "disk-list: new loop disks in order, a changed disk" <<'EOF'
+loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
+loop9    16M     loop                Loop Disk        free
+loop10   16M     loop                Loop Disk        free
+nvme0n1  1.8T    nvme                WD Blue SN570    system
+sdb      465.8G  sata    /srv        Samsung SSD 870  busy      mounted at /srv
+sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
+vda      20G     virtio  / +2                         busy      mounted at /
+EOF
+run 0 --no-legend domains
+same "$TMP/out" "domains: a changed domain" <<'EOF'
+debian  running  6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f
+win11   running  0d2e4f60-1111-2222-3333-444455556666
+EOF
+run 0 --no-legend usb-list
+same "$TMP/out" "usb-list: a device gone" <<'EOF'
+001  001  1d6b:0003:0000:00:04.0  1-0  1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller  unavailable
+001  012  46f4:0001:SN-LAB-0001   1-1  46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
+EOF
+restart_mock
 
 run 0 attached debian
 same "$TMP/out" "attached: disks and USB" <<'EOF'
@@ -776,6 +831,7 @@ emit --emit 'DeviceAdded usb 46f4:0001:SN-1' \
         --emit $'DeviceAdded disk evil\e[2J' \
         --emit "AutoAttachFailed debian usb 46f4:0001:SN-1 'Requested operation is not valid'"
 events 8
+untimed
 same "$TMP/out" "monitor: one line per signal, in order, only from the service" <<'EOF'
 DeviceAdded usb 46f4:0001:SN-1
 DeviceAttached debian usb 46f4:0001:SN-1 hostdev1
@@ -788,8 +844,43 @@ AutoAttachFailed debian usb 46f4:0001:SN-1 Requested operation is not valid
 EOF
 stop_monitor 0 INT
 [ ! -s "$TMP/mon-err" ] && ok "monitor: nothing on stderr" || not_ok "monitor: nothing on stderr" "$(cat "$TMP/mon-err")"
-[ ! -s "$TMP/calls" ] && ok "monitor: no method call to the service" \
-        || not_ok "monitor: no method call to the service" "$(cat "$TMP/calls")"
+check_py "monitor: one call, GetManagedObjects, that does not start the service" '
+assert calls == [{"method": "GetManagedObjects", "args": [], "interactive": True, "auto_start": False}], calls
+'
+
+# The live model: objects arrive, change and leave. Named from what the
+# monitor has seen: GetManagedObjects at its start (the Logitech mouse),
+# InterfacesAdded (loop3), PropertiesChanged.
+: >"$TMP/calls"
+start_monitor
+monitor_ready
+emit --foreign --add 'disk forged' --change 'disk sdb State=forged' --remove 'disk vda'
+emit --add 'disk loop3' \
+        --emit 'DeviceAdded disk id-loop3' \
+        --change "disk sdb State=busy 'StateReason=mounted at /mnt/x' \"Mountpoints=['/mnt/x', '/srv']\"" \
+        --change 'disk loop3 State=attached AttachedTo=debian AttachedBy=other' \
+        --change 'domain win11 State=running' \
+        --remove 'disk loop3' \
+        --remove 'usb 046d:c077@2-1.4' \
+        --change 'usb 46f4:0001:SN-LAB-0001 Product' \
+        --change $'disk sdc \'Model=Evil\e[2J "quoted"\' System=true Size=1024'
+events 9
+untimed
+same "$TMP/out" "monitor: objects arriving, changing and leaving, only from the service" <<'EOF'
++ disk /dev/loop3 (id-loop3)
+DeviceAdded disk id-loop3
+~ disk /dev/sdb (id-sdb) State=busy StateReason="mounted at /mnt/x" Mountpoints=[/mnt/x, /srv]
+~ disk /dev/loop3 (id-loop3) State=attached AttachedTo=debian AttachedBy=other
+~ domain win11 (0d2e4f60-1111-2222-3333-444455556666) State=running
+- disk /dev/loop3 (id-loop3)
+- usb Logitech (046d:c077@2-1.4)
+~ usb QEMU (46f4:0001:SN-LAB-0001) Product=(invalidated)
+~ disk /dev/sdc (id-sdc) Model="Evil?[2J \"quoted\"" System=true Size=1024
+EOF
+stop_monitor 0 INT
+[ ! -s "$TMP/mon-err" ] && ok "monitor: objects: nothing on stderr" \
+        || not_ok "monitor: objects: nothing on stderr" "$(cat "$TMP/mon-err")"
+restart_mock
 
 start_monitor --json
 monitor_ready
@@ -797,24 +888,55 @@ emit --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
         --emit 'DeviceDetached debian usb 46f4:0001:SN-1' \
         --emit 'DeviceRemoved usb 46f4:0001:SN-1' \
         --emit $'DeviceAdded disk evil\e[2J' \
-        --emit "AutoAttachFailed win11 disk id-sdb 'domain not running'"
-events 5
-check_py "monitor --json: one object per line, signal then arguments by name" '
+        --emit "AutoAttachFailed win11 disk id-sdb 'domain not running'" \
+        --add 'disk loop3' \
+        --change "disk sdb State=busy 'StateReason=mounted at /mnt/x' \"Mountpoints=['/mnt/x']\" InUse" \
+        --remove 'disk loop3' \
+        --remove 'usb 046d:c077@2-1.4'
+events 9
+check_py "monitor --json: one object per line: time, event, path, interface, then the arguments by name" '
+import datetime
 lines = text.splitlines()
-assert len(lines) == 5, lines
+assert len(lines) == 9, lines
 events = [json.loads(l) for l in lines]
-assert events == [
-    {"signal": "DeviceAttached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1",
+for e in events:
+    assert list(e)[:4] == ["time", "event", "path", "interface"], e
+    t = datetime.datetime.fromisoformat(e.pop("time"))
+    assert t.tzinfo is not None and abs(datetime.datetime.now(datetime.timezone.utc) - t).total_seconds() < 60, t
+manager = {"path": "/org/example/Passthrough1", "interface": "org.example.Passthrough1"}
+assert events[:5] == [
+    {"event": "DeviceAttached", **manager, "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1",
      "target": "hostdev1"},
-    {"signal": "DeviceDetached", "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1"},
-    {"signal": "DeviceRemoved", "kind": "usb", "id": "46f4:0001:SN-1"},
-    {"signal": "DeviceAdded", "kind": "disk", "id": "evil\x1b[2J"},
-    {"signal": "AutoAttachFailed", "domain": "win11", "kind": "disk", "id": "id-sdb",
+    {"event": "DeviceDetached", **manager, "domain": "debian", "kind": "usb", "id": "46f4:0001:SN-1"},
+    {"event": "DeviceRemoved", **manager, "kind": "usb", "id": "46f4:0001:SN-1"},
+    {"event": "DeviceAdded", **manager, "kind": "disk", "id": "evil\x1b[2J"},
+    {"event": "AutoAttachFailed", **manager, "domain": "win11", "kind": "disk", "id": "id-sdb",
      "error": "domain not running"},
 ], events
-assert list(events[0]) == ["signal", "domain", "kind", "id", "target"], events[0]
+assert list(events[0]) == ["event", "path", "interface", "domain", "kind", "id", "target"], list(events[0])
+'
+check_py "monitor --json: added, changed, removed with the objects' properties" '
+events = [json.loads(l) for l in text.splitlines()][5:]
+for e in events:
+    del e["time"]
+disk = {"path": "/org/example/Passthrough1/disk/id_2dloop3", "interface": "org.example.Passthrough1.Disk",
+        "kind": "disk"}
+added, changed, removed, mouse = events
+assert {k: added[k] for k in ["event", "path", "interface", "kind"]} == {"event": "added", **disk}, added
+props = added["properties"]
+assert props["Path"] == "/dev/loop3" and props["Size"] == 16 * 1024**2 and props["State"] == "free", props
+assert props["Mountpoints"] == [] and props["System"] is False and props["UsbDevice"] == "/", props
+assert list(props)[:3] == ["Id", "Name", "Path"], props
+assert changed == {"event": "changed", "path": "/org/example/Passthrough1/disk/id_2dsdb",
+                   "interface": "org.example.Passthrough1.Disk", "kind": "disk",
+                   "properties": {"State": "busy", "StateReason": "mounted at /mnt/x", "Mountpoints": ["/mnt/x"]},
+                   "invalidated": ["InUse"]}, changed
+assert removed == {"event": "removed", **disk, "properties": props}, "the properties as last seen"
+assert mouse["event"] == "removed" and mouse["kind"] == "usb", mouse
+assert mouse["properties"]["Manufacturer"] == "Logitech" and mouse["properties"]["Bus"] == 2, mouse
 '
 stop_monitor 0 TERM
+restart_mock
 
 # --- bash completion -------------------------------------------------------------
 complete_words us
@@ -902,10 +1024,13 @@ monitor_running && ok "monitor: runs without the service" \
         || not_ok "monitor: runs without the service" "$(cat "$TMP/mon-err")"
 start_mock
 monitor_ready
-emit --emit 'DeviceAdded usb 46f4:0001:SN-2'
-events 1
-same "$TMP/out" "monitor: hears the service that started later" <<'EOF'
+emit --emit 'DeviceAdded usb 46f4:0001:SN-2' --remove 'disk sdc' --change 'disk vda State=free'
+events 3
+untimed
+same "$TMP/out" "monitor: hears the service that started later; objects it never saw by their Id" <<'EOF'
 DeviceAdded usb 46f4:0001:SN-2
+- disk id-sdc
+~ disk id-vda State=free
 EOF
 [ ! -s "$TMP/calls" ] && ok "monitor: still no method call" || not_ok "monitor: still no method call" "$(cat "$TMP/calls")"
 kill "$BUS_PID"
