@@ -513,6 +513,27 @@ class AssignBase(Base):
 class TestObjects(AssignBase):
     """The live model's UsbDevice and Assignment objects."""
 
+    def test_plug_and_unplug_are_objects_coming_and_going(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from ptmirror import Mirror
+        m = Mirror(W.bus.address)
+        try:
+            dev = add_usb(ROOT, '1-7', 11, 'cafe:0002', serial='SN-OBJ', product='Object Stick')
+            path = '/org/example/Passthrough1/usb/cafe_3a0002_3aSN_2dOBJ'
+            m.wait(lambda m: path in m.objects, 10, 'InterfacesAdded for the stick')
+            props = m.objects[path]['org.example.Passthrough1.UsbDevice']
+            self.assertEqual((props['Id'], props['Port'], props['Product'], props['State']),
+                             ('cafe:0002:SN-OBJ', '1-7', 'Object Stick', 'free'))
+            self.assertIn(('added', path, ['org.example.Passthrough1.UsbDevice']), [e[1:] for e in m.events])
+            self.unplug(dev)
+            m.wait(lambda m: path not in m.objects, 10, 'InterfacesRemoved for the stick')
+        finally:
+            m.close()
+
+    def unplug(self, path):
+        TB.uevent(path, 'remove')
+        TB.remove_device(path)
+
     def test_assignment_object_follows_assign_and_delete(self):
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from ptmirror import Mirror
