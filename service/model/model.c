@@ -30,6 +30,7 @@ struct Model {
         gpointer present_data;
         AssignStore *store;
         GHashTable *errors;        /* match -> the last automatic attach's failure */
+        GHashTable *vm_held;       /* the last refresh's devnum -> VmHold, or NULL */
 };
 
 typedef struct {
@@ -125,20 +126,38 @@ static void snapshot_free(Snapshot *snap) {
         g_free(snap);
 }
 
+void model_vm_holds_add_domain(GHashTable *holds, const DomainXml *dom) {
+        for (guint j = 0; j < dom->disks->len; j++) {
+                const DomainDisk *d = dom->disks->pdata[j];
+
+                if (g_strcmp0(d->type, "block") == 0)
+                        vm_holds_add(holds, disks_source_devnum(d->source), dom->name, d->target, d->alias);
+        }
+}
+
 GHashTable *model_vm_holds(GPtrArray *running) {
         GHashTable *held = vm_holds_new();
 
-        for (guint i = 0; running && i < running->len; i++) {
-                const DomainXml *dom = running->pdata[i];
-
-                for (guint j = 0; j < dom->disks->len; j++) {
-                        const DomainDisk *d = dom->disks->pdata[j];
-
-                        if (g_strcmp0(d->type, "block") == 0)
-                                vm_holds_add(held, disks_source_devnum(d->source), dom->name, d->target, d->alias);
-                }
-        }
+        for (guint i = 0; running && i < running->len; i++)
+                model_vm_holds_add_domain(held, running->pdata[i]);
         return held;
+}
+
+GHashTable *model_vm_holds_copy(Model *model) {
+        GHashTable *copy;
+        GHashTableIter iter;
+        gpointer key, value;
+
+        if (!model->vm_held)
+                return NULL;
+        copy = vm_holds_new();
+        g_hash_table_iter_init(&iter, model->vm_held);
+        while (g_hash_table_iter_next(&iter, &key, &value)) {
+                const VmHold *hold = value;
+
+                vm_holds_add(copy, (dev_t) *(guint64 *) key, hold->domain, hold->target, hold->alias);
+        }
+        return copy;
 }
 
 /* [worker] Every domain with its state, and the live XML of the running ones. */
@@ -734,12 +753,15 @@ static void refresh_done(gpointer data, GError *unused) {
         Model *fresh = build(model, snap);
         Model old = { 0 };
         gboolean first = !model->ready;
+        GHashTable *snap_held = snap->host && snap->libvirt_ok ? g_steal_pointer(&snap->host->vm_held) : NULL;
 
         snapshot_free(snap);
         model->refreshing = FALSE;
         model->refreshes++;
         if (model->stopped) {
                 g_free(fresh);   /* its contents go with it */
+                if (snap_held)
+                        g_hash_table_unref(snap_held);
                 return;
         }
         /* The old contents stay alive until every signal is out. */
@@ -750,6 +772,9 @@ static void refresh_done(gpointer data, GError *unused) {
         old.by_path = g_steal_pointer(&model->by_path);
         take_contents(model, fresh);
         g_free(fresh);
+        /* NULL when libvirt could not be read: requests then ask it themselves. */
+        g_clear_pointer(&model->vm_held, g_hash_table_unref);
+        model->vm_held = snap_held;
         model->ready = TRUE;
         if (!first) {
                 for (ModelKind k = MODEL_DISK; k <= MODEL_ASSIGNMENT; k++)
@@ -829,6 +854,8 @@ void model_free(Model *model) {
         g_ptr_array_unref(model->domains);
         g_ptr_array_unref(model->assignments);
         g_hash_table_unref(model->errors);
+        if (model->vm_held)
+                g_hash_table_unref(model->vm_held);
         g_hash_table_unref(model->by_path);
         g_ptr_array_unref(model->waiting);
         g_free(model);

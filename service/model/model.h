@@ -16,6 +16,7 @@
 #include <systemd/sd-bus.h>
 
 #include "contents.h"
+#include "devxml.h"
 #include "disks.h"
 #include "usb.h"
 #include "virt.h"
@@ -139,3 +140,10 @@ guint model_refreshes(Model *model);
 
 /* devnum -> VmHold (disks.h) of the block disks of `running` (DomainXml*). */
 GHashTable *model_vm_holds(GPtrArray *running);
+/* Add the block disks of one domain (a fresh look at the target VM). */
+void model_vm_holds_add_domain(GHashTable *holds, const DomainXml *dom);
+
+/* A copy of what the running domains had at the last refresh (devnum ->
+ * VmHold): what other VMs hold, for a request's checks; NULL before the
+ * first refresh and while libvirt cannot be read. Main thread. */
+GHashTable *model_vm_holds_copy(Model *model);

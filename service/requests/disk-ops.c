@@ -20,13 +20,6 @@
 
 /* ---- which block devices the running domains have ---- */
 
-/* [worker] devnum -> VmHold of every block disk of the running domains. */
-static GHashTable *scan_vm_holds(Virt *virt, GError **error) {
-        g_autoptr(GPtrArray) doms = request_scan_running(virt, error);
-
-        return doms ? model_vm_holds(doms) : NULL;
-}
-
 /* ---- the request shared by AttachDisk and DetachDisk ---- */
 
 typedef struct {
@@ -72,15 +65,24 @@ static void authorize(DiskRequest *req, const char *action, AuthzDone done) {
 
 /* ---- AttachDisk ---- */
 
-gboolean disks_check_now(Virt *virt, GPtrArray *disks, gboolean readonly, gboolean *system, GError **error) {
+/* [worker] What the running domains hold, from libvirt (when the model cannot say). */
+static GHashTable *scan_vm_holds(Virt *virt, GError **error) {
+        g_autoptr(GPtrArray) doms = request_scan_running(virt, error);
+
+        return doms ? model_vm_holds(doms) : NULL;
+}
+
+gboolean disks_check_now(Request *req, GPtrArray *disks, gboolean readonly, gboolean *system, GError **error) {
         g_autoptr(HostUsage) host = host_usage_read(error);
 
         *system = FALSE;
         if (!host)
                 return FALSE;
-        host->vm_held = scan_vm_holds(virt, error);
-        if (!host->vm_held)
+        if (!req->vm_held)
+                req->vm_held = scan_vm_holds(req->m->virt, error);
+        if (!req->vm_held)
                 return FALSE;
+        host->vm_held = g_hash_table_ref(req->vm_held);
         for (guint i = 0; i < disks->len; i++) {
                 g_autoptr(DiskUsage) usage = disk_usage_compute(disks->pdata[i], host);
 
@@ -107,7 +109,7 @@ static gboolean check_disk(DiskRequest *req, GError **error) {
                 return FALSE;
         }
         g_ptr_array_add(one, disk);
-        if (!disks_check_now(req->base.m->virt, one, req->base.options.readonly, &system, error))
+        if (!disks_check_now(&req->base, one, req->base.options.readonly, &system, error))
                 return FALSE;
         if (req->checked && system != req->system) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
@@ -139,13 +141,9 @@ static void attach_lookup_work(gpointer data, GError **error) {
 }
 
 /* [worker] The target to use: the caller's (if free) or the first free one. */
-static char *choose_target(DiskRequest *req, virDomainPtr dom, GError **error) {
-        g_autofree char *xml = virt_domain_xml(dom, error);
-        g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, error) : NULL;
+static char *choose_target(DiskRequest *req, const DomainXml *parsed, GError **error) {
         const char *wanted = req->base.options.target;
 
-        if (!parsed)
-                return NULL;
         if (!wanted)
                 return devxml_next_target(parsed);
         for (guint i = 0; i < parsed->disks->len; i++) {
@@ -186,8 +184,15 @@ static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char 
 
 static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         DiskRequest *req = (DiskRequest *) base;
+        g_autofree char *xml = virt_domain_xml(dom, error);
+        g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, error) : NULL;
         g_autofree char *target = NULL;
 
+        if (!parsed)
+                return FALSE;
+        /* What other VMs hold is the model's; the target VM's own XML is fresh. */
+        if (base->vm_held)
+                model_vm_holds_add_domain(base->vm_held, parsed);
         if (!check_disk(req, error))
                 return FALSE;
         if (req->system != req->authorized_system) {
@@ -195,7 +200,7 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
                             "%s changed while waiting for authorization; try again", base->device_spec);
                 return FALSE;
         }
-        target = choose_target(req, dom, error);
+        target = choose_target(req, parsed, error);
         if (!target || !attach_exclusive(req, dom, target, error))
                 return FALSE;
         base->target = g_steal_pointer(&target);

@@ -5,6 +5,13 @@
 #include "model.h"
 #include "request.h"
 
+/* Main thread, before a worker step: what the VMs hold, as the model has it. */
+static void take_vm_holds(Request *req) {
+        if (req->vm_held)
+                g_hash_table_unref(req->vm_held);
+        req->vm_held = model_vm_holds_copy(req->m->model);
+}
+
 gpointer request_new(const RequestKind *kind, Manager *m, sd_bus_message *message) {
         Request *req = g_malloc0(kind->size);
 
@@ -34,6 +41,7 @@ gpointer request_new_internal(const RequestKind *kind, Manager *m, const Request
         req->done_data = origin->data;
         req->options.dry_run = origin->dry_run;
         req->assignment = g_strdup(origin->assignment);
+        take_vm_holds(req);
         req->options.timeout_ms = DEFAULT_DETACH_TIMEOUT_MS;
         req->device_spec = g_strdup(device);
         req->domain_spec = g_strdup(domain);
@@ -72,6 +80,8 @@ void request_unref(gpointer p) {
         g_free(req->claim);
         g_free(req->xml);
         g_free(req->assignment);
+        if (req->vm_held)
+                g_hash_table_unref(req->vm_held);
         g_free(req);
 }
 
@@ -180,6 +190,7 @@ static void admitted(guint32 uid, const GError *error, gpointer data) {
                 return;
         }
         req->counted = TRUE;
+        take_vm_holds(req);
         worker_run(req->lookup, req->looked_up, req);
 }
 
@@ -341,6 +352,7 @@ void request_attach(Request *req, char *key) {
         g_free(req->claim);
         req->claim = g_strdup(key);
         g_hash_table_add(claims, key);
+        take_vm_holds(req);
         worker_run(req->kind->attach_work, attach_done, req);
 }
 

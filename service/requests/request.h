@@ -66,6 +66,9 @@ struct Request {
         AuthzDone authorized;         /* where request_authorize() goes on */
         WorkerFunc lookup;            /* request_begin()'s first step */
         WorkerDone looked_up;
+        GHashTable *vm_held;          /* what the running VMs hold (the model's, copied on the main
+                                       * thread before each worker step); the target VM's own
+                                       * XML is read fresh when acting */
 };
 
 /* A zeroed request of kind->size bytes that keeps `message` (to answer,
@@ -152,10 +155,11 @@ void request_detach_authorized(GError *error, gpointer req);
 GPtrArray *request_scan_running(Virt *virt, GError **error);
 
 /* [worker] Check host disks (DiskInfo*) exactly as AttachDisk does, against
- * a fresh look at the host and at what the running domains have: critical
+ * a fresh look at the host and req->vm_held (what the running domains have;
+ * asked of libvirt when the model cannot say): critical
  * (SystemDevice), held by a VM (AlreadyAttached), busy (DeviceBusy). *system
  * tells whether any of them needs the system-disk action. */
-gboolean disks_check_now(Virt *virt, GPtrArray *disks, gboolean readonly, gboolean *system, GError **error);
+gboolean disks_check_now(Request *req, GPtrArray *disks, gboolean readonly, gboolean *system, GError **error);
 
 /* The attaches and detaches of usb-ops.c and disk-ops.c without a call of
  * their own: the same steps and checks as AttachUsb/DetachUsb and

@@ -167,7 +167,7 @@ static gboolean check_attachable(UsbRequest *req, GError **error) {
                 return FALSE;
         g_clear_pointer(&req->disks, g_ptr_array_unref);
         req->disks = carried_disks(req->dev, error);
-        if (!req->disks || !disks_check_now(req->base.m->virt, req->disks, TRUE, &system, error))
+        if (!req->disks || !disks_check_now(&req->base, req->disks, TRUE, &system, error))
                 return FALSE;
         req->system = system;
         return TRUE;
