@@ -24,7 +24,6 @@ struct Model {
         gboolean stale;
         guint idle;
         guint refreshes;
-        gboolean stopped;
         GPtrArray *waiting;        /* Waiter*: model_when_current() callers */
         ModelPresent present;
         gpointer present_data;
@@ -758,12 +757,6 @@ static void refresh_done(gpointer data, GError *unused) {
         snapshot_free(snap);
         model->refreshing = FALSE;
         model->refreshes++;
-        if (model->stopped) {
-                g_free(fresh);   /* its contents go with it */
-                if (snap_held)
-                        g_hash_table_unref(snap_held);
-                return;
-        }
         /* The old contents stay alive until every signal is out. */
         old.disks = g_steal_pointer(&model->disks);
         old.usb = g_steal_pointer(&model->usb);
@@ -797,7 +790,7 @@ static void refresh_done(gpointer data, GError *unused) {
 static void refresh_start(Model *model) {
         Snapshot *snap;
 
-        if (model->refreshing || model->stopped)
+        if (model->refreshing)
                 return;
         snap = g_new0(Snapshot, 1);
         snap->model = model;
@@ -842,9 +835,8 @@ Model *model_new(Virt *virt, const ModelHandlers *handlers) {
         return model;
 }
 
-/* A refresh still under way keeps the model: it ends in refresh_done, which
- * frees nothing but its own results once stopped. Called after the workers
- * were drained, so none is. */
+/* Called after the workers were drained (main.c frees nothing while one
+ * runs), so no refresh is under way. */
 void model_free(Model *model) {
         if (!model)
                 return;
