@@ -93,10 +93,10 @@ static void on_mounts_changed(gpointer data) {
         model_invalidate(m->model);
 }
 
-static GHashTable *devices_present(const char *kind, gpointer data) {
+static GHashTable *devices_removed(const char *kind, gpointer data) {
         Manager *m = data;
 
-        return m->udev_watch ? udev_watch_present(m->udev_watch, kind) : NULL;
+        return m->udev_watch ? udev_watch_removed(m->udev_watch, kind) : NULL;
 }
 
 static void watch_devices(Manager *m) {
@@ -107,7 +107,7 @@ static void watch_devices(Manager *m) {
                 g_warning("Mounts and swaps are not followed: %s", error->message);
         g_clear_error(&error);
         m->udev_watch = udev_watch_new(on_device_event, m, &error);
-        model_set_present(m->model, devices_present, m);
+        model_set_removed(m->model, devices_removed, m);
         if (!m->udev_watch)
                 g_warning("No DeviceAdded/DeviceRemoved signals: %s", error->message);
 }

@@ -228,6 +228,14 @@ static gboolean notify_connected(gpointer p) {
         return G_SOURCE_REMOVE;
 }
 
+/* "qemu:///system", "qemu+unix:///system?socket=…": no host, a local socket. */
+static gboolean uri_is_local(const char *uri) {
+        g_autoptr(GUri) parsed = uri ? g_uri_parse(uri, G_URI_FLAGS_NONE, NULL) : NULL;
+        const char *host = parsed ? g_uri_get_host(parsed) : NULL;
+
+        return parsed && (!host || !*host);
+}
+
 /* Called with the lock held: `conn` (just opened) becomes the live one. */
 static void install_conn(VirtConn *c, virConnectPtr conn) {
         char *uri = virConnectGetURI(conn);
@@ -239,7 +247,9 @@ static void install_conn(VirtConn *c, virConnectPtr conn) {
         free(uri);
         if (virConnectRegisterCloseCallback(conn, on_close, c, NULL) < 0)
                 g_warning("Cannot watch the libvirt connection: %s", virGetLastErrorMessage());
-        if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+        /* A local libvirtd that dies closes the socket (the close callback);
+         * keepalive pings, a wake-up every 5 s, are for remote ones. */
+        if (!uri_is_local(c->canonical) && virConnectSetKeepAlive(conn, 5, 3) < 0)
                 g_debug("libvirt keepalive not available: %s", virGetLastErrorMessage());
         register_events(c, conn);
         g_message("Connected to libvirt at %s", c->canonical ? c->canonical : "(unknown URI)");

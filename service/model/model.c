@@ -25,8 +25,8 @@ struct Model {
         guint idle;
         guint refreshes;
         GPtrArray *waiting;        /* Waiter*: model_when_current() callers */
-        ModelPresent present;
-        gpointer present_data;
+        ModelRemoved removed;
+        gpointer removed_data;
         AssignStore *store;
         GHashTable *errors;        /* match -> the last automatic attach's failure */
         GHashTable *vm_held;       /* the last refresh's devnum -> VmHold, or NULL */
@@ -108,8 +108,8 @@ typedef struct {
         GPtrArray *domains;        /* DomainRow* */
         GPtrArray *running;        /* DomainXml* */
         gboolean libvirt_ok;
-        GHashTable *usb_present;   /* from the device events, or NULL */
-        GHashTable *disk_present;
+        GHashTable *usb_removed;   /* from the device events, or NULL */
+        GHashTable *disk_removed;
 } Snapshot;
 
 static void snapshot_free(Snapshot *snap) {
@@ -120,8 +120,8 @@ static void snapshot_free(Snapshot *snap) {
         g_clear_pointer(&snap->usb, g_ptr_array_unref);
         g_clear_pointer(&snap->domains, g_ptr_array_unref);
         g_clear_pointer(&snap->running, g_ptr_array_unref);
-        g_clear_pointer(&snap->usb_present, g_hash_table_unref);
-        g_clear_pointer(&snap->disk_present, g_hash_table_unref);
+        g_clear_pointer(&snap->usb_removed, g_hash_table_unref);
+        g_clear_pointer(&snap->disk_removed, g_hash_table_unref);
         g_free(snap);
 }
 
@@ -218,9 +218,9 @@ static GPtrArray *probe_free_disks(GPtrArray *disks, const HostUsage *host) {
 }
 
 /* Leave out what the device events said was removed. */
-static void keep_present(GPtrArray *objects, GHashTable *present, gsize key_offset) {
-        for (guint i = objects->len; present && i-- > 0;)
-                if (!g_hash_table_contains(present, *(char **) ((char *) objects->pdata[i] + key_offset)))
+static void drop_removed(GPtrArray *objects, GHashTable *removed, gsize key_offset) {
+        for (guint i = objects->len; removed && i-- > 0;)
+                if (g_hash_table_contains(removed, *(char **) ((char *) objects->pdata[i] + key_offset)))
                         g_ptr_array_remove_index(objects, i);
 }
 
@@ -235,7 +235,7 @@ static void snapshot_work(gpointer data, GError **error) {
                 snap->disks = g_ptr_array_new_with_free_func((GDestroyNotify) disk_info_free);
                 g_clear_error(&local);
         }
-        keep_present(snap->disks, snap->disk_present, G_STRUCT_OFFSET(DiskInfo, name));
+        drop_removed(snap->disks, snap->disk_removed, G_STRUCT_OFFSET(DiskInfo, name));
         snap->disk_syspaths = real_syspaths(snap->disks);
         snap->host = host_usage_read(&local);
         if (!snap->host) {
@@ -250,7 +250,7 @@ static void snapshot_work(gpointer data, GError **error) {
                 g_debug("The model without USB devices: %s", local->message);
                 snap->usb = g_ptr_array_new_with_free_func((GDestroyNotify) usb_device_free);
         }
-        keep_present(snap->usb, snap->usb_present, G_STRUCT_OFFSET(UsbDevice, syspath));
+        drop_removed(snap->usb, snap->usb_removed, G_STRUCT_OFFSET(UsbDevice, syspath));
 }
 
 /* ---------------------------------------------------------------- Ids */
@@ -794,9 +794,9 @@ static void refresh_start(Model *model) {
                 return;
         snap = g_new0(Snapshot, 1);
         snap->model = model;
-        if (model->present) {
-                snap->usb_present = model->present("usb", model->present_data);
-                snap->disk_present = model->present("disk", model->present_data);
+        if (model->removed) {
+                snap->usb_removed = model->removed("usb", model->removed_data);
+                snap->disk_removed = model->removed("disk", model->removed_data);
         }
         model->stale = FALSE;
         model->refreshing = TRUE;
@@ -869,9 +869,9 @@ void model_note_attach(Model *model, const char *match, const char *message) {
         model_invalidate(model);
 }
 
-void model_set_present(Model *model, ModelPresent present, gpointer data) {
-        model->present = present;
-        model->present_data = data;
+void model_set_removed(Model *model, ModelRemoved removed, gpointer data) {
+        model->removed = removed;
+        model->removed_data = data;
 }
 
 gboolean model_ready(Model *model) {

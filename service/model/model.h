@@ -94,11 +94,11 @@ typedef struct Model Model;
 Model *model_new(Virt *virt, const ModelHandlers *handlers);
 void model_free(Model *model);
 
-/* Main thread, when a refresh starts: what the device events say is there
- * (usb: syspaths, disk: kernel names; NULL: no word), so that a device
- * reported removed is left out even while sysfs still shows it. */
-typedef GHashTable *(*ModelPresent)(const char *kind, gpointer data);
-void model_set_present(Model *model, ModelPresent present, gpointer data);
+/* Main thread, when a refresh starts: what the device events say was
+ * removed (usb: syspaths, disk: kernel names; NULL: no word), left out even
+ * while sysfs still shows it. */
+typedef GHashTable *(*ModelRemoved)(const char *kind, gpointer data);
+void model_set_removed(Model *model, ModelRemoved removed, gpointer data);
 
 /* Where the assignments are (read on the main thread when a refresh is
  * applied). */

@@ -92,6 +92,7 @@ struct UdevWatch {
         gboolean dirty[N_KINDS];
         GHashTable *gone;             /* keys removed */
         gboolean scanning;
+        GHashTable *removed[N_KINDS]; /* keys reported removed (sysfs may still show them) */
 };
 
 /* A scan in a worker: what to scan, and what it found. */
@@ -144,6 +145,20 @@ static void scan_work(gpointer data, GError **error) {
 
 static void start_scan(UdevWatch *watch);
 
+/* Keys that left (in `before`, not in `now`) are removed; keys there now are not. */
+static void note_removed(GHashTable *removed, GHashTable *before, GHashTable *now) {
+        GHashTableIter iter;
+        gpointer key;
+
+        g_hash_table_iter_init(&iter, before);
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+                if (!g_hash_table_contains(now, key))
+                        g_hash_table_add(removed, g_strdup(key));
+        g_hash_table_iter_init(&iter, now);
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+                g_hash_table_remove(removed, key);
+}
+
 static void scan_done(gpointer data, GError *unused) {
         Scan *scan = data;
         UdevWatch *watch = scan->watch;
@@ -157,6 +172,7 @@ static void scan_done(gpointer data, GError *unused) {
                 watch->known[k] = scan->now[k];
                 if (g_str_equal(kinds[k].kind, "usb"))
                         usb_ids_remember(watch->known[k]);   /* before anyone hears of them */
+                note_removed(watch->removed[k], before, watch->known[k]);
                 udev_watch_diff(before, watch->known[k], kinds[k].kind, watch->func, watch->data);
         }
         g_hash_table_unref(scan->gone);
@@ -230,7 +246,7 @@ static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
         return G_SOURCE_CONTINUE;
 }
 
-GHashTable *udev_watch_present(UdevWatch *watch, const char *kind) {
+GHashTable *udev_watch_removed(UdevWatch *watch, const char *kind) {
         GHashTable *keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         GHashTableIter iter;
         gpointer key;
@@ -238,11 +254,13 @@ GHashTable *udev_watch_present(UdevWatch *watch, const char *kind) {
         for (guint k = 0; k < N_KINDS; k++) {
                 if (!g_str_equal(kinds[k].kind, kind))
                         continue;
-                g_hash_table_iter_init(&iter, watch->known[k]);
+                g_hash_table_iter_init(&iter, watch->removed[k]);
                 while (g_hash_table_iter_next(&iter, &key, NULL))
-                        if (!g_hash_table_contains(watch->gone, key))
-                                g_hash_table_add(keys, g_strdup(key));
+                        g_hash_table_add(keys, g_strdup(key));
         }
+        g_hash_table_iter_init(&iter, watch->gone);   /* removes not scanned yet */
+        while (g_hash_table_iter_next(&iter, &key, NULL))
+                g_hash_table_add(keys, g_strdup(key));
         return keys;
 }
 
@@ -285,6 +303,8 @@ UdevWatch *udev_watch_new(UdevWatchFunc func, gpointer data, GError **error) {
         watch->func = func;
         watch->data = data;
         watch->gone = gone_new();
+        for (guint k = 0; k < N_KINDS; k++)
+                watch->removed[k] = gone_new();
         watch->udev = udev_util_open(error);
         watch->monitor = watch->udev ? open_monitor(watch->udev, error) : NULL;
         if (!watch->monitor) {
@@ -310,6 +330,8 @@ void udev_watch_free(UdevWatch *watch) {
         for (guint k = 0; k < N_KINDS; k++)
                 g_clear_pointer(&watch->known[k], g_hash_table_unref);
         g_clear_pointer(&watch->gone, g_hash_table_unref);
+        for (guint k = 0; k < N_KINDS; k++)
+                g_clear_pointer(&watch->removed[k], g_hash_table_unref);
         g_clear_pointer(&watch->monitor, udev_monitor_unref);
         g_clear_pointer(&watch->udev, udev_unref);
         g_free(watch);

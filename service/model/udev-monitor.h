@@ -24,9 +24,9 @@ typedef void (*UdevWatchFunc)(const char *kind, const char *id, gboolean added, 
 UdevWatch *udev_watch_new(UdevWatchFunc func, gpointer data, GError **error);
 void udev_watch_free(UdevWatch *watch);
 
-/* The keys ("usb": syspaths, "disk": kernel names) of what is there, as the
- * events and the last scan tell; new. */
-GHashTable *udev_watch_present(UdevWatch *watch, const char *kind);
+/* The keys ("usb": syspaths, "disk": kernel names) the events said were
+ * removed, though sysfs may still show them for a while; new. */
+GHashTable *udev_watch_removed(UdevWatch *watch, const char *kind);
 
 /* Read the events already queued now, as if the main loop had woken up. */
 void udev_watch_flush(UdevWatch *watch);
