@@ -988,8 +988,9 @@ def report(res, opts):
                                                              '<= %.0fx' % GOAL_PING, verdict(rp, GOAL_PING, cip)))
             else:
                 p('%-6s %-26s %9s %8s %8s  %-22s' % ('', '', '', '', '', '%.1fx Ping' % rp))
-    p('(%s disks: the records of ListDisks, host disks included; GetManagedObjects also has the domains)'
+    p('(%s disks: the records of ListDisks, host disks included; GetManagedObjects also has the domains;'
       % '/'.join(str(L['records']) for L in res['listing']))
+    p(' bytes: the reply body, serialized; the canned replies are the real ones replayed, equal byte for byte)')
 
     def ev_table(title, evs):
         p('')
