@@ -61,10 +61,13 @@ class SignalRecorder:
 
 
 class World:
-    def __init__(self, builddir, guests=('linux', 'firmware', 'off'), service_env=None):
+    def __init__(self, builddir, guests=('linux', 'firmware', 'off'), service_env=None, bus_policy_files=()):
         """service_env: extra environment for passthroughd alone (e.g. a
-        umockdev testbed's LD_PRELOAD and UMOCKDEV_DIR)."""
+        umockdev testbed's LD_PRELOAD and UMOCKDEV_DIR). bus_policy_files:
+        more .conf files for the private bus, beside the project's policy
+        (e.g. a benchmark's own service name)."""
         self.builddir = os.path.abspath(builddir)
+        self.bus_policy_files = list(bus_policy_files)
         self.guests_wanted = guests
         self.service_env = dict(service_env or {})
         self.tmp = tempfile.mkdtemp(prefix='pt-world-')
@@ -80,7 +83,7 @@ class World:
         self.libvirtd = self._push(H.Libvirtd(log_dir=self.tmp,
                                               caps_cache=os.path.join(self.builddir, 'guest-kit', 'qemu-caps')))
         policy = os.path.join(SOURCE_ROOT, 'data', 'org.example.Passthrough1.conf')
-        self.bus = self._push(H.PrivateSystemBus(policy_files=[policy], tmpdir=self.tmp))
+        self.bus = self._push(H.PrivateSystemBus(policy_files=[policy, *self.bus_policy_files], tmpdir=self.tmp))
         self.polkit = self._push(H.PolkitMock(self.bus.address,
                                               log_path=os.path.join(self.tmp, 'polkit.log')))
         self.start_service()
