@@ -298,6 +298,18 @@ static virConnectPtr conn_get_own(VirtConn *c, GError **error) {
         return c->conn;
 }
 
+/* [worker] The connection if it is open and alive; never opens or waits. */
+static virConnectPtr conn_get_open(VirtConn *c, GError **error) {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&c->lock);
+
+        if (!c->conn || g_atomic_int_get(&c->closed) || virConnectIsAlive(c->conn) != 1) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "libvirt at %s is not connected (yet)", shown_uri(c));
+                return NULL;
+        }
+        virConnectRef(c->conn);
+        return c->conn;
+}
+
 /* [worker] The default connection's URI as libvirt reports it, or NULL. */
 static char *default_canonical(Virt *virt) {
         VirtConn *d = virt->conns->pdata[0];
@@ -505,7 +517,10 @@ GPtrArray *virt_list_all_domains(Virt *virt, gboolean active_only, GError **erro
 
                 if (conn_resolve(c) != c)
                         continue;   /* the default's, listed already */
-                conn = conn_get_own(c, &local);
+                /* Another URI's libvirtd that is not reached (the
+                 * background connect keeps trying) does not hold up the
+                 * listing: its domains are left out. */
+                conn = i == 0 ? conn_get_own(c, &local) : conn_get_open(c, &local);
                 doms = conn ? virt_list_domains(conn, active_only, &local) : NULL;
 
                 if (conn)

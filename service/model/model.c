@@ -142,6 +142,11 @@ GHashTable *model_vm_holds(GPtrArray *running) {
         return held;
 }
 
+void model_note_vm_hold(Model *model, dev_t devnum, const char *domain, const char *target, const char *alias) {
+        if (model->vm_held)
+                vm_holds_add(model->vm_held, devnum, domain, target, alias);
+}
+
 GHashTable *model_vm_holds_copy(Model *model) {
         GHashTable *copy;
         GHashTableIter iter;

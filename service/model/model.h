@@ -143,6 +143,10 @@ GHashTable *model_vm_holds(GPtrArray *running);
 /* Add the block disks of one domain (a fresh look at the target VM). */
 void model_vm_holds_add_domain(GHashTable *holds, const DomainXml *dom);
 
+/* The service just gave `devnum` to `domain`: later requests know it before
+ * the refresh that follows says so. Main thread. */
+void model_note_vm_hold(Model *model, dev_t devnum, const char *domain, const char *target, const char *alias);
+
 /* A copy of what the running domains had at the last refresh (devnum ->
  * VmHold): what other VMs hold, for a request's checks; NULL before the
  * first refresh and while libvirt cannot be read. Main thread. */

@@ -41,6 +41,15 @@ static void disk_request_clear(Request *base) {
 static void attach_work(gpointer data, GError **error);
 static void detach_work(gpointer data, GError **error);
 
+/* The next request must not give the disk to a second VM before the model's
+ * refresh has seen this one have it. */
+static void disk_attached(Request *base) {
+        DiskRequest *req = (DiskRequest *) base;
+        g_autofree char *alias = g_strdup_printf(DISK_ALIAS_PREFIX "%s", base->target);
+
+        model_note_vm_hold(base->m->model, req->devnum, base->domain_name, base->target, alias);
+}
+
 static const RequestKind disk_kind = {
         .name = "disk",
         .size = sizeof(DiskRequest),
@@ -48,6 +57,7 @@ static const RequestKind disk_kind = {
         .attach_returns_target = TRUE,
         .attach_work = attach_work,
         .detach_work = detach_work,
+        .attached = disk_attached,
 };
 
 static void authorize(DiskRequest *req, const char *action, AuthzDone done) {

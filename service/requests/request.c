@@ -327,6 +327,8 @@ static void attach_done(gpointer data, GError *error) {
         if (dry_run)
                 g_message("Would attach %s to %s as %s: %s", req->source, req->domain_name, req->target, req->xml);
         request_succeed(req, req->kind->attach_returns_target ? req->target : NULL, "an attach");
+        if (!dry_run && req->kind->attached)
+                req->kind->attached(req);
         if (!dry_run)   /* the model sees the change and signals it */
                 model_invalidate(req->m->model);
         request_unref(req);

@@ -34,6 +34,7 @@ typedef struct {
         gboolean attach_returns_target; /* AttachDisk answers the target; AttachUsb nothing */
         WorkerFunc attach_work;         /* [worker] the attach; sets req->target */
         WorkerFunc detach_work;         /* [worker] asks libvirt to detach req->alias */
+        void (*attached)(Request *req); /* main thread, after an attach (not a dry run); may be NULL */
 } RequestKind;
 
 struct Request {
