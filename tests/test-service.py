@@ -981,6 +981,9 @@ class TestDiskModes(Base):
         with H.LoopDisk(16) as disk:
             with open('/sys/block/%s/queue/rotational' % disk.name, 'w') as f:
                 f.write('0\n')
+            # No uevent for that: send a "change" so the model reads the disk again.
+            with open('/sys/block/%s/uevent' % disk.name, 'w') as f:
+                f.write('change\n')
             H.wait_for(lambda: W.disk_entry(disk.dev)['Rotational'] is False, 10, what='Rotational false')
             target = self.attach('pt-linux', disk.dev, bus='scsi')
             self.assertRegex(target, r'^sd[a-z]$')
