@@ -43,6 +43,10 @@ typedef struct {
         const char *address;
         const char *target;
         bool readonly;
+        bool scsi;             /* disk-attach --scsi: bus scsi */
+        bool lun;              /* --lun: mode lun */
+        bool rawio;
+        bool no_discard;
         bool dry_run;
         bool have_timeout;
         uint32_t timeout_ms;

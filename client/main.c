@@ -19,7 +19,13 @@ enum {
         OPT_READONLY = 1 << 1,
         OPT_TIMEOUT = 1 << 2,
         OPT_DRY_RUN = 1 << 3,
+        OPT_SCSI = 1 << 4,
+        OPT_LUN = 1 << 5,
+        OPT_RAWIO = 1 << 6,
+        OPT_NO_DISCARD = 1 << 7,
 };
+
+#define OPT_DISK_ATTACH (OPT_TARGET | OPT_READONLY | OPT_DRY_RUN | OPT_SCSI | OPT_LUN | OPT_RAWIO | OPT_NO_DISCARD)
 
 typedef struct {
         const char *name;
@@ -39,7 +45,7 @@ static const Verb verbs[] = {
         { "detach-all",    0, 1, OPT_TIMEOUT | OPT_DRY_RUN, verb_detach_all },
         { "disk-list",     0, 0, 0,                         verb_disk_list },
         { "disk-attached", 1, 1, 0,                         verb_disk_attached },
-        { "disk-attach",   2, 3, OPT_TARGET | OPT_READONLY | OPT_DRY_RUN, verb_disk_attach },
+        { "disk-attach",   2, 3, OPT_DISK_ATTACH,           verb_disk_attach },
         { "disk-detach",   2, 2, OPT_TIMEOUT | OPT_DRY_RUN, verb_disk_detach },
         { "domains",       0, 0, 0,                         verb_domains },
         { "import-bbvirt", 0, 1, OPT_DRY_RUN,               verb_import_bbvirt },
@@ -126,6 +132,13 @@ static void print_help(void)
                "                               of the system bus\n"
                "     --target TARGET           disk-attach: guest target, e.g. vdc\n"
                "     --readonly                disk-attach: attach read-only\n"
+               "     --scsi                    disk-attach: on the virtio-scsi bus (sdX;\n"
+               "                               an SSD shows as one in the guest)\n"
+               "     --lun                     disk-attach: a SCSI disk as a LUN (SCSI\n"
+               "                               commands and SMART reach it; implies --scsi)\n"
+               "     --rawio                   disk-attach --lun: the guest may send any\n"
+               "                               command (ATA SMART); needs its own polkit action\n"
+               "     --no-discard              disk-attach: guest TRIM stops at QEMU\n"
                "     --timeout SECONDS         disk-detach, usb-detach, detach-all: how\n"
                "                               long to wait for the guest (default 10;\n"
                "                               detach-all: for each device)\n"
@@ -161,6 +174,10 @@ enum {
         ARG_READONLY,
         ARG_TIMEOUT,
         ARG_DRY_RUN,
+        ARG_SCSI,
+        ARG_LUN,
+        ARG_RAWIO,
+        ARG_NO_DISCARD,
 };
 
 static const struct option long_options[] = {
@@ -175,8 +192,36 @@ static const struct option long_options[] = {
         { "readonly",        no_argument,       NULL, ARG_READONLY },
         { "timeout",         required_argument, NULL, ARG_TIMEOUT },
         { "dry-run",         no_argument,       NULL, ARG_DRY_RUN },
+        { "scsi",            no_argument,       NULL, ARG_SCSI },
+        { "lun",             no_argument,       NULL, ARG_LUN },
+        { "rawio",           no_argument,       NULL, ARG_RAWIO },
+        { "no-discard",      no_argument,       NULL, ARG_NO_DISCARD },
         {}
 };
+
+/* disk-attach's bus and mode flags. */
+static int handle_disk_option(Ctl *ctl, int c, unsigned *verb_options)
+{
+        switch (c) {
+        case ARG_SCSI:
+                ctl->scsi = true;
+                *verb_options |= OPT_SCSI;
+                break;
+        case ARG_LUN:
+                ctl->lun = true;
+                *verb_options |= OPT_LUN;
+                break;
+        case ARG_RAWIO:
+                ctl->rawio = true;
+                *verb_options |= OPT_RAWIO;
+                break;
+        default:
+                ctl->no_discard = true;
+                *verb_options |= OPT_NO_DISCARD;
+                break;
+        }
+        return CTL_CONTINUE;
+}
 
 /* One option; returns CTL_CONTINUE or an exit code. */
 static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsigned *verb_options)
@@ -215,6 +260,11 @@ static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsi
                 ctl->dry_run = true;
                 *verb_options |= OPT_DRY_RUN;
                 break;
+        case ARG_SCSI:
+        case ARG_LUN:
+        case ARG_RAWIO:
+        case ARG_NO_DISCARD:
+                return handle_disk_option(ctl, c, verb_options);
         case ARG_TIMEOUT:
                 if (parse_timeout(arg, &ctl->timeout_ms) < 0)
                         return ctl_usage_error("invalid --timeout '%s': expected seconds > 0", arg);
@@ -267,6 +317,10 @@ static int check_verb_options(const Verb *verb, unsigned given)
                 { OPT_READONLY, "--readonly" },
                 { OPT_TIMEOUT, "--timeout" },
                 { OPT_DRY_RUN, "--dry-run" },
+                { OPT_SCSI, "--scsi" },
+                { OPT_LUN, "--lun" },
+                { OPT_RAWIO, "--rawio" },
+                { OPT_NO_DISCARD, "--no-discard" },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(names); i++)

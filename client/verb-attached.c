@@ -6,11 +6,18 @@
 
 #include "ctl.h"
 
+/* A key USB entries do not have: "-". */
+static const char *or_dash(const char *s)
+{
+        return *s ? s : "-";
+}
+
 static void attached_add_row(Table *table, GVariant *record)
 {
         table_add_row(table, (const char *const[]) {
                 record_string(record, "Kind"), record_string(record, "Id"),
                 record_string(record, "Source"), record_string(record, "Target"),
+                or_dash(record_string(record, "Bus")), or_dash(record_string(record, "Mode")),
         });
 }
 
@@ -24,7 +31,7 @@ static void keep_kind(GPtrArray *records, const char *kind)
 /* kind: "disk", "usb" or NULL for all. */
 static int show_attached(Ctl *ctl, const char *domain, const char *kind)
 {
-        static const char *const headers[] = { "KIND", "ID", "SOURCE", "TARGET" };
+        static const char *const headers[] = { "KIND", "ID", "SOURCE", "TARGET", "BUS", "MODE" };
         static const ListSpec spec = { "ListAttached", G_N_ELEMENTS(headers), headers, attached_add_row };
         g_autoptr(GPtrArray) records = NULL;
         int r;

@@ -91,6 +91,14 @@ static int append_attach_options(const Ctl *ctl, sd_bus_message *m, char **args)
                 r = ctl_append_option_string(m, "target", ctl->target);
         if (r >= 0 && ctl->readonly)
                 r = ctl_append_option_bool(m, "readonly", true);
+        if (r >= 0 && ctl->scsi)
+                r = ctl_append_option_string(m, "bus", "scsi");
+        if (r >= 0 && ctl->lun)
+                r = ctl_append_option_string(m, "mode", "lun");
+        if (r >= 0 && ctl->rawio)
+                r = ctl_append_option_bool(m, "rawio", true);
+        if (r >= 0 && ctl->no_discard)
+                r = ctl_append_option_bool(m, "discard", false);
         return r;
 }
 

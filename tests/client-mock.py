@@ -120,6 +120,9 @@ def disk(name, size, transport, model='', mountpoints=(), system=False,
         'Transport': v('s', transport),
         'Removable': v('b', removable),
         'ReadOnly': v('b', False),
+        'Rotational': v('b', True),
+        'Buses': v('as', ['virtio', 'scsi']),
+        'Modes': v('as', ['disk', 'lun'] if name.startswith('sd') else ['disk']),
         'Mountpoints': v('as', list(mountpoints)),
         'System': v('b', system),
         'InUse': v('s', in_use),
@@ -183,7 +186,9 @@ DOMAINS = [
 ATTACHED = {
     'debian': [
         {'Kind': v('s', 'disk'), 'Id': v('s', 'id-loop0'), 'Source': v('s', '/dev/loop0'),
-         'Target': v('s', 'vdb')},
+         'Target': v('s', 'vdb'), 'Bus': v('s', 'virtio'), 'Mode': v('s', 'disk'), 'Discard': v('b', True)},
+        {'Kind': v('s', 'disk'), 'Id': v('s', 'id-sdc'), 'Source': v('s', '/dev/sdc'),
+         'Target': v('s', 'sda'), 'Bus': v('s', 'scsi'), 'Mode': v('s', 'lun'), 'Discard': v('b', True)},
         {'Kind': v('s', 'usb'), 'Id': v('s', '46f4:0001'), 'Source': v('s', '1:12'),
          'Target': v('s', 'hostdev0')},
     ],
@@ -231,7 +236,8 @@ ASSIGNMENTS = [
 MATCH_RE = re.compile(r'usb:(serial=[ -~]+|id=[0-9a-f]{4}:[0-9a-f]{4}|port=[0-9]+-[0-9]+(\.[0-9]+)*)'
                       r'|disk:(wwn|serial|by-id)=[ -~]+')
 
-ATTACH_OPTIONS = {'name': 's', 'target': 's', 'readonly': 'b', 'dry-run': 'b'}
+ATTACH_OPTIONS = {'name': 's', 'target': 's', 'readonly': 'b', 'dry-run': 'b',
+                  'bus': 's', 'mode': 's', 'discard': 'b', 'rawio': 'b'}
 DETACH_OPTIONS = {'timeout-ms': 'u', 'dry-run': 'b'}
 DRY_RUN_OPTIONS = {'dry-run': 'b'}
 
@@ -268,7 +274,10 @@ def attach_disk(domain, device, options, interactive):
                       'Interactive authentication required.')
     if device in ('/dev/vda', 'vda'):
         raise Failure('SystemDevice', 'vda holds the host\'s root file system')
-    return options['target'].unpack() if 'target' in options else 'vdb'
+    if 'target' in options:
+        return options['target'].unpack()
+    scsi = options.get('bus', GLib.Variant('s', 'virtio')).unpack() == 'scsi' or 'mode' in options
+    return 'sda' if scsi else 'vdb'
 
 
 def find_usb(device):

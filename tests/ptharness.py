@@ -627,11 +627,14 @@ def _comm(pid):
 # Modules the guest needs (their dependencies are added from modules.dep).
 # In Debian 12's kernel virtio, virtio_ring, virtio_pci(+_modern_dev/_legacy_dev)
 # and virtio_blk are all modules; 8250 serial, devtmpfs, ACPI PCI hotplug are
-# built in.
-GUEST_MODULES = ['virtio_pci', 'virtio_blk']
+# built in.  virtio_scsi + sd_mod (scsi_mod from modules.dep) for the scsi bus.
+GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'sd_mod']
 
 # The guest's /init.  Prints PT-READY once, then one PT-DISKS line every time
-# the set of virtio disks (name, serial, size in bytes) changes.  Only shell
+# the set of virtio disks (name, serial, size in bytes) changes, and one PT-SD
+# line every time the set of SCSI disks (name, queue/rotational) changes.
+# A virtio disk whose serial starts with "trim-" is discarded whole, once per
+# name+serial: blkdiscard, then "PT-TRIM name serial rc".  Only shell
 # builtins in the loop (read, $((...))), so it costs little under TCG.
 GUEST_INIT = r'''#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp
@@ -646,6 +649,8 @@ for m in $(cat /modules.order); do
 done
 echo PT-READY
 prev=unset
+prevsd=unset
+trimmed=" "
 while :; do
     line=PT-DISKS
     for d in /sys/block/vd*; do
@@ -656,10 +661,27 @@ while :; do
         s=$(echo "$s" | tr ' :' '__')
         read -r sz < "$d/size" 2>/dev/null || sz=0
         line="$line ${d##*/}:$s:$((sz * 512))"
+        case "$s" in trim-*)
+            case "$trimmed" in *" ${d##*/}:$s "*) ;; *)
+                blkdiscard "/dev/${d##*/}"
+                echo "PT-TRIM ${d##*/} $s $?"
+                trimmed="$trimmed ${d##*/}:$s "
+            esac
+        esac
     done
     if [ "$line" != "$prev" ]; then
         echo "$line"
         prev=$line
+    fi
+    sd=PT-SD
+    for d in /sys/block/sd*; do
+        [ -e "$d" ] || continue
+        read -r r < "$d/queue/rotational" 2>/dev/null || r=-
+        sd="$sd ${d##*/}:$r"
+    done
+    if [ "$sd" != "$prevsd" ]; then
+        echo "$sd"
+        prevsd=$sd
     fi
     sleep 0.1
 done

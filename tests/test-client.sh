@@ -304,12 +304,14 @@ assert isinstance(j, list) and len(j) == 5, j
 assert [d["Name"] for d in j] == ["loop0", "nvme0n1", "sdb", "sdc", "vda"], j
 vda, sdb = j[4], j[2]
 assert list(vda) == ["Id", "Name", "Path", "Size", "Model", "Serial", "Wwn", "Transport",
-                     "Removable", "ReadOnly", "Mountpoints", "System", "InUse", "AttachedTo",
+                     "Removable", "ReadOnly", "Rotational", "Buses", "Modes", "Mountpoints", "System",
+                     "InUse", "AttachedTo",
                      "State", "StateReason", "AttachedBy", "UsbDevice"], list(vda)
 assert vda["State"] == "busy" and vda["StateReason"] == "mounted at /" and vda["UsbDevice"] == "/", vda
 assert vda["Size"] == 21474836480 and vda["System"] is True and vda["Removable"] is False
 assert vda["Mountpoints"] == ["/", "/boot/efi", "[SWAP]"]
 assert sdb["Mountpoints"] == [] and sdb["InUse"] == ""
+assert sdb["Modes"] == ["disk", "lun"] and vda["Modes"] == ["disk"] and sdb["Buses"] == ["virtio", "scsi"]
 assert sdb["FutureCount"] == -3, "unknown key of a known type passes through"
 assert "FutureMap" not in sdb, "unknown type is skipped"
 assert j[0]["Model"] == "Loop\x1b[31mDisk", "JSON keeps the raw string"
@@ -394,21 +396,23 @@ restart_mock
 
 run 0 attached debian
 same "$TMP/out" "attached: disks and USB" <<'EOF'
-KIND  ID         SOURCE      TARGET
-disk  id-loop0   /dev/loop0  vdb
-usb   46f4:0001  1:12        hostdev0
+KIND  ID         SOURCE      TARGET    BUS     MODE
+disk  id-loop0   /dev/loop0  vdb       virtio  disk
+disk  id-sdc     /dev/sdc    sda       scsi    lun
+usb   46f4:0001  1:12        hostdev0  -       -
 EOF
 
 run 0 disk-attached debian
-same "$TMP/out" "disk-attached: disks only" <<'EOF'
-KIND  ID        SOURCE      TARGET
-disk  id-loop0  /dev/loop0  vdb
+same "$TMP/out" "disk-attached: disks only, with bus and mode" <<'EOF'
+KIND  ID        SOURCE      TARGET  BUS     MODE
+disk  id-loop0  /dev/loop0  vdb     virtio  disk
+disk  id-sdc    /dev/sdc    sda     scsi    lun
 EOF
 
 run 0 usb-attached debian
 same "$TMP/out" "usb-attached: USB only" <<'EOF'
-KIND  ID         SOURCE  TARGET
-usb   46f4:0001  1:12    hostdev0
+KIND  ID         SOURCE  TARGET    BUS  MODE
+usb   46f4:0001  1:12    hostdev0  -    -
 EOF
 
 run 0 --json usb-attached debian
@@ -416,11 +420,12 @@ check_py "usb-attached --json" '
 assert j == [{"Kind": "usb", "Id": "46f4:0001", "Source": "1:12", "Target": "hostdev0"}], j
 '
 run 0 --json attached debian
-check_py "attached --json" 'assert [d["Kind"] for d in j] == ["disk", "usb"], j'
+check_py "attached --json" 'assert [d["Kind"] for d in j] == ["disk", "disk", "usb"], j
+assert j[1]["Bus"] == "scsi" and j[1]["Mode"] == "lun" and j[1]["Discard"] is True, j'
 
 run 0 disk-attached win11
 same "$TMP/out" "disk-attached empty table" <<'EOF'
-KIND  ID  SOURCE  TARGET
+KIND  ID  SOURCE  TARGET  BUS  MODE
 EOF
 run 0 --json disk-attached win11
 check_py "disk-attached empty JSON" 'assert j == [], j'
@@ -474,6 +479,24 @@ assert calls[0] == {"method": "AttachDisk", "interactive": True,
                                                     "readonly": ["b", True]}]}, calls[0]
 assert calls[1]["args"] == ["debian", "sdb", {}], calls[1]
 '
+
+: >"$TMP/calls"
+run 0 disk-attach debian /dev/sdc --lun --rawio
+same "$TMP/out" "disk-attach --lun output" <<'EOF'
+Attached /dev/sdc to debian as sda
+EOF
+run 0 disk-attach debian /dev/sdb fast --scsi --no-discard
+same "$TMP/out" "disk-attach --scsi output" <<'EOF'
+Attached /dev/sdb to debian as sda
+EOF
+check_py "disk-attach --lun --rawio, --scsi --no-discard send typed options" '
+assert calls[0]["args"] == ["debian", "/dev/sdc", {"mode": ["s", "lun"], "rawio": ["b", True]}], calls[0]
+assert calls[1]["args"] == ["debian", "/dev/sdb", {"name": ["s", "fast"], "bus": ["s", "scsi"],
+                                                   "discard": ["b", False]}], calls[1]
+'
+run 2 usb-attach debian 1:12 --scsi
+run 2 disk-detach debian /dev/sdb --lun
+run 2 usb-attach debian 1:12 --no-discard
 
 run 1 disk-attach debian /dev/vda
 same "$TMP/err" "disk-attach system disk refused" <<'EOF'

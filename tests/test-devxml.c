@@ -493,6 +493,120 @@ static void test_serial_valid(void) {
         g_assert_false(devxml_serial_valid(NULL));
 }
 
+/* ---- TRIM, bus, LUN (issue 9) ---------------------------------------------------- */
+
+#define DRIVER_DISCARD "<driver name=\"qemu\" type=\"raw\" cache=\"none\" io=\"native\" discard=\"unmap\"/>"
+
+static void test_build_discard(void) {
+        DiskXmlSpec on = { .source = "/dev/sdb", .target = "vdb", .discard = TRUE };
+        DiskXmlSpec off = { .source = "/dev/sdb", .target = "vdb", .discard = FALSE };
+        g_autofree char *xml_on = devxml_build_disk(&on);
+        g_autofree char *xml_off = devxml_build_disk(&off);
+        g_autoptr(DomainXml) dom_on = parse_wrapped(xml_on);
+        g_autoptr(DomainXml) dom_off = parse_wrapped(xml_off);
+
+        g_assert_cmpstr(xml_on, ==,
+                        "<disk type=\"block\" device=\"disk\">" DRIVER_DISCARD
+                        "<source dev=\"/dev/sdb\"/><target dev=\"vdb\" bus=\"virtio\"/></disk>");
+        g_assert_null(strstr(xml_off, "discard"));
+        g_assert_true(((DomainDisk *) dom_on->disks->pdata[0])->discard);
+        g_assert_false(((DomainDisk *) dom_off->disks->pdata[0])->discard);
+}
+
+static void test_build_scsi_ssd(void) {
+        DiskXmlSpec spec = {
+                .source = "/dev/sdb", .target = "sda", .scsi = TRUE, .ssd = TRUE, .discard = TRUE,
+                .serial = "fast", .alias = "ua-pt-sda",
+        };
+        g_autofree char *xml = devxml_build_disk(&spec);
+        g_autoptr(DomainXml) dom = parse_wrapped(xml);
+        const DomainDisk *d = dom->disks->pdata[0];
+
+        g_assert_cmpstr(xml, ==,
+                        "<disk type=\"block\" device=\"disk\">" DRIVER_DISCARD
+                        "<source dev=\"/dev/sdb\"/>"
+                        "<target dev=\"sda\" bus=\"scsi\" rotation_rate=\"1\"/>"
+                        "<serial>fast</serial><alias name=\"ua-pt-sda\"/></disk>");
+        g_assert_cmpstr(d->bus, ==, "scsi");
+        g_assert_cmpstr(d->device, ==, "disk");
+        g_assert_cmpstr(d->target, ==, "sda");
+}
+
+static void test_build_lun(void) {
+        DiskXmlSpec spec = {
+                .source = "/dev/sdc", .target = "sdb", .scsi = TRUE, .lun = TRUE, .discard = TRUE,
+                .alias = "ua-pt-sdb",
+        };
+        g_autofree char *xml = devxml_build_disk(&spec);
+        g_autofree char *raw = NULL;
+        g_autoptr(DomainXml) dom = parse_wrapped(xml);
+
+        g_assert_cmpstr(xml, ==,
+                        "<disk type=\"block\" device=\"lun\" sgio=\"filtered\">" DRIVER_DISCARD
+                        "<source dev=\"/dev/sdc\"/><target dev=\"sdb\" bus=\"scsi\"/>"
+                        "<alias name=\"ua-pt-sdb\"/></disk>");
+        g_assert_cmpstr(((DomainDisk *) dom->disks->pdata[0])->device, ==, "lun");
+
+        spec.rawio = TRUE;
+        raw = devxml_build_disk(&spec);
+        g_assert_true(g_str_has_prefix(raw, "<disk type=\"block\" device=\"lun\" sgio=\"filtered\" rawio=\"yes\">"));
+}
+
+static void test_build_inconsistent(void) {
+        static const DiskXmlSpec bad[] = {
+                { .source = "/dev/sdb", .target = "vdb", .ssd = TRUE },             /* libvirt: scsi/ide/sata only */
+                { .source = "/dev/sdb", .target = "vdb", .lun = TRUE },             /* lun needs scsi */
+                { .source = "/dev/sdb", .target = "sda", .scsi = TRUE, .rawio = TRUE }, /* rawio needs lun */
+                { .source = "/dev/sdb", .target = "sda", .scsi = TRUE, .lun = TRUE, .serial = "x" },
+                { .source = "/dev/sdb", .target = "sda" },                          /* sdX on virtio */
+                { .source = "/dev/sdb", .target = "vdb", .scsi = TRUE },            /* vdX on scsi */
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *xml = devxml_build_disk(&bad[i]);
+
+                g_test_message("case %zu", i);
+                g_assert_null(xml);
+        }
+}
+
+static void test_build_controller(void) {
+        g_autofree char *xml = devxml_build_scsi_controller(SCSI_CONTROLLER_ALIAS);
+        g_autofree char *wrapped = g_strdup_printf("<domain><devices>%s<controller type='usb'/></devices></domain>",
+                                                   xml);
+        g_autoptr(DomainXml) dom = devxml_parse_domain(wrapped, NULL);
+
+        g_assert_cmpstr(xml, ==,
+                        "<controller type=\"scsi\" model=\"virtio-scsi\"><alias name=\"ua-pt-scsi0\"/></controller>");
+        g_assert_cmpuint(dom->scsi_controllers, ==, 1);
+        g_assert_null(devxml_build_scsi_controller("scsi0"));
+        g_assert_null(devxml_build_scsi_controller(NULL));
+}
+
+static void check_next_scsi(const char *const *targets, const char *expected) {
+        g_autoptr(DomainXml) dom = domain_with_targets(targets);
+        g_autofree char *next = devxml_next_target_on(dom, TRUE);
+
+        g_assert_cmpstr(next, ==, expected);
+        if (next)
+                g_assert_true(devxml_scsi_target_valid(next));
+}
+
+static void test_next_target_scsi(void) {
+        static const char *const none[] = { NULL };
+        static const char *const vd_only[] = { "vda", "vdb", NULL };
+        static const char *const gap[] = { "sda:scsi", "sdb:sata", "sdd:scsi", NULL };
+        static const char *const sd_on_usb[] = { "sda:usb", NULL };
+
+        check_next_scsi(none, "sda");
+        check_next_scsi(vd_only, "sda");
+        check_next_scsi(gap, "sdc");
+        check_next_scsi(sd_on_usb, "sdb");
+        g_assert_true(devxml_scsi_target_valid("sdzz"));
+        g_assert_false(devxml_scsi_target_valid("vdb"));
+        g_assert_false(devxml_scsi_target_valid("sd1"));
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
 
@@ -510,6 +624,12 @@ int main(int argc, char **argv) {
         g_test_add_func("/devxml/next-target/two-letters", test_next_target_two_letters);
         g_test_add_func("/devxml/valid/target", test_target_valid);
         g_test_add_func("/devxml/valid/serial", test_serial_valid);
+        g_test_add_func("/devxml/build/discard", test_build_discard);
+        g_test_add_func("/devxml/build/scsi-ssd", test_build_scsi_ssd);
+        g_test_add_func("/devxml/build/lun", test_build_lun);
+        g_test_add_func("/devxml/build/inconsistent", test_build_inconsistent);
+        g_test_add_func("/devxml/build/controller", test_build_controller);
+        g_test_add_func("/devxml/next-target/scsi", test_next_target_scsi);
 
         return g_test_run();
 }

@@ -157,7 +157,7 @@ fi
 
 # 4. the policy defines exactly the actions the service checks.
 actions=$(xmllint --nonet --xpath '//action/@id' "$policy" 2>/dev/null | sed 's/ *id="\([^"]*\)"/\1\n/g' | sed '/^$/d' | LC_ALL=C sort | tr '\n' ' ')
-want="org.example.passthrough1.attach-disk org.example.passthrough1.attach-system-disk org.example.passthrough1.attach-usb org.example.passthrough1.detach org.example.passthrough1.detach-foreign org.example.passthrough1.manage-assignments "
+want="org.example.passthrough1.attach-disk org.example.passthrough1.attach-disk-rawio org.example.passthrough1.attach-system-disk org.example.passthrough1.attach-usb org.example.passthrough1.detach org.example.passthrough1.detach-foreign org.example.passthrough1.manage-assignments "
 if [ "$actions" = "$want" ]; then
         ok "polkit actions"
 else

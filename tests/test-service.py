@@ -27,6 +27,7 @@ ATTACH = 'org.example.passthrough1.attach-disk'
 ATTACH_SYSTEM = 'org.example.passthrough1.attach-system-disk'
 DETACH = 'org.example.passthrough1.detach'
 DETACH_FOREIGN = 'org.example.passthrough1.detach-foreign'
+ATTACH_RAWIO = 'org.example.passthrough1.attach-disk-rawio'
 PTFLOOD = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ptflood.py')
 W = None
 
@@ -158,7 +159,8 @@ class TestAttachDetach(Base):
             self.assertEqual(size, 32 * 1024 * 1024)
             W.signals.wait('DeviceAttached', ['pt-linux', 'disk', disk.name, target])
             listed = [a for a in W.attached('pt-linux') if a['Source'] == disk.dev]
-            self.assertEqual(listed, [{'Kind': 'disk', 'Id': disk.name, 'Source': disk.dev, 'Target': target}])
+            self.assertEqual(listed, [{'Kind': 'disk', 'Id': disk.name, 'Source': disk.dev, 'Target': target,
+                                       'Bus': 'virtio', 'Mode': 'disk', 'Discard': True}])
             entry = W.disk_entry(disk.dev)
             self.assertEqual(entry['AttachedTo'], 'pt-linux')
             self.assertEqual(entry['InUse'], 'attached to VM pt-linux')
@@ -870,6 +872,143 @@ class TestServiceLifecycle(Base):
 
 DISK_IFACE = 'org.example.Passthrough1.Disk'
 DOMAIN_IFACE = 'org.example.Passthrough1.Domain'
+
+
+def fill(path, mib):
+    """Write mib MiB of non-zero bytes at the start of path (allocated blocks)."""
+    chunk = bytes(range(1, 256)) * 4112   # ~1 MiB, no zero byte
+    with open(path, 'r+b') as f:
+        for _ in range(mib):
+            f.write(chunk[:1024 * 1024])
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def blocks(path):
+    return os.stat(path).st_blocks
+
+
+class TestDiskModes(Base):
+    """Issue 9: TRIM, the scsi bus (SSDs that look like SSDs) and LUNs."""
+
+    def nothing_attached(self, disk):
+        self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+        self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], '')
+
+    def refused(self, disk, error, **kw):
+        r = W.call('AttachDisk', args3('pt-linux', disk.dev, **kw))
+        self.assertError(r, ERR + error)
+        self.nothing_attached(disk)
+        return r['message']
+
+    def test_loop_disk_says_its_buses_and_modes(self):
+        with H.LoopDisk(16) as disk:
+            d = W.disk_entry(disk.dev)
+            self.assertEqual(d['Buses'], ['virtio', 'scsi'])
+            self.assertEqual(d['Modes'], ['disk'])
+            self.assertIsInstance(d['Rotational'], bool)
+
+    def test_lun_of_a_loop_disk_is_not_supported(self):
+        with H.LoopDisk(16) as disk:
+            msg = self.refused(disk, 'NotSupported', mode='lun')
+            self.assertIn('not a SCSI device', msg)
+            self.assertEqual(W.polkit.calls(), [])
+
+    def test_lun_of_a_partition_is_refused(self):
+        with H.LoopDisk(16, partition=True) as disk:
+            r = W.call('AttachDisk', args3('pt-linux', disk.part, mode='lun'))
+            self.assertError(r, ERR + 'InvalidArgument')
+            self.assertIn('partition', r['message'])
+            self.nothing_attached(disk)
+
+    def test_name_with_lun_is_refused(self):
+        with H.LoopDisk(16) as disk:
+            msg = self.refused(disk, 'InvalidArgument', mode='lun', name='x')
+            self.assertIn("'name'", msg)
+
+    def test_unknown_mode_or_bus_is_refused(self):
+        with H.LoopDisk(16) as disk:
+            self.refused(disk, 'InvalidArgument', mode='cdrom')
+            self.refused(disk, 'InvalidArgument', bus='sata')
+            self.refused(disk, 'InvalidArgument', bus='scsi', target='vdc')
+            self.refused(disk, 'InvalidArgument', rawio=True)
+            self.refused(disk, 'InvalidArgument', discard='yes')
+            self.assertEqual(W.polkit.calls(), [])
+
+    def test_rawio_is_checked_before_polkit_on_a_loop_disk(self):
+        # A loop disk cannot be a LUN: NotSupported before anyone is asked.
+        # rawio -> NotAuthorized on a SCSI disk: tests/test-usb-umockdev.py
+        # (TestScsiDisk: the testbed's sd disk; the host has none).
+        W.polkit.set_allowed([ATTACH])
+        with H.LoopDisk(16) as disk:
+            self.refused(disk, 'NotSupported', mode='lun', rawio=True)
+        self.assertEqual(W.polkit.calls(), [])
+
+    def trim(self, serial, discard):
+        guest = W.guests['linux']
+        with H.LoopDisk(32) as disk:
+            fill(disk.backing, 16)
+            before = blocks(disk.backing)
+            kw = {} if discard else {'discard': False}
+            self.attach('pt-linux', disk.dev, name=serial, **kw)
+            listed = [a for a in W.attached('pt-linux') if a['Source'] == disk.dev][0]
+            self.assertEqual(listed['Discard'], discard)
+            mark = 'PT-TRIM '
+            H.wait_for(lambda: [l for l in guest.serial_lines() if l.startswith(mark) and
+                                l.split()[2] == serial], 60, what='the guest blkdiscard of ' + serial)
+            line = [l for l in guest.serial_lines() if l.startswith(mark) and l.split()[2] == serial][0]
+            # The loop device punches the holes as QEMU's discards arrive.
+            if discard:
+                H.wait_for(lambda: blocks(disk.backing) < before // 4, 20, what='allocated blocks to drop')
+            else:
+                time.sleep(2)
+            after = blocks(disk.backing)
+            sys.stderr.write('\nTRIM discard=%s: guest "%s"; backing file blocks %d -> %d (512 B)\n'
+                             % (discard, line, before, after))
+            self.detach('pt-linux', disk.dev)
+            return line, before, after
+
+    def test_guest_trim_reaches_the_host(self):
+        line, before, after = self.trim('trim-on', True)
+        self.assertTrue(line.endswith(' 0'), line)
+        self.assertGreaterEqual(before, 16 * 2048)
+        self.assertLess(after, before // 4)
+
+    def test_no_discard_keeps_the_blocks(self):
+        line, before, after = self.trim('trim-off', False)
+        self.assertGreaterEqual(before, 16 * 2048)
+        self.assertGreaterEqual(after, before)
+
+    def test_scsi_bus_shows_an_ssd(self):
+        guest = W.guests['linux']
+        with H.LoopDisk(16) as disk:
+            with open('/sys/block/%s/queue/rotational' % disk.name, 'w') as f:
+                f.write('0\n')
+            # No uevent for that: send a "change" so the model reads the disk again.
+            with open('/sys/block/%s/uevent' % disk.name, 'w') as f:
+                f.write('change\n')
+            H.wait_for(lambda: W.disk_entry(disk.dev)['Rotational'] is False, 10, what='Rotational false')
+            target = self.attach('pt-linux', disk.dev, bus='scsi')
+            self.assertRegex(target, r'^sd[a-z]$')
+            root = ET.fromstring(H.virsh('dumpxml', 'pt-linux').stdout)
+            ctrl = [c for c in root.findall('./devices/controller') if c.get('type') == 'scsi']
+            self.assertEqual([c.get('model') for c in ctrl], ['virtio-scsi'])
+            self.assertEqual(ctrl[0].find('alias').get('name'), 'ua-pt-scsi0')
+            d = [d for d in root.findall('./devices/disk') if d.find('source').get('dev') == disk.dev][0]
+            self.assertEqual(d.find('target').get('bus'), 'scsi')
+            self.assertEqual(d.find('target').get('rotation_rate'), '1')
+            self.assertEqual(d.find('driver').get('discard'), 'unmap')
+            listed = [a for a in W.attached('pt-linux') if a['Source'] == disk.dev][0]
+            self.assertEqual((listed['Bus'], listed['Mode']), ('scsi', 'disk'))
+
+            def sd_report():
+                last = [l for l in guest.serial_lines() if l.startswith('PT-SD')]
+                return last and dict(x.split(':') for x in last[-1].split()[1:])
+            seen = H.wait_for(lambda: sd_report() or None, 60, what='a SCSI disk in the guest')
+            sys.stderr.write('\nguest SCSI disks (name:rotational): %r\n' % seen)
+            self.assertIn('0', seen.values())
+            self.detach('pt-linux', disk.dev)
+            H.wait_for(lambda: not sd_report(), 30, what='the SCSI disk gone from the guest')
 
 
 def managed_objects():

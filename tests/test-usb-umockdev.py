@@ -78,6 +78,7 @@ ATTACH_USB = 'org.example.passthrough1.attach-usb'
 DETACH = 'org.example.passthrough1.detach'
 MANAGE = 'org.example.passthrough1.manage-assignments'
 ATTACH_DISK = 'org.example.passthrough1.attach-disk'
+ATTACH_RAWIO = 'org.example.passthrough1.attach-disk-rawio'
 ASSIGN = [MANAGE, ATTACH_USB, ATTACH_DISK]   # Assign checks both: managing, and attaching the kind
 VM = 'pt-usbvm'
 W = None
@@ -454,6 +455,47 @@ class TestHotplug(Base):
         n = len(W.signals.signals())
         self.unplug(disk)
         self.wait_signals(n, [('DeviceRemoved', ['disk', 'sdx'])])
+
+
+class TestScsiDisk(Base):
+    """A SCSI disk (sd*, only the testbed has one here): it may be a LUN, and
+    rawio is a polkit action of its own, asked after attach-disk."""
+
+    serial = 0
+
+    def setUp(self):
+        super().setUp()
+        # A fresh name each time: the testbed keeps /sys/block links of removed devices.
+        TestScsiDisk.serial += 1
+        self.name = 'sdt' + 'abcdefghij'[TestScsiDisk.serial]
+        self.sd = TB.add_device('block', self.name, None, ['size', '2048', 'removable', '1', 'ro', '0',
+                                                           'queue/rotational', '0'],
+                                ['DEVTYPE', 'disk', 'DEVNAME', '/dev/' + self.name, 'MAJOR', '65',
+                                 'MINOR', str(48 + TestScsiDisk.serial)])
+
+    def tearDown(self):
+        unplug(self.sd)
+
+    def test_modes_and_rotational(self):
+        def entry():
+            return [d for d in W.call('ListDisks', user=None)['result'][0] if d['Name'] == self.name]
+        d = H.wait_for(entry, 10, what=self.name + ' in ListDisks')[0]
+        self.assertEqual((d['Buses'], d['Modes'], d['Rotational']), (['virtio', 'scsi'], ['disk', 'lun'], False))
+
+    def test_rawio_without_its_action_is_not_authorized(self):
+        W.polkit.set_allowed([ATTACH_DISK])
+        r = W.call('AttachDisk', args3(VM, self.name, mode='lun', rawio=True))
+        self.assertError(r, ERR + 'NotAuthorized')
+        calls = W.polkit.calls()
+        self.assertEqual([c['action_id'] for c in calls], [ATTACH_DISK, ATTACH_RAWIO])
+        self.assertEqual(calls[1]['details']['device'], '/dev/' + self.name)
+        self.assertNotIn('/dev/' + self.name, H.virsh('dumpxml', VM).stdout)
+
+    def test_name_with_lun_is_refused_before_polkit(self):
+        W.polkit.set_allowed([ATTACH_DISK, ATTACH_RAWIO])
+        r = W.call('AttachDisk', args3(VM, self.name, mode='lun', name='x'))
+        self.assertError(r, ERR + 'InvalidArgument', "'name'")
+        self.assertEqual(W.polkit.calls(), [])
 
 
 # ---- assignments ----------------------------------------------------------

@@ -26,6 +26,7 @@ typedef enum {
         PT_ERROR_ALREADY_ASSIGNED,
         PT_ERROR_NOT_ASSIGNED,
         PT_ERROR_LIMIT_EXCEEDED,
+        PT_ERROR_NOT_SUPPORTED,
         _PT_ERROR_MAX,
 } PtError;
 

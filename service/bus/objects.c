@@ -66,6 +66,14 @@ static int append_strings(sd_bus_message *reply, const char *type, GPtrArray *st
         return r >= 0 ? sd_bus_message_close_container(reply) : r;
 }
 
+static int append_strv(sd_bus_message *reply, const char *const *strings) {
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+
+        for (; r >= 0 && *strings; strings++)
+                r = sd_bus_message_append_basic(reply, 's', *strings);
+        return r >= 0 ? sd_bus_message_close_container(reply) : r;
+}
+
 /* ---- Disk ---- */
 
 static int disk_property(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -84,6 +92,9 @@ static int disk_property(sd_bus *bus, const char *path, const char *interface, c
         if (g_str_equal(property, "Transport")) return sd_bus_message_append(reply, "s", i->transport);
         if (g_str_equal(property, "Removable")) return sd_bus_message_append(reply, "b", i->removable);
         if (g_str_equal(property, "ReadOnly")) return sd_bus_message_append(reply, "b", i->read_only);
+        if (g_str_equal(property, "Rotational")) return sd_bus_message_append(reply, "b", i->rotational);
+        if (g_str_equal(property, "Buses")) return append_strv(reply, disk_buses(i));
+        if (g_str_equal(property, "Modes")) return append_strv(reply, disk_modes(i));
         if (g_str_equal(property, "Mountpoints")) return append_strings(reply, "s", u ? u->mountpoints : NULL);
         if (g_str_equal(property, "System")) return sd_bus_message_append(reply, "b", u && u->system);
         if (g_str_equal(property, "InUse")) return sd_bus_message_append(reply, "s", d->in_use);
@@ -115,6 +126,9 @@ static const sd_bus_vtable disk_vtable[] = {
         LIVE_PROPERTY("Transport", "s", disk_property),
         LIVE_PROPERTY("Removable", "b", disk_property),
         LIVE_PROPERTY("ReadOnly", "b", disk_property),
+        LIVE_PROPERTY("Rotational", "b", disk_property),
+        LIVE_PROPERTY("Buses", "as", disk_property),
+        LIVE_PROPERTY("Modes", "as", disk_property),
         LIVE_PROPERTY("Mountpoints", "as", disk_property),
         LIVE_PROPERTY("System", "b", disk_property),
         LIVE_PROPERTY("InUse", "s", disk_property),

@@ -17,6 +17,10 @@ static const OptionSpec option_specs[] = {
         { "readonly", OPTION_READONLY, 'b' },
         { "timeout-ms", OPTION_TIMEOUT_MS, 'u' },
         { "dry-run", OPTION_DRY_RUN, 'b' },
+        { "bus", OPTION_BUS, 's' },
+        { "mode", OPTION_MODE, 's' },
+        { "discard", OPTION_DISCARD, 'b' },
+        { "rawio", OPTION_RAWIO, 'b' },
 };
 
 static const OptionSpec *find_spec(const char *key, guint allowed) {
@@ -38,17 +42,50 @@ static gboolean invalid(GError **error, const char *format, ...) {
         return FALSE;
 }
 
+/* `value` is one of `a` (sets *out FALSE) or `b` (TRUE). */
+static gboolean store_choice(const OptionSpec *spec, const char *value, const char *a, const char *b,
+                             gboolean *out, GError **error) {
+        if (!g_str_equal(value, a) && !g_str_equal(value, b))
+                return invalid(error, "Option '%s' must be '%s' or '%s'", spec->key, a, b);
+        *out = g_str_equal(value, b);
+        return TRUE;
+}
+
 static gboolean store_string(const OptionSpec *spec, const char *value, CallOptions *out, GError **error) {
-        if (spec->flag == OPTION_NAME) {
+        switch (spec->flag) {
+        case OPTION_NAME:
                 if (!devxml_serial_valid(value))
                         return invalid(error, "Option '%s' must be 1-20 characters of A-Z a-z 0-9 . _ + -", spec->key);
                 out->name = g_strdup(value);
-        } else {
-                if (!devxml_target_valid(value))
-                        return invalid(error, "Option '%s' must be a virtio target like vdb, vdc ... vdzz", spec->key);
+                return TRUE;
+        case OPTION_BUS:
+                return store_choice(spec, value, DISK_BUS_VIRTIO, DISK_BUS_SCSI, &out->scsi, error);
+        case OPTION_MODE:
+                return store_choice(spec, value, DISK_MODE_DISK, DISK_MODE_LUN, &out->lun, error);
+        default:
+                if (!devxml_target_valid(value) && !devxml_scsi_target_valid(value))
+                        return invalid(error, "Option '%s' must be a target like vdb ... vdzz (virtio) "
+                                       "or sda ... sdzz (scsi)", spec->key);
                 out->target = g_strdup(value);
+                return TRUE;
         }
-        return TRUE;
+}
+
+static void store_bool(const OptionSpec *spec, gboolean b, CallOptions *out) {
+        switch (spec->flag) {
+        case OPTION_DRY_RUN:
+                out->dry_run = b;
+                break;
+        case OPTION_DISCARD:
+                out->no_discard = !b;
+                break;
+        case OPTION_RAWIO:
+                out->rawio = b;
+                break;
+        default:
+                out->readonly = b;
+                break;
+        }
 }
 
 static gboolean read_value(sd_bus_message *m, const OptionSpec *spec, CallOptions *out, GError **error) {
@@ -68,10 +105,7 @@ static gboolean read_value(sd_bus_message *m, const OptionSpec *spec, CallOption
                 if (!store_string(spec, s, out, error))
                         return FALSE;
         } else if (spec->type == 'b' && sd_bus_message_read_basic(m, 'b', &b) >= 0) {
-                if (spec->flag == OPTION_DRY_RUN)
-                        out->dry_run = b;
-                else
-                        out->readonly = b;
+                store_bool(spec, b, out);
         } else if (spec->type == 'u' && sd_bus_message_read_basic(m, 'u', &u) >= 0) {
                 if (u == 0 || u > MAX_DETACH_TIMEOUT_MS)
                         return invalid(error, "Option '%s' must be between 1 and 600000 milliseconds", spec->key);

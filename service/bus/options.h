@@ -12,7 +12,15 @@ typedef enum {
         OPTION_READONLY = 1 << 2,    /* readonly b */
         OPTION_TIMEOUT_MS = 1 << 3,  /* timeout-ms u */
         OPTION_DRY_RUN = 1 << 4,     /* dry-run b: authorize and check, change nothing */
+        OPTION_BUS = 1 << 5,         /* bus s: virtio (default) or scsi */
+        OPTION_MODE = 1 << 6,        /* mode s: disk (default) or lun */
+        OPTION_DISCARD = 1 << 7,     /* discard b: guest TRIM reaches the host (default true) */
+        OPTION_RAWIO = 1 << 8,       /* rawio b: a LUN may send any SCSI command (default false) */
 } OptionKey;
+
+/* The options of a disk attach. */
+#define OPTIONS_DISK_ATTACH (OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN | OPTION_BUS | \
+                             OPTION_MODE | OPTION_DISCARD | OPTION_RAWIO)
 
 #define DEFAULT_DETACH_TIMEOUT_MS 10000u
 #define MAX_DETACH_TIMEOUT_MS 600000u
@@ -23,6 +31,10 @@ typedef struct {
         gboolean readonly;
         guint32 timeout_ms;
         gboolean dry_run;
+        gboolean scsi;         /* bus=scsi */
+        gboolean lun;          /* mode=lun */
+        gboolean no_discard;   /* discard=false (zero: the default, TRUE) */
+        gboolean rawio;
 } CallOptions;
 
 /* Read the a{sv} at the message's read position. Keys outside `allowed`,

@@ -38,10 +38,10 @@ static void devxml_init(void) {
 
 /* ---- validation ---------------------------------------------------------- */
 
-gboolean devxml_target_valid(const char *target) {
+static gboolean target_valid(const char *target, const char *prefix) {
         size_t n;
 
-        if (!target || !g_str_has_prefix(target, "vd"))
+        if (!target || !g_str_has_prefix(target, prefix))
                 return FALSE;
         n = strlen(target + 2);
         if (n < 1 || n > 2)
@@ -50,6 +50,14 @@ gboolean devxml_target_valid(const char *target) {
                 if (target[2 + i] < 'a' || target[2 + i] > 'z')
                         return FALSE;
         return TRUE;
+}
+
+gboolean devxml_target_valid(const char *target) {
+        return target_valid(target, "vd");
+}
+
+gboolean devxml_scsi_target_valid(const char *target) {
+        return target_valid(target, "sd");
 }
 
 gboolean devxml_serial_valid(const char *serial) {
@@ -124,38 +132,67 @@ static char *dump_root(xmlDocPtr doc) {
         return g_strndup((const char *) xmlBufferContent(buf), (gsize) xmlBufferLength(buf));
 }
 
+/* The combinations libvirt and QEMU accept (see devxml.h). */
+static gboolean disk_spec_consistent(const DiskXmlSpec *spec) {
+        if (!xml_text_valid(spec->source))
+                return FALSE;
+        if (spec->scsi ? !devxml_scsi_target_valid(spec->target) : !devxml_target_valid(spec->target))
+                return FALSE;
+        if ((spec->lun || spec->ssd) && !spec->scsi)
+                return FALSE;
+        if (spec->rawio && !spec->lun)
+                return FALSE;
+        if (spec->serial && (spec->lun || !devxml_serial_valid(spec->serial)))
+                return FALSE;
+        return !spec->alias || alias_valid(spec->alias);
+}
+
+static void add_disk_driver(xmlNodePtr disk, const DiskXmlSpec *spec) {
+        xmlNodePtr node = xmlNewChild(disk, NULL, BAD_CAST "driver", NULL);
+
+        xmlNewProp(node, BAD_CAST "name", BAD_CAST "qemu");
+        xmlNewProp(node, BAD_CAST "type", BAD_CAST "raw");
+        xmlNewProp(node, BAD_CAST "cache", BAD_CAST "none");
+        xmlNewProp(node, BAD_CAST "io", BAD_CAST "native");
+        if (spec->discard)
+                xmlNewProp(node, BAD_CAST "discard", BAD_CAST "unmap");
+}
+
+static void add_disk_target(xmlNodePtr disk, const DiskXmlSpec *spec) {
+        xmlNodePtr node = xmlNewChild(disk, NULL, BAD_CAST "target", NULL);
+
+        xmlNewProp(node, BAD_CAST "dev", BAD_CAST spec->target);
+        xmlNewProp(node, BAD_CAST "bus", BAD_CAST (spec->scsi ? DISK_BUS_SCSI : DISK_BUS_VIRTIO));
+        if (spec->ssd)
+                xmlNewProp(node, BAD_CAST "rotation_rate", BAD_CAST "1");
+}
+
 /* Returns NULL when the spec would not make a valid disk (no source, a target
  * or serial the validators refuse, an alias without "ua-", text XML cannot
- * carry); callers validate first, this is the last line. */
+ * carry, an inconsistent bus/mode); callers validate first, this is the last line. */
 char *devxml_build_disk(const DiskXmlSpec *spec) {
         g_autoptr(xmlDoc) doc = NULL;
         xmlNodePtr disk, node;
 
         g_return_val_if_fail(spec != NULL, NULL);
 
-        if (!xml_text_valid(spec->source) || !devxml_target_valid(spec->target))
-                return NULL;
-        if (spec->serial && !devxml_serial_valid(spec->serial))
-                return NULL;
-        if (spec->alias && !alias_valid(spec->alias))
+        if (!disk_spec_consistent(spec))
                 return NULL;
 
         disk = new_document(&doc, "disk");
         xmlNewProp(disk, BAD_CAST "type", BAD_CAST "block");
-        xmlNewProp(disk, BAD_CAST "device", BAD_CAST "disk");
+        xmlNewProp(disk, BAD_CAST "device", BAD_CAST (spec->lun ? DISK_MODE_LUN : DISK_MODE_DISK));
+        if (spec->lun)
+                xmlNewProp(disk, BAD_CAST "sgio", BAD_CAST "filtered");
+        if (spec->rawio)
+                xmlNewProp(disk, BAD_CAST "rawio", BAD_CAST "yes");
 
-        node = xmlNewChild(disk, NULL, BAD_CAST "driver", NULL);
-        xmlNewProp(node, BAD_CAST "name", BAD_CAST "qemu");
-        xmlNewProp(node, BAD_CAST "type", BAD_CAST "raw");
-        xmlNewProp(node, BAD_CAST "cache", BAD_CAST "none");
-        xmlNewProp(node, BAD_CAST "io", BAD_CAST "native");
+        add_disk_driver(disk, spec);
 
         node = xmlNewChild(disk, NULL, BAD_CAST "source", NULL);
         xmlNewProp(node, BAD_CAST "dev", BAD_CAST spec->source);
 
-        node = xmlNewChild(disk, NULL, BAD_CAST "target", NULL);
-        xmlNewProp(node, BAD_CAST "dev", BAD_CAST spec->target);
-        xmlNewProp(node, BAD_CAST "bus", BAD_CAST "virtio");
+        add_disk_target(disk, spec);
 
         if (spec->readonly)
                 xmlNewChild(disk, NULL, BAD_CAST "readonly", NULL);
@@ -166,6 +203,19 @@ char *devxml_build_disk(const DiskXmlSpec *spec) {
 
         if (spec->alias)
                 add_alias(disk, spec->alias);
+        return dump_root(doc);
+}
+
+char *devxml_build_scsi_controller(const char *alias) {
+        g_autoptr(xmlDoc) doc = NULL;
+        xmlNodePtr controller;
+
+        if (!alias || !alias_valid(alias))
+                return NULL;
+        controller = new_document(&doc, "controller");
+        xmlNewProp(controller, BAD_CAST "type", BAD_CAST "scsi");
+        xmlNewProp(controller, BAD_CAST "model", BAD_CAST "virtio-scsi");
+        add_alias(controller, alias);
         return dump_root(doc);
 }
 
@@ -287,6 +337,7 @@ static DomainDisk *parse_disk(xmlNodePtr node) {
         DomainDisk *d = g_new0(DomainDisk, 1);
         xmlNodePtr source = child_element(node, "source");
         xmlNodePtr target = child_element(node, "target");
+        g_autofree char *discard = NULL;
 
         d->type = prop_dup(node, "type");
         d->device = prop_dup(node, "device");
@@ -299,6 +350,8 @@ static DomainDisk *parse_disk(xmlNodePtr node) {
         d->bus = prop_dup(target, "bus");
         d->alias = child_prop_dup(node, "alias", "name");
         d->serial = child_text_dup(node, "serial");
+        discard = child_prop_dup(node, "driver", "discard");
+        d->discard = g_strcmp0(discard, "unmap") == 0;
         return d;
 }
 
@@ -322,6 +375,12 @@ static gboolean hostdev_is_usb(xmlNodePtr node) {
 
         /* mode defaults to subsystem in libvirt, but live XML always has it. */
         return g_strcmp0(mode, "subsystem") == 0 && g_strcmp0(type, "usb") == 0;
+}
+
+static gboolean controller_is_scsi(xmlNodePtr node) {
+        g_autofree char *type = prop_dup(node, "type");
+
+        return g_strcmp0(type, "scsi") == 0;
 }
 
 DomainXml *devxml_parse_domain(const char *xml, GError **error) {
@@ -388,6 +447,8 @@ DomainXml *devxml_parse_domain(const char *xml, GError **error) {
                                 g_ptr_array_add(dom->disks, parse_disk(c));
                         else if (node_is(c, "hostdev") && hostdev_is_usb(c))
                                 g_ptr_array_add(dom->usb_hostdevs, parse_usb_hostdev(c));
+                        else if (node_is(c, "controller") && controller_is_scsi(c))
+                                dom->scsi_controllers++;
                 }
         }
 
@@ -424,12 +485,14 @@ const DomainDisk *domain_xml_find_disk(const DomainXml *dom, const char *source)
 
 /* ---- target allocation ------------------------------------------------------ */
 
-char *devxml_next_target(const DomainXml *dom) {
+char *devxml_next_target_on(const DomainXml *dom, gboolean scsi) {
         g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
         char name[5] = "vd";
 
         g_return_val_if_fail(dom != NULL, NULL);
 
+        if (scsi)
+                name[0] = 's';
         /* Every target of every bus: names must be unique in the domain. */
         for (guint i = 0; dom->disks && i < dom->disks->len; i++) {
                 const DomainDisk *d = g_ptr_array_index(dom->disks, i);
@@ -438,7 +501,8 @@ char *devxml_next_target(const DomainXml *dom) {
                         g_hash_table_add(used, d->target);
         }
 
-        for (char a = 'b'; a <= 'z'; a++) {
+        /* vda is the guest's own disk by custom; sda is the first SCSI one. */
+        for (char a = scsi ? 'a' : 'b'; a <= 'z'; a++) {
                 name[2] = a;
                 name[3] = '\0';
                 if (!g_hash_table_contains(used, name))
@@ -454,4 +518,8 @@ char *devxml_next_target(const DomainXml *dom) {
                 }
 
         return NULL;
+}
+
+char *devxml_next_target(const DomainXml *dom) {
+        return devxml_next_target_on(dom, FALSE);
 }

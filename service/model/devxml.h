@@ -14,20 +14,41 @@
 
 #include <glib.h>
 
+/* The alias of the virtio-scsi controller the service adds to a domain that
+ * has no SCSI controller (for bus=scsi and LUN disks). */
+#define SCSI_CONTROLLER_ALIAS OWN_ALIAS_PREFIX "scsi0"
+
+/* The buses a disk can go on; the target name follows: vdX / sdX. */
+#define DISK_BUS_VIRTIO "virtio"
+#define DISK_BUS_SCSI "scsi"
+/* How: a block device (any disk), or a SCSI LUN whose commands pass. */
+#define DISK_MODE_DISK "disk"
+#define DISK_MODE_LUN "lun"
+
 typedef struct {
         const char *source;    /* /dev/sdb */
-        const char *target;    /* vdb */
-        const char *serial;    /* NULL or the caller's name */
+        const char *target;    /* vdb (virtio) or sda (scsi) */
+        const char *serial;    /* NULL or the caller's name; not with lun */
         const char *alias;     /* NULL or "ua-..." user alias */
         gboolean readonly;
+        gboolean scsi;         /* bus scsi (virtio-scsi) instead of virtio */
+        gboolean lun;          /* device='lun' sgio='filtered'; scsi only */
+        gboolean rawio;        /* rawio='yes'; lun only */
+        gboolean discard;      /* driver discard='unmap': guest TRIM reaches the host */
+        gboolean ssd;          /* target rotation_rate='1'; scsi only (libvirt refuses it on virtio) */
 } DiskXmlSpec;
 
-/* <disk type='block' device='disk'>
- *   <driver name='qemu' type='raw' cache='none' io='native'/>
- *   <source dev='SOURCE'/> <target dev='TARGET' bus='virtio'/>
+/* <disk type='block' device='disk|lun' [sgio='filtered' [rawio='yes']]>
+ *   <driver name='qemu' type='raw' cache='none' io='native' [discard='unmap']/>
+ *   <source dev='SOURCE'/> <target dev='TARGET' bus='virtio|scsi' [rotation_rate='1']/>
  *   [<readonly/>] [<serial>SERIAL</serial>] [<alias name='ALIAS'/>]
- * </disk> */
+ * </disk>
+ * NULL for an inconsistent spec (lun/ssd without scsi, rawio without lun,
+ * a serial with lun, a target of the other bus). */
 char *devxml_build_disk(const DiskXmlSpec *spec);
+
+/* <controller type='scsi' model='virtio-scsi'><alias name='ALIAS'/></controller> */
+char *devxml_build_scsi_controller(const char *alias);
 
 typedef struct {
         guint vendor, product; /* USB ids, at most 0xffff */
@@ -51,6 +72,7 @@ typedef struct {
         char *bus;
         char *alias;           /* may be NULL */
         char *serial;          /* may be NULL */
+        gboolean discard;      /* driver discard='unmap' */
 } DomainDisk;
 
 typedef struct {
@@ -64,6 +86,7 @@ typedef struct {
         char *uuid;
         GPtrArray *disks;        /* DomainDisk* */
         GPtrArray *usb_hostdevs; /* DomainUsbHostdev* */
+        guint scsi_controllers;  /* <controller type='scsi'> of any model */
 } DomainXml;
 
 /* Parse a domain's XML (virDomainGetXMLDesc). NULL + PT_ERROR_FAILED on bad XML. */
@@ -77,9 +100,13 @@ const DomainDisk *domain_xml_find_disk(const DomainXml *dom, const char *source)
 /* Pure: first free virtio target from vdb given the targets in use
  * (vdb..vdz, then vdaa..). */
 char *devxml_next_target(const DomainXml *dom);
+/* Pure: the same for a bus: virtio from vdb, scsi from sda (sda..sdz, sdaa..). */
+char *devxml_next_target_on(const DomainXml *dom, gboolean scsi);
 
 /* Pure: "vd" + 1-2 lower-case letters, not "vda"? (vda allowed if free). */
 gboolean devxml_target_valid(const char *target);
+/* Pure: "sd" + 1-2 lower-case letters (a SCSI target). */
+gboolean devxml_scsi_target_valid(const char *target);
 
 /* Pure: a disk serial the caller may choose: 1-20 chars of [A-Za-z0-9._+-]. */
 gboolean devxml_serial_valid(const char *serial);

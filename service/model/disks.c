@@ -159,6 +159,7 @@ DiskInfo *disk_info_copy(const DiskInfo *disk) {
         copy->transport = g_strdup(disk->transport);
         copy->removable = disk->removable;
         copy->read_only = disk->read_only;
+        copy->rotational = disk->rotational;
         copy->partitions = partitions_copy(disk->partitions);
         copy->holders = strings_copy(disk->holders);
         copy->by_id = strings_copy(disk->by_id);
@@ -419,6 +420,7 @@ static DiskInfo *disk_info_new_from_device(Udev *udev, UdevDevice *dev) {
         disk->transport = g_strdup(device_transport(dev, disk->name));
         disk->removable = attr_is_one(dev, "removable");
         disk->read_only = attr_is_one(dev, "ro");
+        disk->rotational = g_strcmp0(udev_device_get_sysattr_value(dev, "queue/rotational"), "0") != 0;
         disk->partitions = read_partitions(udev, dev);
         disk->holders = read_dir_names(udev_device_get_syspath(dev), "holders");
         disk->by_id = read_by_id(dev);
@@ -486,6 +488,40 @@ static gboolean check_whole_disk(UdevDevice *dev, GError **error) {
                 return fail(error, PT_ERROR_INVALID_ARGUMENT,
                             "%s is not a disk that can be given to a VM. See passthroughctl disk-list", name);
         return TRUE;
+}
+
+/* ---- buses and modes ---- */
+
+static gboolean disk_is_scsi(const DiskInfo *disk) {
+        /* The sd driver: SATA behind libata, SAS, USB mass storage, iSCSI,
+         * scsi_debug. SG_IO reaches the device. */
+        return g_str_has_prefix(disk->name, "sd");
+}
+
+const char *const *disk_buses(const DiskInfo *disk) {
+        static const char *const buses[] = { "virtio", "scsi", NULL };
+
+        return buses;
+}
+
+const char *const *disk_modes(const DiskInfo *disk) {
+        static const char *const disk_only[] = { "disk", NULL };
+        static const char *const with_lun[] = { "disk", "lun", NULL };
+
+        return disk_is_scsi(disk) ? with_lun : disk_only;
+}
+
+gboolean disk_check_lun(const DiskInfo *disk, GError **error) {
+        if (disk_is_scsi(disk))
+                return TRUE;
+        if (g_str_has_prefix(disk->name, "nvme"))
+                return fail(error, PT_ERROR_NOT_SUPPORTED,
+                            "%s is an NVMe disk, not a SCSI device: it cannot be passed as a LUN. "
+                            "Attach it as a disk (mode disk); its health data (nvme smart-log) needs PCI "
+                            "passthrough of the controller, which this service does not do", disk->path);
+        return fail(error, PT_ERROR_NOT_SUPPORTED,
+                    "%s is not a SCSI device (%s): it cannot be passed as a LUN. Attach it as a disk (mode disk)",
+                    disk->path, disk->transport);
 }
 
 static DiskInfo *disk_from_device(Udev *udev, UdevDevice *dev, GError **error) {

@@ -26,6 +26,7 @@ typedef struct {
         char *transport;       /* sata, nvme, usb, mmc, virtio, scsi, loop, ... */
         gboolean removable;
         gboolean read_only;
+        gboolean rotational;   /* queue/rotational is not 0 (unknown counts as rotational) */
         GPtrArray *partitions; /* BlockPart* */
         GPtrArray *holders;    /* char*: holders of the whole disk */
         GPtrArray *by_id;      /* char*: every /dev/disk/by-id basename */
@@ -105,6 +106,16 @@ DiskUsage *disk_usage_compute(const DiskInfo *disk, const HostUsage *host);
  * PT_ERROR_INVALID_ARGUMENT for a read-only device without readonly. */
 gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
                                gboolean readonly, GError **error);
+
+/* Pure: the buses a disk can go on ("virtio", "scsi"; every disk) and the
+ * modes ("disk", and "lun" for a SCSI disk: kernel name sd*). NULL-terminated,
+ * static. */
+const char *const *disk_buses(const DiskInfo *disk);
+const char *const *disk_modes(const DiskInfo *disk);
+
+/* Pure: can the disk be passed as a SCSI LUN? Else PT_ERROR_NOT_SUPPORTED
+ * saying it is not a SCSI device (NVMe: health data needs PCI passthrough). */
+gboolean disk_check_lun(const DiskInfo *disk, GError **error);
 
 /* Enumerate whole disks (sd*, vd*, xvd*, nvme*n*, mmcblk*, loop* with a
  * backing file, ...; not dm/md/zram/ram/sr). Sorted by name. */

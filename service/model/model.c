@@ -537,6 +537,8 @@ static GPtrArray *disk_props(const ModelDisk *d) {
         GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
         const DiskUsage *u = d->usage;
         g_autofree char *mounts = u ? joined(u->mountpoints) : g_strdup("");
+        g_autofree char *buses = g_strjoinv(",", (char **) disk_buses(d->info));
+        g_autofree char *modes = g_strjoinv(",", (char **) disk_modes(d->info));
 
         g_ptr_array_add(p, g_strdup_printf("Size=%" G_GUINT64_FORMAT, d->info->size));
         g_ptr_array_add(p, g_strdup_printf("Model=%s", d->info->model));
@@ -545,6 +547,9 @@ static GPtrArray *disk_props(const ModelDisk *d) {
         g_ptr_array_add(p, g_strdup_printf("Transport=%s", d->info->transport));
         g_ptr_array_add(p, g_strdup_printf("Removable=%d", d->info->removable));
         g_ptr_array_add(p, g_strdup_printf("ReadOnly=%d", d->info->read_only));
+        g_ptr_array_add(p, g_strdup_printf("Rotational=%d", d->info->rotational));
+        g_ptr_array_add(p, g_strdup_printf("Buses=%s", buses));
+        g_ptr_array_add(p, g_strdup_printf("Modes=%s", modes));
         g_ptr_array_add(p, g_strdup_printf("Mountpoints=%s", mounts));
         g_ptr_array_add(p, g_strdup_printf("System=%d", u && u->system));
         g_ptr_array_add(p, g_strdup_printf("InUse=%s", d->in_use));

@@ -9,6 +9,7 @@
 
 #define ACTION_ATTACH_DISK        "org.example.passthrough1.attach-disk"
 #define ACTION_ATTACH_SYSTEM_DISK "org.example.passthrough1.attach-system-disk"
+#define ACTION_ATTACH_DISK_RAWIO  "org.example.passthrough1.attach-disk-rawio"
 #define ACTION_ATTACH_USB         "org.example.passthrough1.attach-usb"
 #define ACTION_DETACH             "org.example.passthrough1.detach"
 #define ACTION_DETACH_FOREIGN     "org.example.passthrough1.detach-foreign"

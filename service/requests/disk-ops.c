@@ -142,12 +142,33 @@ static gboolean domain_found(Request *base, virConnectPtr conn, virDomainPtr dom
         return TRUE;
 }
 
-/* [worker] The disk (a name that names none is rejected at once), then the
- * running domain. */
+/* Pure: do the options fit together? A LUN is on the SCSI bus (bus forced),
+ * has no serial (scsi-block has none), and rawio is for LUNs only. */
+static gboolean check_options(CallOptions *o, GError **error) {
+        const char *bad = NULL;
+
+        if (o->lun)
+                o->scsi = TRUE;
+        if (o->lun && o->name)
+                bad = "Option 'name' cannot be used with mode 'lun': a SCSI LUN keeps the device's own serial";
+        else if (o->rawio && !o->lun)
+                bad = "Option 'rawio' needs mode 'lun'";
+        else if (o->target && (o->scsi ? !devxml_scsi_target_valid(o->target) : !devxml_target_valid(o->target)))
+                bad = o->scsi ? "Option 'target' must be sdX on the scsi bus" : "Option 'target' must be vdX on the virtio bus";
+        if (!bad)
+                return TRUE;
+        g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT, bad);
+        return FALSE;
+}
+
+/* [worker] The options, the disk (a name that names none is rejected at
+ * once; a LUN must be a SCSI disk), then the running domain. */
 static void attach_lookup_work(gpointer data, GError **error) {
         DiskRequest *req = data;
 
-        (void) (check_disk(req, error) && request_on_domain(&req->base, domain_found, error));
+        (void) (check_options(&req->base.options, error) && check_disk(req, error) &&
+                (!req->base.options.lun || disk_check_lun(req->disk, error)) &&
+                request_on_domain(&req->base, domain_found, error));
 }
 
 /* [worker] The target to use: the caller's (if free) or the first free one. */
@@ -155,7 +176,7 @@ static char *choose_target(DiskRequest *req, const DomainXml *parsed, GError **e
         const char *wanted = req->base.options.target;
 
         if (!wanted)
-                return devxml_next_target(parsed);
+                return devxml_next_target_on(parsed, req->base.options.scsi);
         for (guint i = 0; i < parsed->disks->len; i++) {
                 const DomainDisk *d = parsed->disks->pdata[i];
 
@@ -173,9 +194,13 @@ static char *choose_target(DiskRequest *req, const DomainXml *parsed, GError **e
  * can mount the disk in between. */
 static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char *target, GError **error) {
         g_autofree char *alias = g_strdup_printf(DISK_ALIAS_PREFIX "%s", target);
+        const CallOptions *o = &req->base.options;
         DiskXmlSpec spec = {
-                .source = req->base.source, .target = target, .serial = req->base.options.name,
-                .alias = alias, .readonly = req->base.options.readonly,
+                .source = req->base.source, .target = target, .serial = o->name,
+                .alias = alias, .readonly = o->readonly, .scsi = o->scsi, .lun = o->lun, .rawio = o->rawio,
+                .discard = !o->no_discard,
+                /* libvirt takes rotation_rate on SCSI only; a LUN shows the device's own. */
+                .ssd = o->scsi && !o->lun && !req->disk->rotational,
         };
         int fd = disk_open_exclusive(req->base.source, req->devnum, error);
         gboolean ok = TRUE;
@@ -184,12 +209,30 @@ static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char 
                 return FALSE;
         g_free(req->base.xml);
         req->base.xml = devxml_build_disk(&spec);
+        if (!req->base.xml) {
+                close(fd);
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot build the device XML for %s", req->base.source);
+                return FALSE;
+        }
         if (request_caller_gone(&req->base, error))
                 ok = FALSE;
         else if (!req->base.options.dry_run)
                 ok = virt_attach_live(dom, req->base.xml, error);
         close(fd);
         return ok;
+}
+
+/* [worker] The SCSI bus needs a controller: a domain without one gets a
+ * virtio-scsi controller, live, with the service's alias (it stays when
+ * the disks leave). */
+static gboolean ensure_scsi_controller(Request *base, virDomainPtr dom, const DomainXml *parsed, GError **error) {
+        g_autofree char *xml = NULL;
+
+        if (!base->options.scsi || parsed->scsi_controllers > 0 || base->options.dry_run)
+                return TRUE;
+        xml = devxml_build_scsi_controller(SCSI_CONTROLLER_ALIAS);
+        g_message("Adding a virtio-scsi controller to VM %s", base->domain_name);
+        return virt_attach_live(dom, xml, error);
 }
 
 static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
@@ -211,7 +254,7 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
                 return FALSE;
         }
         target = choose_target(req, parsed, error);
-        if (!target || !attach_exclusive(req, dom, target, error))
+        if (!target || !ensure_scsi_controller(base, dom, parsed, error) || !attach_exclusive(req, dom, target, error))
                 return FALSE;
         base->target = g_steal_pointer(&target);
         return TRUE;
@@ -234,6 +277,17 @@ static void attach_authorized(GError *error, gpointer data) {
         request_attach(&req->base, g_strdup_printf("disk:%" G_GUINT64_FORMAT, (guint64) req->devnum));
 }
 
+/* rawio lets the guest send any command to the device: asked in addition. */
+static void attach_authorized_but_rawio(GError *error, gpointer data) {
+        DiskRequest *req = data;
+
+        if (error) {
+                request_abort(&req->base, error);
+                return;
+        }
+        authorize(req, ACTION_ATTACH_DISK_RAWIO, attach_authorized);
+}
+
 static void attach_looked_up(gpointer data, GError *error) {
         DiskRequest *req = data;
         g_autoptr(GError) local = NULL;
@@ -251,15 +305,15 @@ static void attach_looked_up(gpointer data, GError *error) {
                 return;
         }
         req->authorized_system = req->system;
-        authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_DISK, attach_authorized);
+        authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_DISK,
+                  req->base.options.rawio ? attach_authorized_but_rawio : attach_authorized);
 }
 
 int method_attach_disk(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         DiskRequest *req = request_new(&disk_kind, userdata, message);
         g_autoptr(GError) local = NULL;
 
-        (void) request_read_call(&req->base, message, OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN,
-                                 disk_spec_valid, &local);
+        (void) request_read_call(&req->base, message, OPTIONS_DISK_ATTACH, disk_spec_valid, &local);
         return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
 
@@ -317,6 +371,19 @@ static gboolean find_in_domain(DiskRequest *req, virDomainPtr dom, DomainDisk **
         return FALSE;
 }
 
+/* The XML that names a disk the domain has, for the log and for libvirt's
+ * detach (which goes by target): its bus and mode as found. */
+static char *detach_xml(const DomainDisk *disk, gboolean with_alias) {
+        gboolean lun = g_strcmp0(disk->device, DISK_MODE_LUN) == 0;
+        DiskXmlSpec spec = {
+                .source = disk->source, .target = disk->target,
+                .scsi = g_strcmp0(disk->bus, DISK_BUS_SCSI) == 0, .lun = lun,
+                .alias = with_alias ? disk->alias : NULL, .serial = with_alias && !lun ? disk->serial : NULL,
+        };
+
+        return devxml_build_disk(&spec);
+}
+
 /* [worker] Record the disk's target and alias. */
 static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
         DomainDisk *disk = NULL;
@@ -327,8 +394,7 @@ static gboolean detach_lookup_on_domain(Request *base, virConnectPtr conn, virDo
         base->target = g_strdup(disk->target);
         base->alias = g_strdup(disk->alias);
         ((DiskRequest *) base)->foreign = !devxml_alias_is_own(disk->alias);
-        base->xml = devxml_build_disk(&(DiskXmlSpec) { .source = disk->source, .target = disk->target,
-                                                       .alias = disk->alias, .serial = disk->serial });
+        base->xml = detach_xml(disk, TRUE);
         if (base->alias)
                 return TRUE;
         g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
@@ -348,7 +414,12 @@ static gboolean detach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
 
         if (!find_in_domain((DiskRequest *) base, dom, &disk, &parsed, error))
                 return FALSE;
-        xml = devxml_build_disk(&(DiskXmlSpec) { .source = disk->source, .target = disk->target });
+        xml = detach_xml(disk, FALSE);
+        if (!xml) {
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s in VM %s is not a disk passthrough can detach (target %s)",
+                            base->source, base->domain_name, disk->target);
+                return FALSE;
+        }
         return virt_detach_live(dom, xml, error);
 }
 
@@ -381,8 +452,7 @@ int disk_object_attach(Manager *m, sd_bus_message *message, const char *device, 
         DiskRequest *req = request_new(&disk_kind, m, message);
         g_autoptr(GError) local = NULL;
 
-        (void) request_read_object_call(&req->base, message, device, NULL,
-                                        OPTION_NAME | OPTION_TARGET | OPTION_READONLY | OPTION_DRY_RUN, &local);
+        (void) request_read_object_call(&req->base, message, device, NULL, OPTIONS_DISK_ATTACH, &local);
         return request_begin(&req->base, local, attach_lookup_work, attach_looked_up, error);
 }
 

@@ -64,10 +64,24 @@ static char *source_id(const char *source) {
         return g_strdup(disk ? disk->id : source);
 }
 
+/* Disks also say how: Bus (virtio, scsi, sata, ...), Mode (disk, lun, cdrom)
+ * and Discard (guest TRIM reaches the host). */
+static int append_disk_keys(sd_bus_message *reply, const DomainDisk *d) {
+        int r = dict_add_s(reply, "Bus", d->bus ? d->bus : "");
+
+        if (r >= 0)
+                r = dict_add_s(reply, "Mode", d->device ? d->device : "disk");
+        if (r >= 0)
+                r = dict_add_b(reply, "Discard", d->discard);
+        return r;
+}
+
 static int append_entry(sd_bus_message *reply, const char *kind, const char *id, const char *source,
-                        const char *target) {
+                        const char *target, const DomainDisk *disk) {
         int r = sd_bus_message_open_container(reply, 'a', "{sv}");
 
+        if (r >= 0 && disk)
+                r = append_disk_keys(reply, disk);
         if (r >= 0)
                 r = dict_add_s(reply, "Kind", kind);
         if (r >= 0)
@@ -89,7 +103,7 @@ static int append_disks(sd_bus_message *reply, const DomainXml *dom) {
                 if (g_strcmp0(d->type, "block") != 0 || !d->source)
                         continue;
                 id = source_id(d->source);
-                r = append_entry(reply, "disk", id, d->source, d->target);
+                r = append_entry(reply, "disk", id, d->source, d->target, d);
         }
         return r;
 }
@@ -123,7 +137,7 @@ static int append_usb(sd_bus_message *reply, const DomainXml *dom) {
                 g_autofree char *id = usb_id(h, host_devices);
                 g_autofree char *source = g_strdup_printf("%u:%u", h->bus, h->device);
 
-                r = append_entry(reply, "usb", id, source, h->alias ? h->alias : "");
+                r = append_entry(reply, "usb", id, source, h->alias ? h->alias : "", NULL);
         }
         return r;
 }
