@@ -725,7 +725,10 @@ class GuestKit:
             except (OSError, ValueError):
                 pass
             moddir = os.path.join(self.cache_dir, 'modules')
-            if not (os.path.exists(self.kernel) and os.path.isdir(moddir) and stamp.get('version')):
+            # The modules are copied out of the kernel package when it is fetched:
+            # a new module list needs them fetched again.
+            if not (os.path.exists(self.kernel) and os.path.isdir(moddir) and stamp.get('version')
+                    and stamp.get('modules') == repr(GUEST_MODULES)):
                 self._fetch_kernel()
                 stamp = json.load(open(self.stamp))
             self.version = stamp['version']
@@ -784,7 +787,8 @@ class GuestKit:
             _write(os.path.join(moddir, 'modules.order'),
                    '\n'.join(_modname(r) for r in order) + '\n')
             shutil.copy(os.path.join(root, 'boot', 'vmlinuz-' + version), self.kernel)
-            _write(self.stamp, json.dumps({'version': version, 'package': pkg}) + '\n')
+            _write(self.stamp, json.dumps({'version': version, 'package': pkg,
+                                           'modules': repr(GUEST_MODULES)}) + '\n')
         finally:
             # The unpacked tree is ~400 MB; keep only what we copied out.
             shutil.rmtree(work, ignore_errors=True)
