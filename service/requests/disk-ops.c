@@ -26,8 +26,6 @@ typedef struct {
         Request base;                 /* source: the path we attach, or found in the domain */
         DiskInfo *disk;               /* the host disk (NULL in source-only detach) */
         dev_t devnum;                 /* the disk checked: it must stay this one */
-        gboolean system;
-        gboolean authorized_system;   /* the class polkit was asked about */
         gboolean checked;             /* check_disk() passed once */
         gboolean foreign;             /* detach: an entry passthrough did not make */
 } DiskRequest;
@@ -121,12 +119,12 @@ static gboolean check_disk(DiskRequest *req, GError **error) {
         g_ptr_array_add(one, disk);
         if (!disks_check_now(&req->base, one, req->base.options.readonly, &system, error))
                 return FALSE;
-        if (req->checked && system != req->system) {
+        if (req->checked && system != req->base.system) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
                             "%s changed while waiting for authorization; try again", req->base.device_spec);
                 return FALSE;
         }
-        req->system = system;
+        req->base.system = system;
         req->devnum = disk->devnum;
         req->checked = TRUE;
         g_free(req->base.source);
@@ -248,11 +246,8 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
                 model_vm_holds_add_domain(base->vm_held, parsed);
         if (!check_disk(req, error))
                 return FALSE;
-        if (req->system != req->authorized_system) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
-                            "%s changed while waiting for authorization; try again", base->device_spec);
+        if (!request_same_class(base, error))
                 return FALSE;
-        }
         target = choose_target(req, parsed, error);
         if (!target || !ensure_scsi_controller(base, dom, parsed, error) || !attach_exclusive(req, dom, target, error))
                 return FALSE;
@@ -290,22 +285,15 @@ static void attach_authorized_but_rawio(GError *error, gpointer data) {
 
 static void attach_looked_up(gpointer data, GError *error) {
         DiskRequest *req = data;
-        g_autoptr(GError) local = NULL;
 
         if (error) {
                 request_abort(&req->base, error);
                 return;
         }
-        /* Automatic attaches (no one to ask) never take a system disk. */
-        if (req->system && !req->base.subject) {
-                local = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE,
-                                    "%s is an internal disk; those are not attached automatically. "
-                                    "Attach it with AttachDisk", req->base.source);
-                request_abort(&req->base, local);
+        if (!request_attach_class(&req->base, "is an internal disk; those are not attached automatically. "
+                                              "Attach it with AttachDisk"))
                 return;
-        }
-        req->authorized_system = req->system;
-        authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_DISK,
+        authorize(req, req->base.system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_DISK,
                   req->base.options.rawio ? attach_authorized_but_rawio : attach_authorized);
 }
 

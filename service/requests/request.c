@@ -287,6 +287,28 @@ void request_authorize(Request *req, const char *action, GHashTable *details, Au
         req->check = authz_check(req->m->authz, req->subject, action, all, authorized, req);
 }
 
+/* ---- the class of an attach ---- */
+
+gboolean request_attach_class(Request *req, const char *what) {
+        g_autoptr(GError) error = NULL;
+
+        if (req->system && !req->subject) {
+                error = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE, "%s %s", req->source, what);
+                request_abort(req, error);
+                return FALSE;
+        }
+        req->authorized_system = req->system;
+        return TRUE;
+}
+
+gboolean request_same_class(Request *req, GError **error) {
+        if (req->system == req->authorized_system)
+                return TRUE;
+        g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "%s changed while waiting for authorization; try again",
+                    req->source);
+        return FALSE;
+}
+
 /* ---- the audit trail: every attach and detach that was allowed, once ---- */
 
 static void audit(Request *req, AuditAction action, const GError *error) {

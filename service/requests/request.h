@@ -67,6 +67,8 @@ struct Request {
         AuthzDone authorized;         /* where request_authorize() goes on */
         WorkerFunc lookup;            /* request_begin()'s first step */
         WorkerDone looked_up;
+        gboolean system;              /* attach: the device (or a disk it carries) needs the system-disk action */
+        gboolean authorized_system;   /* attach: the class polkit was asked about */
         GHashTable *vm_held;          /* what the running VMs hold (the model's, copied on the main
                                        * thread before each worker step); the target VM's own
                                        * XML is read fresh when acting */
@@ -121,6 +123,14 @@ int request_begin(Request *req, const GError *failure, WorkerFunc lookup, Worker
 /* Main thread or worker: TRUE (and `error` set) when the caller left
  * before its answer: the request must change nothing. */
 gboolean request_caller_gone(Request *req, GError **error);
+
+/* Main thread, before polkit is asked for an attach: records the class
+ * asked about; FALSE (and the request answered SystemDevice "SOURCE
+ * `what`") for an automatic attach of a system device: no one to ask. */
+gboolean request_attach_class(Request *req, const char *what);
+/* [worker] At the moment of acting: FALSE (Failed) when the class changed
+ * since polkit was asked. */
+gboolean request_same_class(Request *req, GError **error);
 
 /* [worker] Look the running domain up and call func(req, conn, dom, error).
  * The first look-up records the canonical name and UUID; later ones go by

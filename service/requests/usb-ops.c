@@ -44,8 +44,6 @@ typedef struct {
         char *port;        /* its physical port */
         gboolean by_instance; /* internal requests: the device is `dev` itself, not device_spec */
         GPtrArray *disks;  /* DiskInfo*: the host disks the device carries (a USB stick's sdb) */
-        gboolean system;   /* one of them needs the system-disk action */
-        gboolean authorized_system;
         gboolean foreign;  /* detach: a hostdev passthrough did not make */
 } UsbRequest;
 
@@ -169,7 +167,7 @@ static gboolean check_attachable(UsbRequest *req, GError **error) {
         req->disks = carried_disks(req->dev, error);
         if (!req->disks || !disks_check_now(&req->base, req->disks, TRUE, &system, error))
                 return FALSE;
-        req->system = system;
+        req->base.system = system;
         return TRUE;
 }
 
@@ -214,11 +212,8 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
 
         if (!check_attachable(req, error) || !check_not_attached(base, conn, dom, error))
                 return FALSE;
-        if (req->system != req->authorized_system) {
-                g_set_error(error, PT_ERROR, PT_ERROR_FAILED,
-                            "%s changed while waiting for authorization; try again", base->source);
+        if (!request_same_class(base, error))
                 return FALSE;
-        }
         g_free(base->xml);
         base->xml = usb_hostdev_xml(req->dev);
         if (!base->xml) {
@@ -249,22 +244,16 @@ static void attach_authorized(GError *error, gpointer data) {
 
 static void attach_looked_up(gpointer data, GError *error) {
         UsbRequest *req = data;
-        g_autoptr(GError) local = NULL;
 
         if (error) {
                 request_abort(&req->base, error);
                 return;
         }
-        if (req->system && !req->base.subject) {
-                local = g_error_new(PT_ERROR, PT_ERROR_SYSTEM_DEVICE,
-                                    "%s carries an internal disk; it is not attached automatically. "
-                                    "Attach it with AttachUsb", req->base.source);
-                request_abort(&req->base, local);
+        if (!request_attach_class(&req->base, "carries an internal disk; it is not attached automatically. "
+                                              "Attach it with AttachUsb"))
                 return;
-        }
-        req->authorized_system = req->system;
         /* A device that carries an internal disk needs what that disk needs. */
-        authorize(req, req->system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_USB, attach_authorized);
+        authorize(req, req->base.system ? ACTION_ATTACH_SYSTEM_DISK : ACTION_ATTACH_USB, attach_authorized);
 }
 
 int method_attach_usb(sd_bus_message *message, void *userdata, sd_bus_error *error) {
