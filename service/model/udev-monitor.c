@@ -93,6 +93,7 @@ struct UdevWatch {
         GHashTable *gone;             /* keys removed */
         gboolean scanning;
         GHashTable *removed[N_KINDS]; /* keys reported removed (sysfs may still show them) */
+        GHashTable *replugged;        /* keys removed and added again since the last scan started */
 };
 
 /* A scan in a worker: what to scan, and what it found. */
@@ -100,6 +101,7 @@ typedef struct {
         UdevWatch *watch;
         gboolean dirty[N_KINDS];
         GHashTable *gone;
+        GHashTable *replugged;
         GHashTable *now[N_KINDS];
 } Scan;
 
@@ -145,6 +147,24 @@ static void scan_work(gpointer data, GError **error) {
 
 static void start_scan(UdevWatch *watch);
 
+/* A device unplugged and plugged in again (a new device at the same place)
+ * between two scans looks unchanged to the scan: say it left, the diff then
+ * says it came. Its key leaves `before` for that. */
+static void report_replugged(UdevWatch *watch, guint k, GHashTable *before, GHashTable *replugged) {
+        GHashTableIter iter;
+        gpointer key;
+
+        g_hash_table_iter_init(&iter, replugged);
+        while (g_hash_table_iter_next(&iter, &key, NULL)) {
+                const char *id = g_hash_table_lookup(before, key);
+
+                if (!id || !g_hash_table_contains(watch->known[k], key))
+                        continue;
+                watch->func(kinds[k].kind, id, FALSE, watch->data);
+                g_hash_table_remove(before, key);
+        }
+}
+
 /* Keys that left (in `before`, not in `now`) are removed; keys there now are not. */
 static void note_removed(GHashTable *removed, GHashTable *before, GHashTable *now) {
         GHashTableIter iter;
@@ -173,9 +193,11 @@ static void scan_done(gpointer data, GError *unused) {
                 if (g_str_equal(kinds[k].kind, "usb"))
                         usb_ids_remember(watch->known[k]);   /* before anyone hears of them */
                 note_removed(watch->removed[k], before, watch->known[k]);
+                report_replugged(watch, k, before, scan->replugged);
                 udev_watch_diff(before, watch->known[k], kinds[k].kind, watch->func, watch->data);
         }
         g_hash_table_unref(scan->gone);
+        g_hash_table_unref(scan->replugged);
         g_free(scan);
         watch->scanning = FALSE;
         start_scan(watch);   /* events that came meanwhile */
@@ -195,12 +217,14 @@ static void start_scan(UdevWatch *watch) {
         memset(watch->dirty, 0, sizeof(watch->dirty));
         scan->gone = g_steal_pointer(&watch->gone);
         watch->gone = gone_new();
+        scan->replugged = g_steal_pointer(&watch->replugged);
+        watch->replugged = gone_new();
         watch->scanning = TRUE;
         worker_run(scan_work, scan_done, scan);
 }
 
 /* Mark the device's kind for a rescan; remember removed keys. */
-static void note_event(UdevDevice *dev, gboolean *dirty, GHashTable *gone) {
+static void note_event(UdevDevice *dev, gboolean *dirty, GHashTable *gone, GHashTable *replugged) {
         const char *action = udev_device_get_action(dev);
 
         for (guint k = 0; k < N_KINDS; k++) {
@@ -215,8 +239,8 @@ static void note_event(UdevDevice *dev, gboolean *dirty, GHashTable *gone) {
                         continue;
                 if (g_strcmp0(action, "remove") == 0)
                         g_hash_table_add(gone, g_strdup(key));
-                else
-                        g_hash_table_remove(gone, key);
+                else if (g_hash_table_remove(gone, key) && g_strcmp0(action, "add") == 0)
+                        g_hash_table_add(replugged, g_strdup(key));   /* out and in before a scan */
         }
 }
 
@@ -231,7 +255,7 @@ static gboolean on_events(gint fd, GIOCondition condition, gpointer data) {
                 dev = udev_monitor_receive_device(watch->monitor);
                 if (dev) {
                         seen++;
-                        note_event(dev, watch->dirty, watch->gone);
+                        note_event(dev, watch->dirty, watch->gone, watch->replugged);
                 } else if (errno == ENOBUFS) {
                         g_warning("%s", "Device events were lost (receive buffer full); listing devices again");
                         for (guint k = 0; k < N_KINDS; k++)
@@ -303,6 +327,7 @@ UdevWatch *udev_watch_new(UdevWatchFunc func, gpointer data, GError **error) {
         watch->func = func;
         watch->data = data;
         watch->gone = gone_new();
+        watch->replugged = gone_new();
         for (guint k = 0; k < N_KINDS; k++)
                 watch->removed[k] = gone_new();
         watch->udev = udev_util_open(error);
@@ -330,6 +355,7 @@ void udev_watch_free(UdevWatch *watch) {
         for (guint k = 0; k < N_KINDS; k++)
                 g_clear_pointer(&watch->known[k], g_hash_table_unref);
         g_clear_pointer(&watch->gone, g_hash_table_unref);
+        g_clear_pointer(&watch->replugged, g_hash_table_unref);
         for (guint k = 0; k < N_KINDS; k++)
                 g_clear_pointer(&watch->removed[k], g_hash_table_unref);
         g_clear_pointer(&watch->monitor, udev_monitor_unref);
