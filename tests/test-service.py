@@ -429,6 +429,11 @@ class TestSafety(Base):
             detached = re.findall(r'Detached %s \(%s\) from VM pt-linux \(uid %d, :\d+\.\d+\)' % (
                 re.escape(disk.dev), target, uid), log)
             self.assertEqual((len(attached), len(detached)), (1, 1), log[-1500:])
+            W.polkit.set_allowed([])
+            self.assertError(W.call('AttachDisk', args3('pt-linux', disk.dev)), ERR + 'NotAuthorized')
+            refused = re.findall(r'Attach of %s to VM pt-linux failed for uid %d \(:\d+\.\d+\): Not authorized' % (
+                re.escape(disk.dev), uid), self.log_since(mark))
+            self.assertEqual(len(refused), 1)
 
     def test_paths_a_caller_makes_reveal_nothing(self):
         secret = os.path.join(W.tmp, 'secret-bashrc')

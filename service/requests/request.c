@@ -260,10 +260,15 @@ gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error)
         return ok;
 }
 
+static void audit(Request *req, AuditAction action, const GError *error);
+
 static void authorized(GError *error, gpointer data) {
         Request *req = data;
 
         req->check = NULL;
+        /* A refused change is audited too (as Assign's is); a caller that left is not. */
+        if (error && !req->options.dry_run && !g_atomic_int_get(&req->caller_gone))
+                audit(req, req->authorized == request_detach_authorized ? AUDIT_DETACH : AUDIT_ATTACH, error);
         req->authorized(error, req);
 }
 
