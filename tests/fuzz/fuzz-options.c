@@ -19,11 +19,13 @@ static sd_bus *bus;
 
 static const char *const keys[] = {
         "name", "target", "readonly", "timeout-ms", "dry-run", "Name", "dry_run", "", "name ", "timeout",
+        "bus", "mode", "discard", "rawio", "Bus",
 };
 
 static const char *const strings[] = {
         "vdb", "vdz", "vdaa", "vdzz", "vda", "vd", "vdB", "vdaaa", "sdb", "vd\xc3\xa9",
         "disk-1", "A.b_c+D-9", "12345678901234567890", "123456789012345678901", "with space", "a/b",
+        "virtio", "scsi", "disk", "lun", "sdzz", "sdaaa", "VIRTIO",
 };
 
 static const guint32 numbers[] = { 0, 1, 10000, 600000, 600001, G_MAXUINT32 };
@@ -67,10 +69,11 @@ static gboolean serial_ok(const char *s) {
         return n >= 1 && n <= 20;
 }
 
+/* vdX and vdXY (virtio), sdX and sdXY (scsi). */
 static gboolean target_ok(const char *s) {
         size_t n = strlen(s);
 
-        if (!g_str_has_prefix(s, "vd") || n < 3 || n > 4)
+        if ((!g_str_has_prefix(s, "vd") && !g_str_has_prefix(s, "sd")) || n < 3 || n > 4)
                 return FALSE;
         for (size_t i = 2; i < n; i++)
                 if (s[i] < 'a' || s[i] > 'z')
@@ -89,6 +92,10 @@ static OptionKey key_flag(const char *key, char *type) {
                 { "readonly", OPTION_READONLY, 'b' },
                 { "timeout-ms", OPTION_TIMEOUT_MS, 'u' },
                 { "dry-run", OPTION_DRY_RUN, 'b' },
+                { "bus", OPTION_BUS, 's' },
+                { "mode", OPTION_MODE, 's' },
+                { "discard", OPTION_DISCARD, 'b' },
+                { "rawio", OPTION_RAWIO, 'b' },
         };
 
         for (guint i = 0; i < G_N_ELEMENTS(known); i++)
@@ -120,6 +127,16 @@ static void expect_entry(Expected *e, guint allowed, const char *key, const char
                 e->want.readonly = b;
         } else if (flag == OPTION_DRY_RUN) {
                 e->want.dry_run = b;
+        } else if (flag == OPTION_BUS) {
+                e->ok = g_str_equal(s, "virtio") || g_str_equal(s, "scsi");
+                e->want.scsi = g_str_equal(s, "scsi");
+        } else if (flag == OPTION_MODE) {
+                e->ok = g_str_equal(s, "disk") || g_str_equal(s, "lun");
+                e->want.lun = g_str_equal(s, "lun");
+        } else if (flag == OPTION_DISCARD) {
+                e->want.no_discard = !b;
+        } else if (flag == OPTION_RAWIO) {
+                e->want.rawio = b;
         } else {
                 e->ok = u >= 1 && u <= 600000;
                 e->want.timeout_ms = u;
@@ -217,6 +234,10 @@ static void check_outcome(sd_bus_message *m, const Expected *e, gboolean ok, con
         FUZZ_CHECK(g_strcmp0(got->target, e->want.target) == 0);
         FUZZ_CHECK(!got->readonly == !e->want.readonly);
         FUZZ_CHECK(!got->dry_run == !e->want.dry_run);
+        FUZZ_CHECK(!got->scsi == !e->want.scsi);
+        FUZZ_CHECK(!got->lun == !e->want.lun);
+        FUZZ_CHECK(!got->no_discard == !e->want.no_discard);
+        FUZZ_CHECK(!got->rawio == !e->want.rawio);
         FUZZ_CHECK(got->timeout_ms == (e->seen & OPTION_TIMEOUT_MS ? e->want.timeout_ms : DEFAULT_DETACH_TIMEOUT_MS));
         if (trailing)
                 FUZZ_CHECK(sd_bus_message_read_basic(m, 's', &after) > 0 && g_str_equal(after, "after"));
@@ -231,7 +252,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static guint64 cookie = 1;
         FuzzInput in = { data, size };
-        guint allowed = fuzz_byte(&in) & 0x1f;
+        guint low = fuzz_byte(&in);
+        guint allowed = (low | (guint) fuzz_byte(&in) << 8) & 0x1ff;
         gboolean trailing = in.left > 0 && (in.p[0] & 16) && in.p[0] % 8 < 6;
         sd_bus_message *m = NULL;
         Expected e = { .ok = TRUE };
