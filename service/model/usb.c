@@ -166,26 +166,9 @@ static guint serial_count(GPtrArray *devices, const char *serial) {
 }
 
 void usb_assign_ids(GPtrArray *devices) {
-        for (guint i = 0; i < devices->len; i++) {
-                UsbDevice *dev = devices->pdata[i];
-                g_autofree char *vp = vendor_product(dev);
-
-                g_free(dev->id);
-                if (*dev->serial && serial_count(devices, dev->serial) == 1)
-                        dev->id = g_strdup_printf("%s:%s", vp, dev->serial);
-                else
-                        dev->id = g_strdup_printf("%s@%s", vp, dev->port);
-        }
+        usb_assign_ids_keeping(devices, NULL);   /* nothing known: every Id decided now */
 }
 
-static guint serial_total(GPtrArray *devices, const char *serial) {
-        guint n = 0;
-
-        for (guint i = 0; i < devices->len; i++)
-                if (g_str_equal(((UsbDevice *) devices->pdata[i])->serial, serial))
-                        n++;
-        return n;
-}
 
 void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known) {
         g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
@@ -206,7 +189,7 @@ void usb_assign_ids_keeping(GPtrArray *devices, GHashTable *known) {
                 if (dev->id)
                         continue;
                 serial_id = g_strdup_printf("%s:%s:%s", dev->vendor_id, dev->product_id, dev->serial);
-                if (*dev->serial && serial_total(devices, dev->serial) == 1 && !g_hash_table_contains(used, serial_id))
+                if (*dev->serial && serial_count(devices, dev->serial) == 1 && !g_hash_table_contains(used, serial_id))
                         dev->id = g_steal_pointer(&serial_id);
                 else
                         dev->id = g_strdup_printf("%s:%s@%s", dev->vendor_id, dev->product_id, dev->port);
