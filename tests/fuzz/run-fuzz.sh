@@ -59,7 +59,7 @@ sources() {
         fuzz-assign-match) echo "$s/assign-match.c $s/usb.c $s/devxml.c $s/disks.c $s/blockgraph.c $s/mounts.c $s/udev-util.c $b/errors.c" ;;
         fuzz-options) echo "$b/options.c $s/devxml.c $b/errors.c" ;;
         fuzz-devxml) echo "$s/devxml.c $s/usb.c $s/udev-util.c $b/errors.c" ;;
-        fuzz-bbvirt-conf) echo "client/bbvirt-conf.c" ;;
+        fuzz-bbvirt-conf) echo "client/passthroughctl/bbvirt-conf.c" ;;
         fuzz-assign-store) echo "$s/assign-store.c $s/assign-match.c $s/usb.c $s/devxml.c $s/disks.c $s/blockgraph.c $s/mounts.c" \
                                 "$s/udev-util.c $b/errors.c $g/virt.c $g/worker.c" ;;
         fuzz-mounts) echo "$s/mounts.c $b/errors.c" ;;
@@ -90,7 +90,7 @@ build() {
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
                 -D_GNU_SOURCE -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 \
-                -I"$builddir" -Iservice -Iservice/model -Iservice/requests -Iservice/bus -Iclient -I"$fuzzdir" \
+                -I"$builddir" -Iservice -Iservice/model -Iservice/requests -Iservice/bus -Iclient/passthroughctl -I"$fuzzdir" \
                 "$fuzzdir/$name.c" $(sources "$name") \
                 $(pkg-config --cflags --libs $(packages "$name")) -lpthread \
                 -o "$out/$name")
