@@ -273,7 +273,7 @@ FAILING_DEVICES = {
     '/dev/dismissed': ('AuthorizationDismissed', 'The authentication dialog was dismissed'),
     '/dev/nosuch': ('NoSuchDevice', 'No such disk: /dev/nosuch'),
 }
-# DetachDisk of this device answers only after SLOW_DETACH_MS.
+# DetachDisk or DetachUsb of this device answers only after SLOW_DETACH_MS.
 SLOW_DEVICE = '/dev/slow'
 SLOW_DETACH_MS = 4000
 
@@ -656,7 +656,7 @@ class Mock:
         auto_start = not flags & Gio.DBusMessageFlags.NO_AUTO_START
         children = [params.get_child_value(i) for i in range(params.n_children())]
         self.log(method, children, interactive, auto_start)
-        if method == 'DetachDisk' and children[1].unpack() == SLOW_DEVICE:
+        if method in ('DetachDisk', 'DetachUsb') and children[1].unpack() == SLOW_DEVICE:
             GLib.timeout_add(SLOW_DETACH_MS, lambda: invocation.return_value(None))
             return
         try:

@@ -134,14 +134,27 @@ static char *option_left(guint i)
                                option_docs[i].arg ? option_docs[i].arg : "");
 }
 
-/* "(disk-detach, usb-detach, detach-all)": the verbs that take flag. */
+#define HELP_TEXT_WIDTH 48
+
+/* "(disk-detach, usb-detach, detach-all)": the verbs that take flag, in
+ * lines of HELP_TEXT_WIDTH at most. */
 static char *option_verbs(unsigned flag)
 {
         g_autoptr(GString) names = g_string_new(NULL);
+        gsize line_start = 0;
 
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
-                if (verbs[i].options & flag)
-                        g_string_append_printf(names, "%s%s", names->len ? ", " : "(", verbs[i].name);
+        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+                if (!(verbs[i].options & flag))
+                        continue;
+                g_string_append(names, names->len ? "," : "(");
+                if (names->len - line_start + strlen(verbs[i].name) + 2 > HELP_TEXT_WIDTH) {
+                        g_string_append_c(names, '\n');
+                        line_start = names->len;
+                } else if (names->len > 1) {
+                        g_string_append_c(names, ' ');
+                }
+                g_string_append(names, verbs[i].name);
+        }
         g_string_append_c(names, ')');
         return g_string_free(g_steal_pointer(&names), FALSE);
 }
