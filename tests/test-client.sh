@@ -982,18 +982,18 @@ assign
 assignments
 attach-all
 EOF
-complete_words assign usb:
+complete_words assign debian usb:
 same "$TMP/out" "completion: assign, match strings" <<'EOF'
 usb:serial=
 usb:id=
 usb:port=
 EOF
-complete_words assign 46
+complete_words assign debian 46
 same "$TMP/out" "completion: assign, present USB devices" <<'EOF'
 46f4:0001:SN-LAB-0001
 EOF
-complete_words assign usb:serial=SN-1 ''
-same "$TMP/out" "completion: assign DEVICE VM" <<'EOF'
+complete_words assign ''
+same "$TMP/out" "completion: assign VM DEVICE, the VM first" <<'EOF'
 debian
 win11
 EOF
