@@ -162,7 +162,8 @@ int ctl_call(Ctl *ctl, sd_bus_message *call, uint64_t timeout_usec, bool interac
         if (interactive)
                 agent_open(ctl);
         if (ctl->on_interrupt)
-                r = ctl_call_interruptible(ctl->bus, call, timeout_usec, &error, ret_reply, &interrupted);
+                r = ctl_call_interruptible(ctl->bus, call, timeout_usec, ctl->waiting, &error, ret_reply,
+                                           &interrupted);
         else
                 r = sd_bus_call(ctl->bus, call, timeout_usec, &error, ret_reply);
         if (interactive)

@@ -100,13 +100,15 @@ int ctl_detach(Ctl *ctl, const char *method, const char *what, char **args)
                 _("Stopped waiting. The detach of %s%s from %s may still complete: the request is with "
                   "the service ('%s attached %s' shows what the VM has)."),
                 what, args[1], args[0], CTL_PROGRAM, args[0]);
+        g_autofree char *waiting = NULL;
         int r;
 
         if (!ctl->dry_run && isatty(STDERR_FILENO))
-                fprintf(stderr, _("Waiting for the guest to release %s%s…\n"), what, args[1]);
+                waiting = g_strdup_printf(_("Waiting for the guest to release %s%s…"), what, args[1]);
         ctl->on_interrupt = on_interrupt;
+        ctl->waiting = waiting;
         r = ctl_change(ctl, &spec, args, NULL);
-        ctl->on_interrupt = NULL;
+        ctl->on_interrupt = ctl->waiting = NULL;
         if (r != CTL_EXIT_OK)
                 return r;
         print_detached(ctl, what, args);

@@ -60,6 +60,7 @@ typedef struct {
         uint32_t timeout_ms;
         const char *domain;            /* the VM the command names, for hints */
         const char *on_interrupt;      /* Ctrl-C may stop waiting: say this */
+        const char *waiting;           /* with on_interrupt: said when the wait starts */
         sd_bus *bus;
 } Ctl;
 
@@ -78,7 +79,7 @@ bool ctl_error_is_dismissed(const char *name);
 void ctl_error_hint(const char *name, const char *domain);
 
 /* wait.c */
-int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec,
+int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec, const char *waiting,
                            sd_bus_error *ret_error, sd_bus_message **ret_reply, bool *ret_interrupted);
 
 /* arguments.c: what an argument looks like, for refusing a mix-up. */

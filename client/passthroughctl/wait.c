@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 
 #include "ctl.h"
 
@@ -44,12 +45,13 @@ static int wait_for_reply(sd_bus *bus, sd_event *event, sd_bus_message *call, ui
         return r;
 }
 
-/* As sd_bus_call(); when SIGINT came first, *ret_interrupted (and 0). */
-int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec,
+/* As sd_bus_call(); when SIGINT came first, *ret_interrupted (and 0).
+ * waiting (or NULL): said on stderr once SIGINT is handled here. */
+int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec, const char *waiting,
                            sd_bus_error *ret_error, sd_bus_message **ret_reply, bool *ret_interrupted)
 {
         g_autoptr(sd_event) event = NULL;
-        Waiting waiting = { 0 };
+        Waiting state = { 0 };
         sigset_t mask, old_mask;
         int r;
 
@@ -57,18 +59,20 @@ int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_u
         sigaddset(&mask, SIGINT);
         if (sigprocmask(SIG_BLOCK, &mask, &old_mask) < 0)
                 return -errno;
+        if (waiting)
+                fprintf(stderr, "%s\n", waiting);
         r = sd_event_new(&event);
         if (r >= 0) {
-                waiting.event = event;
-                r = wait_for_reply(bus, event, call, timeout_usec, &waiting);
+                state.event = event;
+                r = wait_for_reply(bus, event, call, timeout_usec, &state);
         }
         g_clear_pointer(&event, sd_event_unref);
         (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         *ret_interrupted = r > 0;
-        if (r >= 0 && waiting.reply && sd_bus_message_is_method_error(waiting.reply, NULL))
-                r = sd_bus_error_copy(ret_error, sd_bus_message_get_error(waiting.reply));
+        if (r >= 0 && state.reply && sd_bus_message_is_method_error(state.reply, NULL))
+                r = sd_bus_error_copy(ret_error, sd_bus_message_get_error(state.reply));
         if (r >= 0 && ret_reply)
-                *ret_reply = g_steal_pointer(&waiting.reply);
-        sd_bus_message_unref(waiting.reply);
+                *ret_reply = g_steal_pointer(&state.reply);
+        sd_bus_message_unref(state.reply);
         return r;
 }
