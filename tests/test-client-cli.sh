@@ -283,6 +283,7 @@ passthroughctl: Cannot reach the bus at '$address': $reason
 EOF
 }
 bad_address garbage "not a D-Bus address (such as unix:path=/run/dbus/system_bus_socket)"
+bad_address foo:bar "not a D-Bus address (such as unix:path=/run/dbus/system_bus_socket)"
 bad_address "unix:path=$TMP/nonexistent" "no such socket"
 : >"$TMP/plain-file"
 bad_address "unix:path=$TMP/plain-file" "nothing listens there"

@@ -60,9 +60,26 @@ static const char *unreachable_reason(int r)
         }
 }
 
+/* Every ;-separated part of address starts with a transport sd-bus knows. */
+static bool address_well_formed(const char *address)
+{
+        static const char *const transports[] = { "unix:", "tcp:", "unixexec:", "x-machine-unix:" };
+        g_auto(GStrv) parts = g_strsplit(address, ";", -1);
+
+        for (guint i = 0; parts[i]; i++) {
+                bool known = false;
+
+                for (size_t t = 0; t < G_N_ELEMENTS(transports); t++)
+                        known = known || g_str_has_prefix(parts[i], transports[t]);
+                if (!known && parts[i][0])
+                        return false;
+        }
+        return true;
+}
+
 static int bus_unreachable(const Ctl *ctl, int r)
 {
-        const char *reason = unreachable_reason(ctl->address && !strchr(ctl->address, ':') ? -EINVAL : r);
+        const char *reason = unreachable_reason(ctl->address && !address_well_formed(ctl->address) ? -EINVAL : r);
 
         if (!reason)
                 reason = g_strerror(-r);
