@@ -69,7 +69,7 @@ static char *swap_words(const char *name)
 
 /* The verb nearest to name (as typed, or with its words swapped), or NULL
  * when none is near. */
-char *ctl_suggest_verb(const char *name, const char *const *verbs, guint n_verbs)
+const char *ctl_suggest_verb(const char *name, const char *const *verbs, guint n_verbs)
 {
         g_autofree char *swapped = swap_words(name);
         guint best = SUGGEST_MAX_DISTANCE + 1;
@@ -83,5 +83,5 @@ char *ctl_suggest_verb(const char *name, const char *const *verbs, guint n_verbs
                         found = verbs[i];
                 }
         }
-        return g_strdup(found);
+        return found;
 }

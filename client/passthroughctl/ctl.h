@@ -85,7 +85,7 @@ int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_u
 /* arguments.c: what an argument looks like, for refusing a mix-up. */
 bool ctl_looks_like_device(const char *arg);
 bool ctl_looks_like_target(const char *arg);
-char *ctl_suggest_verb(const char *name, const char *const *verbs, guint n_verbs);
+const char *ctl_suggest_verb(const char *name, const char *const *verbs, guint n_verbs);
 
 /* bus.c */
 int ctl_connect(Ctl *ctl);

@@ -1,218 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthroughctl: command-line client of org.example.Passthrough1.
- * This file: options, help and verb dispatch. */
+ * This file: options and dispatch (the verbs and their help: verbs.c). */
 
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl.h"
-
-#define CTL_CONTINUE (-1)
-
-/* Options that belong to one verb. */
-enum {
-        OPT_TARGET = 1 << 0,
-        OPT_READONLY = 1 << 1,
-        OPT_TIMEOUT = 1 << 2,
-        OPT_DRY_RUN = 1 << 3,
-        OPT_SCSI = 1 << 4,
-        OPT_LUN = 1 << 5,
-        OPT_RAWIO = 1 << 6,
-        OPT_NO_DISCARD = 1 << 7,
-};
-
-#define OPT_DISK_ATTACH (OPT_TARGET | OPT_READONLY | OPT_DRY_RUN | OPT_SCSI | OPT_LUN | OPT_RAWIO | OPT_NO_DISCARD)
-
-/* What a verb's arguments are: the first a VM; the first two a VM and a
- * device (in that order, for every verb taking both). */
-enum {
-        ARGS_VM = 1 << 0,
-        ARGS_VM_DEVICE = ARGS_VM | 1 << 1,
-};
-
-typedef struct {
-        const char *name;
-        const char *args;     /* for help: "VM DEVICE [NAME]" */
-        const char *summary;  /* N_(), lines split by \n */
-        guint min_args;
-        guint max_args;
-        unsigned options;
-        unsigned kind;
-        int (*run)(Ctl *ctl, char **args);
-} Verb;
-
-#define MAX_VERB_ARGS 3
-
-static const Verb verbs[] = {
-        { "disk-list", "", N_("List the host's disks"),
-          0, 0, 0, 0, verb_disk_list },
-        { "disk-attached", "VM", N_("List the host disks attached to VM"),
-          1, 1, 0, ARGS_VM, verb_disk_attached },
-        { "disk-attach", "VM DEVICE [NAME]",
-          N_("Attach a host disk to VM (NAME becomes\nthe guest's /dev/disk/by-id/virtio-NAME;\n"
-             "the guest target is --target)"),
-          2, 3, OPT_DISK_ATTACH, ARGS_VM_DEVICE, verb_disk_attach },
-        { "disk-detach", "VM DEVICE", N_("Detach a host disk from VM, waiting for\nthe guest to let go"),
-          2, 2, OPT_TIMEOUT | OPT_DRY_RUN, ARGS_VM_DEVICE, verb_disk_detach },
-        { "usb-list", "", N_("List the host's USB devices"),
-          0, 0, 0, 0, verb_usb_list },
-        { "usb-attached", "VM", N_("List the host USB devices attached to VM"),
-          1, 1, 0, ARGS_VM, verb_usb_attached },
-        { "usb-attach", "VM DEVICE",
-          N_("Attach a host USB device to VM (DEVICE: Id,\nserial, BUS:DEV, BUS-PORT[.PORT] or VVVV:PPPP)"),
-          2, 2, OPT_DRY_RUN, ARGS_VM_DEVICE, verb_usb_attach },
-        { "usb-detach", "VM DEVICE", N_("Detach a host USB device from VM"),
-          2, 2, OPT_TIMEOUT | OPT_DRY_RUN, ARGS_VM_DEVICE, verb_usb_detach },
-        { "attached", "VM", N_("List all host devices attached to VM"),
-          1, 1, 0, ARGS_VM, verb_attached },
-        { "assign", "VM DEVICE",
-          N_("Assign a device to VM for good: the service\nattaches it whenever both are there (DEVICE:\n"
-             "a match such as usb:serial=SN, disk:wwn=WWN,\nor a present device as for usb-attach or\n"
-             "disk-attach)"),
-          2, 2, 0, ARGS_VM_DEVICE, verb_assign },
-        { "unassign", "DEVICE", N_("Remove the assignment of DEVICE"),
-          1, 1, 0, 0, verb_unassign },
-        { "assignments", "", N_("List the assignments"),
-          0, 0, 0, 0, verb_assignments },
-        { "attach-all", "[VM]", N_("Attach the devices assigned to VM (default:\nto every VM)"),
-          0, 1, OPT_DRY_RUN, ARGS_VM, verb_attach_all },
-        { "detach-all", "[VM]", N_("Detach the devices assigned to VM (default:\nto every VM)"),
-          0, 1, OPT_TIMEOUT | OPT_DRY_RUN, ARGS_VM, verb_detach_all },
-        { "import-bbvirt", "[FILE]",
-          N_("Assign as bit-babbler's bbvirt configuration\ndoes (default /etc/bit-babbler/vm.conf; read,\n"
-             "never run)"),
-          0, 1, OPT_DRY_RUN, 0, verb_import_bbvirt },
-        { "domains", "", N_("List the virtual machines"),
-          0, 0, 0, 0, verb_domains },
-        { "monitor", "",
-          N_("Print devices and VMs as they come, go and\nchange, and the service's signals, timed"),
-          0, 0, 0, 0, verb_monitor },
-        { "version", "", N_("Show client and service versions"),
-          0, 0, 0, 0, verb_version },
-};
-
-/* Without a command: what each running VM holds from the host. */
-static const Verb status_verb = { "", "", NULL, 0, 0, 0, 0, verb_status };
-
-static const struct {
-        unsigned flag;
-        const char *name;
-        const char *arg;
-        const char *help;
-} option_docs[] = {
-        { OPT_TARGET, "--target", "TARGET", N_("The guest target, e.g. vdc or sdb (default:\nthe first free one)") },
-        { OPT_READONLY, "--readonly", NULL, N_("Attach read-only") },
-        { OPT_SCSI, "--scsi", NULL, N_("On the virtio-scsi bus (sdX; an SSD shows as\none in the guest)") },
-        { OPT_LUN, "--lun", NULL, N_("A SCSI disk as a LUN (SCSI commands and SMART\nreach it; implies --scsi)") },
-        { OPT_RAWIO, "--rawio", NULL,
-          N_("With --lun: the guest may send any command\n(ATA SMART); needs its own polkit action") },
-        { OPT_NO_DISCARD, "--no-discard", NULL, N_("The guest's TRIM stops at QEMU") },
-        { OPT_TIMEOUT, "--timeout", "SECONDS",
-          N_("How long to wait for the guest (default 10;\ndetach-all: for each device)") },
-        { OPT_DRY_RUN, "--dry-run", NULL, N_("Show what would be done, change nothing") },
-};
-
-#define HELP_COLUMN 30
-
-/* "  LEFT   TEXT" with TEXT's further lines under its first. */
-static void print_entry(const char *left, const char *text)
-{
-        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-
-        printf("%-*s %s\n", HELP_COLUMN, left, lines[0]);
-        for (guint i = 1; lines[i]; i++)
-                printf("%-*s %s\n", HELP_COLUMN, "", lines[i]);
-}
-
-static char *option_left(guint i)
-{
-        return g_strdup_printf("     %s%s%s", option_docs[i].name, option_docs[i].arg ? " " : "",
-                               option_docs[i].arg ? option_docs[i].arg : "");
-}
-
-#define HELP_TEXT_WIDTH 48
-
-/* "(disk-detach, usb-detach, detach-all)": the verbs that take flag, in
- * lines of HELP_TEXT_WIDTH at most. */
-static char *option_verbs(unsigned flag)
-{
-        g_autoptr(GString) names = g_string_new(NULL);
-        gsize line_start = 0;
-
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
-                if (!(verbs[i].options & flag))
-                        continue;
-                g_string_append(names, names->len ? "," : "(");
-                if (names->len - line_start + strlen(verbs[i].name) + 2 > HELP_TEXT_WIDTH) {
-                        g_string_append_c(names, '\n');
-                        line_start = names->len;
-                } else if (names->len > 1) {
-                        g_string_append_c(names, ' ');
-                }
-                g_string_append(names, verbs[i].name);
-        }
-        g_string_append_c(names, ')');
-        return g_string_free(g_steal_pointer(&names), FALSE);
-}
-
-static void print_help(void)
-{
-        printf(_("%s [OPTIONS...] [COMMAND] ...\n\n"
-                 "Hand host disks and USB devices to running virtual machines.\n"
-                 "Without a command: what each running VM holds from the host.\n\n"
-                 "Commands:\n"), CTL_PROGRAM);
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
-                g_autofree char *left = g_strdup_printf("  %s %s", verbs[i].name, verbs[i].args);
-
-                print_entry(left, _(verbs[i].summary));
-        }
-        printf("%s", _("  help COMMAND                 Show the usage and options of COMMAND\n"
-                       "\n"
-                       "Options:\n"
-                       "  -h --help                    Show this help (after a command: its help)\n"
-                       "     --version                 Show the client version\n"
-                       "  -v --verbose                 Show D-Bus error names; attach-all,\n"
-                       "                               detach-all: details of each device\n"
-                       "     --json                    Print as JSON: listings, attach, detach and\n"
-                       "                               version (monitor: one JSON object per line)\n"
-                       "     --no-legend               Omit table headers and hints\n"
-                       "     --no-ask-password         Do not ask for a password (polkit)\n"
-                       "     --address ADDRESS         Connect to this D-Bus address instead\n"
-                       "                               of the system bus\n"));
-        for (size_t i = 0; i < G_N_ELEMENTS(option_docs); i++) {
-                g_autofree char *left = option_left(i);
-                g_autofree char *for_verbs = option_verbs(option_docs[i].flag);
-                g_autofree char *text = g_strdup_printf("%s\n%s", _(option_docs[i].help), for_verbs);
-
-                print_entry(left, text);
-        }
-        printf(_("\nSee the %s(1) man page for details.\n"), CTL_PROGRAM);
-}
-
-/* One verb's usage and its own options. */
-static void print_verb_help(const Verb *verb)
-{
-        g_autofree char *summary = g_strdelimit(g_strdup(_(verb->summary)), "\n", ' ');
-
-        printf("%s %s%s%s%s\n\n%s\n", CTL_PROGRAM, verb->name, verb->options ? _(" [OPTIONS...]") : "",
-               verb->args[0] ? " " : "", verb->args, summary);
-        if (verb->options) {
-                printf("\n%s\n", _("Options:"));
-                for (size_t i = 0; i < G_N_ELEMENTS(option_docs); i++) {
-                        g_autofree char *left = NULL;
-
-                        if (!(verb->options & option_docs[i].flag))
-                                continue;
-                        left = option_left(i);
-                        print_entry(left, _(option_docs[i].help));
-                }
-        }
-        printf(_("\nThe options of every command: %s --help\n"), CTL_PROGRAM);
-}
+#include "verbs.h"
 
 /* SECONDS (decimals allowed) -> milliseconds, > 0 and fitting in a uint32. */
 static int parse_timeout(const char *s, uint32_t *ret)
@@ -363,23 +159,6 @@ static int parse_options(Ctl *ctl, int argc, char **argv, unsigned *verb_options
         return CTL_CONTINUE;
 }
 
-static const Verb *find_verb(const char *name)
-{
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
-                if (strcmp(verbs[i].name, name) == 0)
-                        return &verbs[i];
-        return NULL;
-}
-
-static int check_verb_options(const Verb *verb, unsigned given)
-{
-        for (size_t i = 0; i < G_N_ELEMENTS(option_docs); i++)
-                if ((given & option_docs[i].flag) && !(verb->options & option_docs[i].flag))
-                        return ctl_usage_error(_("option %s is not valid for '%s'"), option_docs[i].name,
-                                               verb->name);
-        return CTL_CONTINUE;
-}
-
 static int check_arg_count(const Verb *verb, guint n)
 {
         if (n < verb->min_args)
@@ -426,12 +205,8 @@ static int run_verb(Ctl *ctl, const Verb *verb, char **args)
 
 static int unknown_verb(const char *name)
 {
-        const char *names[G_N_ELEMENTS(verbs)];
-        g_autofree char *nearest = NULL;
+        const char *nearest = verb_nearest(name);
 
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
-                names[i] = verbs[i].name;
-        nearest = ctl_suggest_verb(name, names, G_N_ELEMENTS(names));
         if (nearest)
                 return ctl_usage_error(_("unknown command '%s'; did you mean '%s'?"), name, nearest);
         return ctl_usage_error(_("unknown command '%s'"), name);
@@ -443,15 +218,15 @@ static int run_help(char **args, guint n_args)
         const Verb *verb;
 
         if (n_args == 0) {
-                print_help();
+                verbs_print_help();
                 return CTL_EXIT_OK;
         }
         if (n_args > 1)
                 return ctl_usage_error(_("too many arguments for '%s'"), "help");
-        verb = find_verb(args[0]);
+        verb = verb_find(args[0]);
         if (!verb)
                 return unknown_verb(args[0]);
-        print_verb_help(verb);
+        verb_print_help(verb);
         return CTL_EXIT_OK;
 }
 
@@ -475,21 +250,21 @@ static int parse_command(Ctl *ctl, int argc, char **argv, unsigned verb_options,
         if (optind >= argc) {
                 if (ctl->help)
                         return run_help(NULL, 0);
-                *ret_verb = &status_verb;
+                *ret_verb = &verb_status_entry;
                 return verb_options ? ctl_usage_error(_("options for a command, but no command")) : CTL_CONTINUE;
         }
         if (strcmp(argv[optind], "help") == 0)
                 return run_help(argv + optind + 1, n_args);
-        verb = find_verb(argv[optind]);
+        verb = verb_find(argv[optind]);
         if (!verb)
                 return unknown_verb(argv[optind]);
         if (ctl->help) {
-                print_verb_help(verb);
+                verb_print_help(verb);
                 return CTL_EXIT_OK;
         }
         r = check_arg_count(verb, n_args);
         if (r == CTL_CONTINUE)
-                r = check_verb_options(verb, verb_options);
+                r = verb_check_options(verb, verb_options);
         if (r != CTL_CONTINUE)
                 return r;
         for (guint i = 0; i < n_args; i++)
