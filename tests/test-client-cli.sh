@@ -139,9 +139,9 @@ run 2 usb-attach 046d:c077 debian
 run 2 usb-detach 1:12 debian
 tty 2 assign usb:serial=SN-1 debian
 same "$TMP/err" "old order on a terminal: the hint with the right order" <<'EOF'
-Hint: Try: passthroughctl assign debian usb:serial=SN-1
 passthroughctl: 'usb:serial=SN-1' looks like a device and 'debian' like a VM: the order is 'assign VM DEVICE'
 Try 'passthroughctl --help' for more information.
+Hint: In that order: passthroughctl assign debian usb:serial=SN-1
 EOF
 run 2 disk-attach debian /dev/sdb vdb
 same "$TMP/err" "disk-attach: a target as NAME refused, --target said" <<'EOF'

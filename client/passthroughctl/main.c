@@ -174,9 +174,11 @@ static int check_arg_meaning(const Verb *verb, char **args)
 {
         if ((verb->kind & ARGS_VM_DEVICE) == ARGS_VM_DEVICE && ctl_looks_like_device(args[0]) &&
             !ctl_looks_like_device(args[1])) {
-                ctl_hint(_("Try: %s %s %s %s"), CTL_PROGRAM, verb->name, args[1], args[0]);
-                return ctl_usage_error(_("'%s' looks like a device and '%s' like a VM: the order is "
-                                         "'%s VM DEVICE'"), args[0], args[1], verb->name);
+                int r = ctl_usage_error(_("'%s' looks like a device and '%s' like a VM: the order is "
+                                          "'%s VM DEVICE'"), args[0], args[1], verb->name);
+
+                ctl_hint(_("In that order: %s %s %s %s"), CTL_PROGRAM, verb->name, args[1], args[0]);
+                return r;
         }
         if (verb->run == verb_disk_attach && args[2] && ctl_looks_like_target(args[2]))
                 return ctl_usage_error(_("'%s' looks like a guest target: give it as --target %s "
