@@ -266,9 +266,25 @@ def list_attached(domain):
     return ATTACHED[find_domain(domain)]
 
 
+# Devices whose attach fails with that error (for the client's exit codes).
+FAILING_DEVICES = {
+    '/dev/busy': ('DeviceBusy', '/dev/busy is mounted at /mnt/busy'),
+    '/dev/denied': ('NotAuthorized', 'Not authorized to attach /dev/denied'),
+    '/dev/dismissed': ('AuthorizationDismissed', 'The authentication dialog was dismissed'),
+    '/dev/nosuch': ('NoSuchDevice', 'No such disk: /dev/nosuch'),
+}
+# DetachDisk or DetachUsb of this device answers only after SLOW_DETACH_MS.
+SLOW_DEVICE = '/dev/slow'
+SLOW_DETACH_MS = 4000
+
+
 def attach_disk(domain, device, options, interactive):
-    find_domain(domain)
+    name = find_domain(domain)
     check_options(options, ATTACH_OPTIONS)
+    if not domain_running(name):
+        raise Failure('DomainNotRunning', f'Domain {name} is not running')
+    if device in FAILING_DEVICES:
+        raise Failure(*FAILING_DEVICES[device])
     if device == '/dev/needauth' and not interactive:
         raise Failure('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired',
                       'Interactive authentication required.')
@@ -640,6 +656,9 @@ class Mock:
         auto_start = not flags & Gio.DBusMessageFlags.NO_AUTO_START
         children = [params.get_child_value(i) for i in range(params.n_children())]
         self.log(method, children, interactive, auto_start)
+        if method in ('DetachDisk', 'DetachUsb') and children[1].unpack() == SLOW_DEVICE:
+            GLib.timeout_add(SLOW_DETACH_MS, lambda: invocation.return_value(None))
+            return
         try:
             invocation.return_value(self.dispatch(method, children, interactive))
         except Failure as e:

@@ -222,7 +222,6 @@ start_bus
 start_mock
 
 # --- usage errors: exit 2, no bus needed --------------------------------
-run 2
 run 2 bogus-verb
 run 2 --bogus disk-list
 run 2 disk-list extra
@@ -242,7 +241,7 @@ run 2 attached debian extra
 run 2 monitor extra
 run 2 monitor --readonly
 run 2 assign usb:serial=SN-1
-run 2 assign usb:serial=SN-1 debian extra
+run 2 assign debian usb:serial=SN-1 extra
 run 2 unassign
 run 2 unassign usb:serial=SN-1 extra
 run 2 assignments extra
@@ -251,7 +250,7 @@ run 2 attach-all --timeout 3
 run 2 import-bbvirt a b
 run 2 --dry-run assignments
 run 2 domains --dry-run
-run 2 --dry-run assign usb:serial=SN-1 debian
+run 2 --dry-run assign debian usb:serial=SN-1
 same "$TMP/err" "--dry-run is refused where it would be ignored" <<'EOF'
 passthroughctl: option --dry-run is not valid for 'assign'
 Try 'passthroughctl --help' for more information.
@@ -284,9 +283,10 @@ nvme0n1  1.8T    nvme                WD Blue SN570    system
 sdb      465.8G  sata                Samsung SSD 870  free
 sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
 vda      20G     virtio  / +2                         busy      mounted at /
-
-Attach with: passthroughctl disk-attach VM /dev/NAME [name]
-Warning: busy, attached and system disks cannot be attached; REASON says why.
+EOF
+same "$TMP/err" "disk-list warnings on stderr, true ones; no hint off a terminal" <<'EOF'
+passthroughctl: Warning: busy and attached disks cannot be attached now; REASON says why.
+passthroughctl: Warning: system disks need an administrator's authorization to be attached (polkit action org.example.passthrough1.attach-system-disk).
 EOF
 
 run 0 --no-legend disk-list
@@ -451,17 +451,17 @@ assert j[2]["Present"] is False and j[2]["Id"] == "", j[2]
 '
 
 # --- errors from the service: exit 1, its message ---------------------------
-run 1 disk-attached nosuchvm
+run 4 disk-attached nosuchvm
 same "$TMP/err" "error message" <<'EOF'
 passthroughctl: No such domain: nosuchvm
 EOF
 [ ! -s "$TMP/out" ] && ok "nothing on stdout on error" || not_ok "nothing on stdout on error"
-run 1 -v disk-attached nosuchvm
+run 4 -v disk-attached nosuchvm
 same "$TMP/err" "error name with -v" <<'EOF'
 passthroughctl: No such domain: nosuchvm (org.example.Passthrough1.Error.NoSuchDomain)
 EOF
-run 1 usb-attached nosuchvm
-run 1 attached nosuchvm
+run 4 usb-attached nosuchvm
+run 4 attached nosuchvm
 
 # --- changes -----------------------------------------------------------------
 : >"$TMP/calls"
@@ -505,7 +505,7 @@ EOF
 
 : >"$TMP/calls"
 run 0 disk-attach debian /dev/needauth
-run 1 --no-ask-password disk-attach debian /dev/needauth
+run 3 --no-ask-password disk-attach debian /dev/needauth
 same "$TMP/err" "--no-ask-password: interactive authorization required" <<'EOF'
 passthroughctl: Interactive authentication required.
 EOF
@@ -523,7 +523,7 @@ check_py "disk-detach timeout-ms is a u, absent by default" '
 assert calls[0]["args"] == ["debian", "/dev/sdb", {"timeout-ms": ["u", 2500]}], calls[0]
 assert calls[1]["args"] == ["debian", "/dev/sdb", {}], calls[1]
 '
-run 1 -v disk-detach --timeout 3 debian /dev/stuck
+run 6 -v disk-detach --timeout 3 debian /dev/stuck
 same "$TMP/err" "disk-detach timeout error" <<'EOF'
 passthroughctl: The guest did not release /dev/stuck within 3000 ms (org.example.Passthrough1.Error.Timeout)
 EOF
@@ -559,7 +559,7 @@ assert calls[0] == {"method": "DetachUsb", "interactive": True,
                     "args": ["debian", "46f4:0001:SN-LAB-0001", {"timeout-ms": ["u", 2500]}]}, calls[0]
 assert calls[1]["args"] == ["debian", "SN-LAB-0001", {}], calls[1]
 '
-run 1 -v usb-detach --timeout 0.5 debian 1:12
+run 6 -v usb-detach --timeout 0.5 debian 1:12
 same "$TMP/err" "usb-detach timeout error" <<'EOF'
 passthroughctl: debian did not release 46f4:0001:SN-LAB-0001 within 500 ms (org.example.Passthrough1.Error.Timeout)
 EOF
@@ -594,7 +594,7 @@ assert calls[2]["args"] == ["debian", "/dev/sdb", {"dry-run": ["b", True]}], cal
 assert calls[3]["args"] == ["debian", "1:12", {"dry-run": ["b", True], "timeout-ms": ["u", 2000]}], calls[3]
 assert all(c["interactive"] for c in calls), calls
 '
-run 1 --dry-run usb-attach debian 1:12
+run 5 --dry-run usb-attach debian 1:12
 same "$TMP/err" "usb-attach --dry-run: the service's refusal" <<'EOF'
 passthroughctl: 46f4:0001:SN-LAB-0001 is attached to debian
 EOF
@@ -603,24 +603,25 @@ EOF
 
 # --- assign, unassign ---------------------------------------------------------------
 : >"$TMP/calls"
-run 0 assign usb:serial=NEW-0001 debian
+run 0 assign debian usb:serial=NEW-0001
 same "$TMP/out" "assign a match string" <<'EOF'
 Assigned usb:serial=NEW-0001 to debian
 EOF
-run 0 assign /dev/sdc 0d2e4f60-1111-2222-3333-444455556666
+run 0 assign 0d2e4f60-1111-2222-3333-444455556666 /dev/sdc
 same "$TMP/out" "assign a present disk, the domain by UUID" <<'EOF'
 Assigned /dev/sdc to 0d2e4f60-1111-2222-3333-444455556666
 EOF
-check_py "assign: device then domain, no options, interactive" '
+check_py "assign VM DEVICE: Assign(device, domain), no options, interactive" '
+calls = [c for c in calls if c["method"] == "Assign"]
 assert calls == [{"method": "Assign", "interactive": True, "args": ["usb:serial=NEW-0001", "debian", {}]},
                  {"method": "Assign", "interactive": True,
                   "args": ["/dev/sdc", "0d2e4f60-1111-2222-3333-444455556666", {}]}], calls
 '
-run 1 assign 2-1.4 win11
+run 1 assign win11 2-1.4
 same "$TMP/err" "assign: already assigned" <<'EOF'
 passthroughctl: usb:port=2-1.4 is already assigned to debian
 EOF
-run 1 -v assign usb:bogus=1 debian
+run 1 -v assign debian usb:bogus=1
 same "$TMP/err" "assign: a bad match string" <<'EOF'
 passthroughctl: Invalid match string: usb:bogus=1 (org.example.Passthrough1.Error.InvalidArgument)
 EOF
@@ -700,7 +701,7 @@ assert list(j[0]) == ["Kind", "Id", "Match", "Domain", "Result", "Error", "Xml"]
 assert j[2] == {"Kind": "usb", "Id": "", "Match": "usb:serial=GONE-0001", "Domain": "debian",
                 "Result": "not present", "Error": "", "Xml": ""}, j[2]
 '
-run 1 attach-all nosuchvm
+run 4 attach-all nosuchvm
 same "$TMP/err" "attach-all: no such domain" <<'EOF'
 passthroughctl: No such domain: nosuchvm
 EOF
@@ -981,18 +982,18 @@ assign
 assignments
 attach-all
 EOF
-complete_words assign usb:
+complete_words assign debian usb:
 same "$TMP/out" "completion: assign, match strings" <<'EOF'
 usb:serial=
 usb:id=
 usb:port=
 EOF
-complete_words assign 46
+complete_words assign debian 46
 same "$TMP/out" "completion: assign, present USB devices" <<'EOF'
 46f4:0001:SN-LAB-0001
 EOF
-complete_words assign usb:serial=SN-1 ''
-same "$TMP/out" "completion: assign DEVICE VM" <<'EOF'
+complete_words assign ''
+same "$TMP/out" "completion: assign VM DEVICE, the VM first" <<'EOF'
 debian
 win11
 EOF
@@ -1065,7 +1066,7 @@ EOF
 wait "$MOCK_PID" 2>/dev/null
 MOCK_PID=
 "$CTL" --address "unix:path=$TMP/nonexistent" domains >"$TMP/out" 2>"$TMP/err"
-[ $? = 1 ] && grep -q '^passthroughctl: Failed to connect' "$TMP/err" \
+[ $? = 1 ] && grep -q "^passthroughctl: Cannot reach the bus at 'unix:path=$TMP/nonexistent': no such socket\$" "$TMP/err" \
         && ok "bad address: exit 1" || not_ok "bad address: exit 1" "$(cat "$TMP/err")"
 
 finish

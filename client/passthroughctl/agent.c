@@ -69,7 +69,7 @@ void agent_open(const Ctl *ctl)
                 return;
         if (!g_unix_open_pipe(fds, FD_CLOEXEC, &error)) {
                 if (ctl->verbose)
-                        ctl_error("Cannot start the polkit agent: %s", error->message);
+                        ctl_error(_("Cannot start the polkit agent: %s"), error->message);
                 return;
         }
         agent_running = spawn_agent(path, fds[1], &error);
@@ -77,7 +77,7 @@ void agent_open(const Ctl *ctl)
         if (agent_running)
                 wait_until_ready(fds[0]);
         else if (ctl->verbose)
-                ctl_error("Cannot start the polkit agent: %s", error->message);
+                ctl_error(_("Cannot start the polkit agent: %s"), error->message);
         close(fds[0]);
 }
 

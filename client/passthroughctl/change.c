@@ -5,6 +5,7 @@
  * runs around them (see agent.c). */
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -63,18 +64,53 @@ int ctl_append_detach_options(const Ctl *ctl, sd_bus_message *m, char **args)
         return ctl_append_option_uint32(m, "timeout-ms", ctl->timeout_ms);
 }
 
+void ctl_print_change_json(const Ctl *ctl, char **args, const char *target)
+{
+        g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT(NULL);
+        g_autoptr(GVariant) record = NULL;
+
+        g_variant_dict_insert(&dict, "domain", "s", args[0]);
+        g_variant_dict_insert(&dict, "device", "s", args[1]);
+        if (target)
+                g_variant_dict_insert(&dict, "target", "s", target);
+        g_variant_dict_insert(&dict, "dry-run", "b", ctl->dry_run);
+        record = g_variant_ref_sink(g_variant_dict_end(&dict));
+        print_record_json_line(record);
+}
+
+/* "Detached {what}DEVICE from VM" (with --dry-run, "Would detach ..."). */
+static void print_detached(const Ctl *ctl, const char *what, char **args)
+{
+        if (ctl->json)
+                ctl_print_change_json(ctl, args, NULL);
+        else if (ctl->dry_run)
+                printf(_("Would detach %s%s from %s\n"), what, args[1], args[0]);
+        else
+                printf(_("Detached %s%s from %s\n"), what, args[1], args[0]);
+}
+
 /* Detach, waiting as long as the service may wait (--timeout, default 10 s)
- * plus the slack, and say so: "Detached {what}DEVICE from VM" (with
- * --dry-run, "Would detach ..."). */
+ * plus the slack. On a terminal, say that the guest is waited for; Ctrl-C
+ * stops waiting (the request stays with the service). */
 int ctl_detach(Ctl *ctl, const char *method, const char *what, char **args)
 {
         uint32_t wait_ms = ctl->have_timeout ? ctl->timeout_ms : DETACH_DEFAULT_TIMEOUT_MS;
         const ChangeCall spec = { method, 2, ctl_append_detach_options, (uint64_t) wait_ms * 1000 };
+        g_autofree char *on_interrupt = g_strdup_printf(
+                _("Stopped waiting. The detach of %s%s from %s may still complete: the request is with "
+                  "the service ('%s attached %s' shows what the VM has)."),
+                what, args[1], args[0], CTL_PROGRAM, args[0]);
+        g_autofree char *waiting = NULL;
         int r;
 
+        if (!ctl->dry_run && isatty(STDERR_FILENO))
+                waiting = g_strdup_printf(_("Waiting for the guest to release %s%s…"), what, args[1]);
+        ctl->on_interrupt = on_interrupt;
+        ctl->waiting = waiting;
         r = ctl_change(ctl, &spec, args, NULL);
+        ctl->on_interrupt = ctl->waiting = NULL;
         if (r != CTL_EXIT_OK)
                 return r;
-        printf("%s %s%s from %s\n", ctl->dry_run ? "Would detach" : "Detached", what, args[1], args[0]);
+        print_detached(ctl, what, args);
         return CTL_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <glib/gi18n.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -25,10 +26,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
 #define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
 #define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
 
+/* Exit codes (passthroughctl(1), EXIT STATUS). */
 enum {
         CTL_EXIT_OK = 0,
         CTL_EXIT_FAILURE = 1,
         CTL_EXIT_USAGE = 2,
+        CTL_EXIT_NOT_AUTHORIZED = 3,   /* NotAuthorized, AuthorizationDismissed, ... */
+        CTL_EXIT_NO_SUCH = 4,          /* NoSuchDomain, NoSuchDevice */
+        CTL_EXIT_BUSY = 5,             /* DeviceBusy, AlreadyAttached */
+        CTL_EXIT_TIMEOUT = 6,          /* Timeout: the guest, or the service, took too long */
+        CTL_EXIT_INTERRUPTED = 130,    /* Ctrl-C while waiting */
 };
 
 /* Room for a password prompt on top of the service's own work. */
@@ -49,13 +56,36 @@ typedef struct {
         bool no_discard;
         bool dry_run;
         bool have_timeout;
+        bool help;
         uint32_t timeout_ms;
+        const char *domain;            /* the VM the command names, for hints */
+        const char *on_interrupt;      /* Ctrl-C may stop waiting: say this */
+        const char *waiting;           /* with on_interrupt: said when the wait starts */
         sd_bus *bus;
 } Ctl;
 
-/* main.c */
+/* messages.c: errors and warnings on stderr; hints there too, but only on
+ * a terminal (and not with --no-legend). */
 void ctl_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 int ctl_usage_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+void ctl_warning(const char *format, ...) G_GNUC_PRINTF(1, 2);
+void ctl_hint(const char *format, ...) G_GNUC_PRINTF(1, 2);
+void ctl_set_hints(bool enabled);
+bool ctl_hints_wanted(void);
+
+/* errors.c: D-Bus error names -> exit codes, hints. */
+int ctl_error_exit_code(const char *name);
+bool ctl_error_is_dismissed(const char *name);
+void ctl_error_hint(const char *name, const char *domain);
+
+/* wait.c */
+int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec, const char *waiting,
+                           sd_bus_error *ret_error, sd_bus_message **ret_reply, bool *ret_interrupted);
+
+/* arguments.c: what an argument looks like, for refusing a mix-up. */
+bool ctl_looks_like_device(const char *arg);
+bool ctl_looks_like_target(const char *arg);
+const char *ctl_suggest_verb(const char *name, const char *const *verbs, guint n_verbs);
 
 /* bus.c */
 int ctl_connect(Ctl *ctl);
@@ -67,6 +97,7 @@ int ctl_fetch_records(Ctl *ctl, const char *method, const char *domain, GPtrArra
 int ctl_append_option_string(sd_bus_message *m, const char *key, const char *value);
 int ctl_append_option_bool(sd_bus_message *m, const char *key, bool value);
 int ctl_append_option_uint32(sd_bus_message *m, const char *key, uint32_t value);
+int ctl_report_error(const Ctl *ctl, const char *method, const sd_bus_error *error, int r);
 int ctl_parse_failure(int r);
 int ctl_append_failure(int r);
 
@@ -88,6 +119,9 @@ int ctl_change(Ctl *ctl, const ChangeCall *spec, char **args, sd_bus_message **r
 int ctl_attach(Ctl *ctl, const char *method, char **args, OptionsAppender append_options,
                sd_bus_message **ret_reply);
 int ctl_detach(Ctl *ctl, const char *method, const char *what, char **args);
+/* --json of attach and detach: the call's arguments and reply by the
+ * contract's names (domain, device, target), and dry-run. */
+void ctl_print_change_json(const Ctl *ctl, char **args, const char *target);
 /* OptionsAppenders: dry-run b with --dry-run; and timeout-ms u with --timeout. */
 int ctl_append_dry_run(const Ctl *ctl, sd_bus_message *m, char **args);
 int ctl_append_detach_options(const Ctl *ctl, sd_bus_message *m, char **args);
@@ -99,6 +133,7 @@ const char *record_string(GVariant *record, const char *key);
 guint64 record_uint(GVariant *record, const char *key);
 gboolean record_bool(GVariant *record, const char *key);
 const char **record_strv(GVariant *record, const char *key);
+int record_compare_name(gconstpointer a, gconstpointer b);
 GVariant *record_update(GVariant *record, GVariant *changed, const char *const *invalidated);
 
 /* objects.c: the service's objects (ObjectManager); an object's own
@@ -116,6 +151,7 @@ bool ctl_is_own_interface(const char *interface);
 int objects_read_interfaces(sd_bus_message *m, const char *path, GPtrArray *objects);
 /* The records of every object with interface, from one GetManagedObjects. */
 int ctl_fetch_objects(Ctl *ctl, const char *interface, GPtrArray **ret);
+int ctl_fetch_managed_objects(Ctl *ctl, GPtrArray **ret);
 /* GetManagedObjects without starting the service: CtlObjects, or < 0. */
 int objects_get_if_running(sd_bus *bus, GPtrArray **ret);
 
@@ -173,3 +209,4 @@ int verb_usb_attached(Ctl *ctl, char **args);
 int verb_usb_attach(Ctl *ctl, char **args);
 int verb_usb_detach(Ctl *ctl, char **args);
 int verb_version(Ctl *ctl, char **args);
+int verb_status(Ctl *ctl, char **args);

@@ -1,154 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthroughctl: command-line client of org.example.Passthrough1.
- * This file: options, help and verb dispatch. */
+ * This file: options and dispatch (the verbs and their help: verbs.c). */
 
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl.h"
-
-#define CTL_CONTINUE (-1)
-
-/* Options that belong to one verb. */
-enum {
-        OPT_TARGET = 1 << 0,
-        OPT_READONLY = 1 << 1,
-        OPT_TIMEOUT = 1 << 2,
-        OPT_DRY_RUN = 1 << 3,
-        OPT_SCSI = 1 << 4,
-        OPT_LUN = 1 << 5,
-        OPT_RAWIO = 1 << 6,
-        OPT_NO_DISCARD = 1 << 7,
-};
-
-#define OPT_DISK_ATTACH (OPT_TARGET | OPT_READONLY | OPT_DRY_RUN | OPT_SCSI | OPT_LUN | OPT_RAWIO | OPT_NO_DISCARD)
-
-typedef struct {
-        const char *name;
-        guint min_args;
-        guint max_args;
-        unsigned options;
-        int (*run)(Ctl *ctl, char **args);
-} Verb;
-
-#define MAX_VERB_ARGS 3
-
-static const Verb verbs[] = {
-        { "assign",        2, 2, 0,                         verb_assign },
-        { "assignments",   0, 0, 0,                         verb_assignments },
-        { "attach-all",    0, 1, OPT_DRY_RUN,               verb_attach_all },
-        { "attached",      1, 1, 0,                         verb_attached },
-        { "detach-all",    0, 1, OPT_TIMEOUT | OPT_DRY_RUN, verb_detach_all },
-        { "disk-list",     0, 0, 0,                         verb_disk_list },
-        { "disk-attached", 1, 1, 0,                         verb_disk_attached },
-        { "disk-attach",   2, 3, OPT_DISK_ATTACH,           verb_disk_attach },
-        { "disk-detach",   2, 2, OPT_TIMEOUT | OPT_DRY_RUN, verb_disk_detach },
-        { "domains",       0, 0, 0,                         verb_domains },
-        { "import-bbvirt", 0, 1, OPT_DRY_RUN,               verb_import_bbvirt },
-        { "monitor",       0, 0, 0,                         verb_monitor },
-        { "unassign",      1, 1, 0,                         verb_unassign },
-        { "usb-list",      0, 0, 0,                         verb_usb_list },
-        { "usb-attached",  1, 1, 0,                         verb_usb_attached },
-        { "usb-attach",    2, 2, OPT_DRY_RUN,               verb_usb_attach },
-        { "usb-detach",    2, 2, OPT_TIMEOUT | OPT_DRY_RUN, verb_usb_detach },
-        { "version",       0, 0, 0,                         verb_version },
-};
-
-void ctl_error(const char *format, ...)
-{
-        va_list ap;
-
-        fputs(CTL_PROGRAM ": ", stderr);
-        va_start(ap, format);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
-
-int ctl_usage_error(const char *format, ...)
-{
-        va_list ap;
-
-        fputs(CTL_PROGRAM ": ", stderr);
-        va_start(ap, format);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        fputs("\nTry '" CTL_PROGRAM " --help' for more information.\n", stderr);
-        return CTL_EXIT_USAGE;
-}
-
-static void print_help(void)
-{
-        printf("%s",
-               CTL_PROGRAM " [OPTIONS...] COMMAND ...\n"
-               "\n"
-               "Hand host disks and USB devices to running virtual machines.\n"
-               "\n"
-               "Commands:\n"
-               "  disk-list                    List the host's disks\n"
-               "  disk-attached VM             List the host disks attached to VM\n"
-               "  disk-attach VM DEVICE [NAME] Attach a host disk to VM (NAME becomes\n"
-               "                               the guest's /dev/disk/by-id/virtio-NAME)\n"
-               "  disk-detach VM DEVICE        Detach a host disk from VM\n"
-               "  usb-list                     List the host's USB devices\n"
-               "  usb-attached VM              List the host USB devices attached to VM\n"
-               "  usb-attach VM DEVICE         Attach a host USB device to VM (DEVICE: Id,\n"
-               "                               serial, BUS:DEV, BUS-PORT[.PORT] or VVVV:PPPP)\n"
-               "  usb-detach VM DEVICE         Detach a host USB device from VM\n"
-               "  attached VM                  List all host devices attached to VM\n"
-               "  assign DEVICE VM             Assign a device to VM for good: the service\n"
-               "                               attaches it whenever both are there (DEVICE:\n"
-               "                               a match such as usb:serial=SN, disk:wwn=WWN,\n"
-               "                               or a present device as for usb-attach or\n"
-               "                               disk-attach)\n"
-               "  unassign DEVICE              Remove the assignment of DEVICE\n"
-               "  assignments                  List the assignments\n"
-               "  attach-all [VM]              Attach the devices assigned to VM (default:\n"
-               "                               to every VM)\n"
-               "  detach-all [VM]              Detach the devices assigned to VM (default:\n"
-               "                               to every VM)\n"
-               "  import-bbvirt [FILE]         Assign as bit-babbler's bbvirt configuration\n"
-               "                               does (default /etc/bit-babbler/vm.conf; read,\n"
-               "                               never run)\n"
-               "  domains                      List the virtual machines\n"
-               "  monitor                      Print devices and VMs as they come, go and\n"
-               "                               change, and the service's signals, timed\n"
-               "  version                      Show client and service versions\n"
-               "\n"
-               "Options:\n"
-               "  -h --help                    Show this help\n"
-               "     --version                 Show the client version\n"
-               "  -v --verbose                 Show D-Bus error names; attach-all,\n"
-               "                               detach-all: details of each device\n"
-               "     --json                    Print listings as JSON (monitor: one JSON\n"
-               "                               object per line)\n"
-               "     --no-legend               Omit table headers and hints\n"
-               "     --no-ask-password         Do not ask for a password (polkit)\n"
-               "     --address ADDRESS         Connect to this D-Bus address instead\n"
-               "                               of the system bus\n"
-               "     --target TARGET           disk-attach: guest target, e.g. vdc\n"
-               "     --readonly                disk-attach: attach read-only\n"
-               "     --scsi                    disk-attach: on the virtio-scsi bus (sdX;\n"
-               "                               an SSD shows as one in the guest)\n"
-               "     --lun                     disk-attach: a SCSI disk as a LUN (SCSI\n"
-               "                               commands and SMART reach it; implies --scsi)\n"
-               "     --rawio                   disk-attach --lun: the guest may send any\n"
-               "                               command (ATA SMART); needs its own polkit action\n"
-               "     --no-discard              disk-attach: guest TRIM stops at QEMU\n"
-               "     --timeout SECONDS         disk-detach, usb-detach, detach-all: how\n"
-               "                               long to wait for the guest (default 10;\n"
-               "                               detach-all: for each device)\n"
-               "     --dry-run                 disk-attach, disk-detach, usb-attach,\n"
-               "                               usb-detach, attach-all, detach-all,\n"
-               "                               import-bbvirt: show what would be done,\n"
-               "                               change nothing\n"
-               "\n"
-               "See the " CTL_PROGRAM "(1) man page for details.\n");
-}
+#include "verbs.h"
 
 /* SECONDS (decimals allowed) -> milliseconds, > 0 and fitting in a uint32. */
 static int parse_timeout(const char *s, uint32_t *ret)
@@ -228,8 +88,8 @@ static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsi
 {
         switch (c) {
         case 'h':
-                print_help();
-                return CTL_EXIT_OK;
+                ctl->help = true;
+                break;
         case ARG_VERSION:
                 printf(CTL_PROGRAM " %s\n", PACKAGE_VERSION);
                 return CTL_EXIT_OK;
@@ -267,14 +127,14 @@ static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsi
                 return handle_disk_option(ctl, c, verb_options);
         case ARG_TIMEOUT:
                 if (parse_timeout(arg, &ctl->timeout_ms) < 0)
-                        return ctl_usage_error("invalid --timeout '%s': expected seconds > 0", arg);
+                        return ctl_usage_error(_("invalid --timeout '%s': expected seconds > 0"), arg);
                 ctl->have_timeout = true;
                 *verb_options |= OPT_TIMEOUT;
                 break;
         case ':':
-                return ctl_usage_error("option '%s' needs an argument", raw);
+                return ctl_usage_error(_("option '%s' needs an argument"), raw);
         default:
-                return ctl_usage_error("unknown option '%s'", raw);
+                return ctl_usage_error(_("unknown option '%s'"), raw);
         }
         return CTL_CONTINUE;
 }
@@ -299,42 +159,31 @@ static int parse_options(Ctl *ctl, int argc, char **argv, unsigned *verb_options
         return CTL_CONTINUE;
 }
 
-static const Verb *find_verb(const char *name)
-{
-        for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
-                if (strcmp(verbs[i].name, name) == 0)
-                        return &verbs[i];
-        return NULL;
-}
-
-static int check_verb_options(const Verb *verb, unsigned given)
-{
-        static const struct {
-                unsigned flag;
-                const char *name;
-        } names[] = {
-                { OPT_TARGET, "--target" },
-                { OPT_READONLY, "--readonly" },
-                { OPT_TIMEOUT, "--timeout" },
-                { OPT_DRY_RUN, "--dry-run" },
-                { OPT_SCSI, "--scsi" },
-                { OPT_LUN, "--lun" },
-                { OPT_RAWIO, "--rawio" },
-                { OPT_NO_DISCARD, "--no-discard" },
-        };
-
-        for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-                if ((given & names[i].flag) && !(verb->options & names[i].flag))
-                        return ctl_usage_error("option %s is not valid for '%s'", names[i].name, verb->name);
-        return CTL_CONTINUE;
-}
-
 static int check_arg_count(const Verb *verb, guint n)
 {
         if (n < verb->min_args)
-                return ctl_usage_error("too few arguments for '%s'", verb->name);
+                return ctl_usage_error(_("too few arguments for '%s'"), verb->name);
         if (n > verb->max_args)
-                return ctl_usage_error("too many arguments for '%s'", verb->name);
+                return ctl_usage_error(_("too many arguments for '%s'"), verb->name);
+        return CTL_CONTINUE;
+}
+
+/* VM DEVICE given as DEVICE VM (assign's old order), and a guest target
+ * given as disk-attach's NAME, are refused rather than sent. */
+static int check_arg_meaning(const Verb *verb, char **args)
+{
+        if ((verb->kind & ARGS_VM_DEVICE) == ARGS_VM_DEVICE && ctl_looks_like_device(args[0]) &&
+            !ctl_looks_like_device(args[1])) {
+                int r = ctl_usage_error(_("'%s' looks like a device and '%s' like a VM: the order is "
+                                          "'%s VM DEVICE'"), args[0], args[1], verb->name);
+
+                ctl_hint(_("In that order: %s %s %s %s"), CTL_PROGRAM, verb->name, args[1], args[0]);
+                return r;
+        }
+        if (verb->run == verb_disk_attach && args[2] && ctl_looks_like_target(args[2]))
+                return ctl_usage_error(_("'%s' looks like a guest target: give it as --target %s "
+                                         "(NAME, the third argument, becomes the disk's serial)"),
+                                       args[2], args[2]);
         return CTL_CONTINUE;
 }
 
@@ -342,16 +191,88 @@ static int run_verb(Ctl *ctl, const Verb *verb, char **args)
 {
         int r;
 
+        if (verb->kind & ARGS_VM)
+                ctl->domain = args[0];
         r = ctl_connect(ctl);
         if (r != CTL_EXIT_OK)
                 return r;
         r = verb->run(ctl, args);
         ctl->bus = sd_bus_flush_close_unref(ctl->bus);
         if (fflush(stdout) != 0) {
-                ctl_error("Failed to write output: %s", g_strerror(errno));
+                ctl_error(_("Failed to write output: %s"), g_strerror(errno));
                 return CTL_EXIT_FAILURE;
         }
         return r;
+}
+
+static int unknown_verb(const char *name)
+{
+        const char *nearest = verb_nearest(name);
+
+        if (nearest)
+                return ctl_usage_error(_("unknown command '%s'; did you mean '%s'?"), name, nearest);
+        return ctl_usage_error(_("unknown command '%s'"), name);
+}
+
+/* help [COMMAND] */
+static int run_help(char **args, guint n_args)
+{
+        const Verb *verb;
+
+        if (n_args == 0) {
+                verbs_print_help();
+                return CTL_EXIT_OK;
+        }
+        if (n_args > 1)
+                return ctl_usage_error(_("too many arguments for '%s'"), "help");
+        verb = verb_find(args[0]);
+        if (!verb)
+                return unknown_verb(args[0]);
+        verb_print_help(verb);
+        return CTL_EXIT_OK;
+}
+
+static void init_i18n(void)
+{
+        setlocale(LC_ALL, "");
+        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+        textdomain(GETTEXT_PACKAGE);
+}
+
+/* The command and its arguments, checked; CTL_CONTINUE with *ret_verb set
+ * when there is something to run. */
+static int parse_command(Ctl *ctl, int argc, char **argv, unsigned verb_options, char **args,
+                         const Verb **ret_verb)
+{
+        guint n_args = argc > optind ? (guint) (argc - optind - 1) : 0;
+        const Verb *verb;
+        int r;
+
+        if (optind >= argc) {
+                if (ctl->help)
+                        return run_help(NULL, 0);
+                *ret_verb = &verb_status_entry;
+                return verb_options ? ctl_usage_error(_("options for a command, but no command")) : CTL_CONTINUE;
+        }
+        if (strcmp(argv[optind], "help") == 0)
+                return run_help(argv + optind + 1, n_args);
+        verb = verb_find(argv[optind]);
+        if (!verb)
+                return unknown_verb(argv[optind]);
+        if (ctl->help) {
+                verb_print_help(verb);
+                return CTL_EXIT_OK;
+        }
+        r = check_arg_count(verb, n_args);
+        if (r == CTL_CONTINUE)
+                r = verb_check_options(verb, verb_options);
+        if (r != CTL_CONTINUE)
+                return r;
+        for (guint i = 0; i < n_args; i++)
+                args[i] = argv[optind + 1 + i];
+        *ret_verb = verb;
+        return check_arg_meaning(verb, args);
 }
 
 int main(int argc, char **argv)
@@ -359,26 +280,16 @@ int main(int argc, char **argv)
         Ctl ctl = { .legend = true, .ask_password = true };
         char *args[MAX_VERB_ARGS + 1] = { NULL };
         unsigned verb_options = 0;
-        const Verb *verb;
-        guint n_args;
+        const Verb *verb = NULL;
         int r;
 
-        setlocale(LC_ALL, "");
+        init_i18n();
         r = parse_options(&ctl, argc, argv, &verb_options);
         if (r != CTL_CONTINUE)
                 return r;
-        if (optind >= argc)
-                return ctl_usage_error("missing command");
-        verb = find_verb(argv[optind]);
-        if (!verb)
-                return ctl_usage_error("unknown command '%s'", argv[optind]);
-        n_args = (guint) (argc - optind - 1);
-        r = check_arg_count(verb, n_args);
-        if (r == CTL_CONTINUE)
-                r = check_verb_options(verb, verb_options);
+        ctl_set_hints(ctl.legend);
+        r = parse_command(&ctl, argc, argv, verb_options, args, &verb);
         if (r != CTL_CONTINUE)
                 return r;
-        for (guint i = 0; i < n_args; i++)
-                args[i] = argv[optind + 1 + i];
         return run_verb(&ctl, verb, args);
 }

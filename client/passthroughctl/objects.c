@@ -144,24 +144,35 @@ static GPtrArray *records_of(GPtrArray *objects, const char *interface)
         return records;
 }
 
-int ctl_fetch_objects(Ctl *ctl, const char *interface, GPtrArray **ret)
+/* Every object of the service (CtlObjects), from one GetManagedObjects. */
+int ctl_fetch_managed_objects(Ctl *ctl, GPtrArray **ret)
 {
         g_autoptr(sd_bus_message) call = NULL;
         g_autoptr(sd_bus_message) reply = NULL;
-        g_autoptr(GPtrArray) objects = NULL;
         int r;
 
         r = new_get_managed_objects(ctl->bus, true, &call);
         if (r < 0) {
-                ctl_error("Failed to create GetManagedObjects call: %s", g_strerror(-r));
+                ctl_error(_("Failed to create %s call: %s"), "GetManagedObjects", g_strerror(-r));
                 return CTL_EXIT_FAILURE;
         }
         r = ctl_call(ctl, call, 0, false, &reply);
         if (r != CTL_EXIT_OK)
                 return r;
-        r = read_managed_objects(reply, &objects);
+        r = read_managed_objects(reply, ret);
         if (r < 0)
                 return ctl_parse_failure(r);
+        return CTL_EXIT_OK;
+}
+
+int ctl_fetch_objects(Ctl *ctl, const char *interface, GPtrArray **ret)
+{
+        g_autoptr(GPtrArray) objects = NULL;
+        int r;
+
+        r = ctl_fetch_managed_objects(ctl, &objects);
+        if (r != CTL_EXIT_OK)
+                return r;
         *ret = records_of(objects, interface);
         return CTL_EXIT_OK;
 }

@@ -278,3 +278,10 @@ GVariant *record_update(GVariant *record, GVariant *changed, const char *const *
         }
         return g_variant_ref_sink(g_variant_builder_end(&builder));
 }
+
+/* By Name, for people: "vm2" before "vm10". For g_ptr_array_sort(). */
+int record_compare_name(gconstpointer a, gconstpointer b)
+{
+        return natural_compare(record_string(*(GVariant *const *) a, "Name"),
+                               record_string(*(GVariant *const *) b, "Name"));
+}

@@ -82,7 +82,7 @@ static int check_failures(GPtrArray *results)
                         failed++;
         if (failed == 0)
                 return CTL_EXIT_OK;
-        ctl_error("%u of %u devices failed", failed, results->len);
+        ctl_error(_("%u of %u devices failed"), failed, results->len);
         return CTL_EXIT_FAILURE;
 }
 

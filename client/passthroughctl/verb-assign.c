@@ -14,15 +14,37 @@ int ctl_assign(Ctl *ctl, const char *device, const char *domain)
         return ctl_change(ctl, &spec, args, NULL);
 }
 
-/* assign DEVICE VM */
+/* Does libvirt know domain (by name or UUID)? Unknown when the objects
+ * cannot be read: then nothing is said. */
+static bool domain_unknown(Ctl *ctl, const char *domain)
+{
+        g_autoptr(GPtrArray) domains = NULL;
+
+        if (ctl_fetch_objects(ctl, DOMAIN_INTERFACE, &domains) != CTL_EXIT_OK)
+                return false;
+        for (guint i = 0; i < domains->len; i++) {
+                GVariant *record = g_ptr_array_index(domains, i);
+
+                if (g_str_equal(record_string(record, "Name"), domain) ||
+                    g_str_equal(record_string(record, "Uuid"), domain))
+                        return false;
+        }
+        return true;
+}
+
+/* assign VM DEVICE: done even for a VM libvirt does not know (yet), with a
+ * warning. */
 int verb_assign(Ctl *ctl, char **args)
 {
         int r;
 
-        r = ctl_assign(ctl, args[0], args[1]);
+        r = ctl_assign(ctl, args[1], args[0]);
         if (r != CTL_EXIT_OK)
                 return r;
-        printf("Assigned %s to %s\n", args[0], args[1]);
+        printf(_("Assigned %s to %s\n"), args[1], args[0]);
+        if (domain_unknown(ctl, args[0]))
+                ctl_warning(_("libvirt knows no VM '%s' (yet): the device is attached once a VM "
+                              "of that name or UUID runs."), args[0]);
         return CTL_EXIT_OK;
 }
 
@@ -35,7 +57,7 @@ int verb_unassign(Ctl *ctl, char **args)
         r = ctl_change(ctl, &spec, args, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
-        printf("Unassigned %s\n", args[0]);
+        printf(_("Unassigned %s\n"), args[0]);
         return CTL_EXIT_OK;
 }
 

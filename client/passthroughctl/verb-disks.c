@@ -46,15 +46,24 @@ static int compare_disks(gconstpointer a, gconstpointer b)
                                 record_string(*(GVariant *const *) b, "Name"));
 }
 
-static void print_disk_hints(GPtrArray *disks)
+/* Warnings (always) for the disks that cannot simply be attached; the hint
+ * (on a terminal) how to attach one. */
+static void print_disk_notes(GPtrArray *disks)
 {
-        bool warn = false;
+        bool busy = false, system = false;
 
-        for (guint i = 0; i < disks->len; i++)
-                warn = warn || !g_str_equal(disk_state(g_ptr_array_index(disks, i)), "free");
-        printf("\nAttach with: " CTL_PROGRAM " disk-attach VM /dev/NAME [name]\n");
-        if (warn)
-                printf("Warning: busy, attached and system disks cannot be attached; REASON says why.\n");
+        for (guint i = 0; i < disks->len; i++) {
+                const char *state = disk_state(g_ptr_array_index(disks, i));
+
+                busy = busy || g_str_equal(state, "busy") || g_str_equal(state, "attached");
+                system = system || g_str_equal(state, "system");
+        }
+        if (busy)
+                ctl_warning(_("busy and attached disks cannot be attached now; REASON says why."));
+        if (system)
+                ctl_warning(_("system disks need an administrator's authorization to be attached "
+                              "(polkit action org.example.passthrough1.attach-system-disk)."));
+        ctl_hint(_("Attach one with: %s disk-attach VM /dev/NAME [NAME]"), CTL_PROGRAM);
 }
 
 int verb_disk_list(Ctl *ctl, char **args)
@@ -75,8 +84,7 @@ int verb_disk_list(Ctl *ctl, char **args)
         r = ctl_show_list(ctl, &spec, NULL, &disks);
         if (r != CTL_EXIT_OK)
                 return r;
-        if (!ctl->json && ctl->legend)
-                print_disk_hints(disks);
+        print_disk_notes(disks);
         return CTL_EXIT_OK;
 }
 
@@ -114,7 +122,12 @@ int verb_disk_attach(Ctl *ctl, char **args)
         r = sd_bus_message_read(reply, "s", &target);
         if (r < 0)
                 return ctl_parse_failure(r);
-        printf("%s %s to %s as %s\n", ctl->dry_run ? "Would attach" : "Attached", args[1], args[0], target);
+        if (ctl->json)
+                ctl_print_change_json(ctl, args, target);
+        else if (ctl->dry_run)
+                printf(_("Would attach %s to %s as %s\n"), args[1], args[0], target);
+        else
+                printf(_("Attached %s to %s as %s\n"), args[1], args[0], target);
         return CTL_EXIT_OK;
 }
 

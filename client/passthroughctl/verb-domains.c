@@ -11,12 +11,6 @@ static void domain_add_row(Table *table, GVariant *record)
         });
 }
 
-static int compare_domains(gconstpointer a, gconstpointer b)
-{
-        return natural_compare(record_string(*(GVariant *const *) a, "Name"),
-                               record_string(*(GVariant *const *) b, "Name"));
-}
-
 int verb_domains(Ctl *ctl, char **args)
 {
         static const char *const headers[] = { "NAME", "STATE", "UUID" };
@@ -25,7 +19,7 @@ int verb_domains(Ctl *ctl, char **args)
                 .headers = headers,
                 .add_row = domain_add_row,
                 .interface = DOMAIN_INTERFACE,
-                .compare = compare_domains,
+                .compare = record_compare_name,
         };
 
         return ctl_show_list(ctl, &spec, NULL, NULL);

@@ -52,7 +52,7 @@ static int read_conf(const char *path, const char *name, BbvirtConf **ret)
                 close(fd);
         }
         if (r < 0) {
-                ctl_error("Failed to read %s: %s", name, r == -EFBIG ? "larger than 1 MiB" : g_strerror(-r));
+                ctl_error(_("Failed to read %s: %s"), name, r == -EFBIG ? _("larger than 1 MiB") : g_strerror(-r));
                 return CTL_EXIT_FAILURE;
         }
         *ret = bbvirt_conf_parse(text->str, text->len);
@@ -99,11 +99,11 @@ static void import_serial(Import *import, const BbvirtDomain *domain, const Bbvi
         g_autofree char *match = g_strconcat("usb:serial=", serial->serial, NULL);
 
         if (already_assigned(import, match, domain->name))
-                printf("Already assigned %s to %s\n", match, domain->name);
+                printf(_("Already assigned %s to %s\n"), match, domain->name);
         else if (import->ctl->dry_run)
-                printf("Would assign %s to %s\n", match, domain->name);
+                printf(_("Would assign %s to %s\n"), match, domain->name);
         else if (ctl_assign(import->ctl, match, domain->name) == CTL_EXIT_OK)
-                printf("Assigned %s to %s\n", match, domain->name);
+                printf(_("Assigned %s to %s\n"), match, domain->name);
         else
                 import->failed++;
         import->assigned++;
@@ -130,7 +130,7 @@ static bool add_uri(GKeyFile *keyfile, const BbvirtDomain *domain)
         g_autofree char *group = g_strconcat("domain ", domain->name, NULL);
 
         if (strpbrk(domain->name, "[]")) {
-                ctl_error("DOMAIN_URI_%s: the domain name %s cannot be a group name in %s; set its uri by hand",
+                ctl_error(_("DOMAIN_URI_%s: the domain name %s cannot be a group name in %s; set its uri by hand"),
                           domain->id, domain->name, PASSTHROUGH_CONF);
                 return false;
         }
@@ -154,8 +154,8 @@ static guint print_uris(const BbvirtConf *conf)
         }
         text = g_key_file_to_data(keyfile, NULL, NULL);
         if (text[0])
-                printf("\npassthroughd takes a domain's libvirt URI from %s;\n"
-                       "this command does not change that file. For bbvirt's DOMAIN_URI settings, add:\n\n%s",
+                printf(_("\npassthroughd takes a domain's libvirt URI from %s;\n"
+                         "this command does not change that file. For bbvirt's DOMAIN_URI settings, add:\n\n%s"),
                        PASSTHROUGH_CONF, text);
         return bad;
 }
@@ -180,7 +180,7 @@ int verb_import_bbvirt(Ctl *ctl, char **args)
         import.existing = existing;
         import_serials(&import, conf);
         if (import.assigned == 0)
-                printf("No serial numbers to assign in %s\n", name);
+                printf(_("No serial numbers to assign in %s\n"), name);
         skipped += print_uris(conf);
         return skipped > 0 || import.failed > 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }

@@ -68,7 +68,12 @@ int verb_usb_attach(Ctl *ctl, char **args)
         r = ctl_attach(ctl, "AttachUsb", args, ctl_append_dry_run, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
-        printf("%s USB %s to %s\n", ctl->dry_run ? "Would attach" : "Attached", args[1], args[0]);
+        if (ctl->json)
+                ctl_print_change_json(ctl, args, NULL);
+        else if (ctl->dry_run)
+                printf(_("Would attach USB %s to %s\n"), args[1], args[0]);
+        else
+                printf(_("Attached USB %s to %s\n"), args[1], args[0]);
         return CTL_EXIT_OK;
 }
 
