@@ -127,6 +127,12 @@ static void print_help(void)
                "     --json                    Print listings as JSON (monitor: one JSON\n"
                "                               object per line)\n"
                "     --no-legend               Omit table headers and hints\n"
+               "  -n --noheadings              The same (as lsblk)\n"
+               "  -o --output LIST             Listings: the columns to show (NAME,SIZE;\n"
+               "                               +LIST adds to the defaults; help lists them)\n"
+               "     --list-columns            Listings: list the columns and exit\n"
+               "  -r --raw                     Listings: as lsblk --raw (one space between\n"
+               "                               cells, blanks in cells as \\x20)\n"
                "     --no-ask-password         Do not ask for a password (polkit)\n"
                "     --address ADDRESS         Connect to this D-Bus address instead\n"
                "                               of the system bus\n"
@@ -178,6 +184,7 @@ enum {
         ARG_LUN,
         ARG_RAWIO,
         ARG_NO_DISCARD,
+        ARG_LIST_COLUMNS,
 };
 
 static const struct option long_options[] = {
@@ -196,6 +203,10 @@ static const struct option long_options[] = {
         { "lun",             no_argument,       NULL, ARG_LUN },
         { "rawio",           no_argument,       NULL, ARG_RAWIO },
         { "no-discard",      no_argument,       NULL, ARG_NO_DISCARD },
+        { "noheadings",      no_argument,       NULL, ARG_NO_LEGEND },
+        { "output",          required_argument, NULL, 'o' },
+        { "list-columns",    no_argument,       NULL, ARG_LIST_COLUMNS },
+        { "raw",             no_argument,       NULL, 'r' },
         {}
 };
 
@@ -240,7 +251,17 @@ static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsi
                 ctl->json = true;
                 break;
         case ARG_NO_LEGEND:
+        case 'n':
                 ctl->legend = false;
+                break;
+        case 'o':
+                ctl->columns = arg;
+                break;
+        case ARG_LIST_COLUMNS:
+                ctl->list_columns = true;
+                break;
+        case 'r':
+                ctl->raw = true;
                 break;
         case ARG_NO_ASK_PASSWORD:
                 ctl->ask_password = false;
@@ -285,7 +306,7 @@ static int parse_options(Ctl *ctl, int argc, char **argv, unsigned *verb_options
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hv", long_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hvno:r", long_options, NULL)) >= 0) {
                 const char *raw = argv[optind - 1];
 
                 if (c == '?' && optopt != 0) {
@@ -376,6 +397,8 @@ int main(int argc, char **argv)
         r = check_arg_count(verb, n_args);
         if (r == CTL_CONTINUE)
                 r = check_verb_options(verb, verb_options);
+        if (r == CTL_CONTINUE)
+                r = listing_check_options(&ctl, verb->name);
         if (r != CTL_CONTINUE)
                 return r;
         for (guint i = 0; i < n_args; i++)
