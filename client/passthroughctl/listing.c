@@ -91,6 +91,8 @@ int listing_check_options(Ctl *ctl, const char *verb)
                 return CTL_EXIT_OK;
         }
         chosen = choose_columns(spec, ctl->columns, &unknown);
+        if (chosen && chosen->len == 0)
+                return ctl_usage_error("-o needs column names (" CTL_PROGRAM " %s --list-columns lists them)", verb);
         if (!chosen)
                 return ctl_usage_error("unknown column '%s' for %s (" CTL_PROGRAM " %s --list-columns lists them)",
                                        unknown, verb, verb);

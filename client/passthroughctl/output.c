@@ -123,6 +123,9 @@ void table_print(const Table *table, const Ctl *ctl)
         g_auto(GStrv) lines = NULL;
 
         scols_table_enable_noheadings(table->scols, !ctl->legend);
+        /* Without them, the headers do not widen their columns either. */
+        for (guint i = 0; !ctl->legend && i < table->headers->len; i++)
+                scols_cell_set_data(scols_column_get_header(scols_table_get_column(table->scols, i)), "");
         scols_table_enable_raw(table->scols, ctl->raw);
         if (ctl->raw) {
                 scols_print_table(table->scols);
