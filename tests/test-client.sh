@@ -758,14 +758,17 @@ emit --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
         --remove 'disk loop3' \
         --remove 'usb 046d:c077@2-1.4'
 events 9
-check_py "monitor --json: one object per line: time, event, path, interface, then the arguments by name" '
+check_py "monitor --json: one object per line: time, event, path, interface, signal, then the arguments by name" '
 import datetime
 lines = text.splitlines()
 assert len(lines) == 9, lines
 events = [json.loads(l) for l in lines]
 for e in events:
-    assert list(e)[:4] == ["time", "event", "path", "interface"], e
+    assert list(e)[:5] == ["time", "event", "path", "interface", "signal"], e
     t = datetime.datetime.fromisoformat(e.pop("time"))
+    signal = e.pop("signal")
+    assert signal == {"added": "InterfacesAdded", "removed": "InterfacesRemoved",
+                      "changed": "PropertiesChanged"}.get(e["event"], e["event"]), (signal, e)
     assert t.tzinfo is not None and abs(datetime.datetime.now(datetime.timezone.utc) - t).total_seconds() < 60, t
 manager = {"path": "/org/example/Passthrough1", "interface": "org.example.Passthrough1"}
 assert events[:5] == [
@@ -782,7 +785,7 @@ assert list(events[0]) == ["event", "path", "interface", "domain", "kind", "id",
 check_py "monitor --json: added, changed, removed with the objects' properties" '
 events = [json.loads(l) for l in text.splitlines()][5:]
 for e in events:
-    del e["time"]
+    del e["time"], e["signal"]   # checked above
 disk = {"path": "/org/example/Passthrough1/disk/id_2dloop3", "interface": "org.example.Passthrough1.Disk",
         "kind": "disk"}
 added, changed, removed, mouse = events
