@@ -93,6 +93,19 @@ assert [c["method"] for c in calls] == ["GetManagedObjects"] * 6, calls
 assert all(c["args"] == [] and "auto_start" not in c for c in calls), calls
 '
 
+# On a terminal (script(1) makes one), hints follow on stderr, true to the
+# disks listed: the mock has a system disk and busy and attached ones.
+if command -v script >/dev/null; then
+        script -qec "$CTL --address $ADDR disk-list" /dev/null | tr -d '\r' >"$TMP/tty"
+        grep -qx 'Attach with: passthroughctl disk-attach VM /dev/NAME' "$TMP/tty" \
+                && grep -qx 'A system disk (AVAIL system) needs the attach-system-disk authorization' "$TMP/tty" \
+                && grep -q '^A busy or attached disk is refused until it is free' "$TMP/tty" \
+                && ok "disk-list on a terminal: hints" || not_ok "disk-list on a terminal: hints" "$(cat "$TMP/tty")"
+        script -qec "$CTL --address $ADDR --no-legend -o NAME disk-list" /dev/null | tr -d '\r' >"$TMP/tty"
+        ! grep -q 'Attach with' "$TMP/tty" && ok "disk-list --no-legend on a terminal: no hints" \
+                || not_ok "disk-list --no-legend on a terminal: no hints" "$(cat "$TMP/tty")"
+fi
+
 run 0 attached debian
 same "$TMP/out" "attached: disks and USB" <<'EOF'
 KIND  DEVICE-ID  SOURCE      TARGET    BUS     MODE
