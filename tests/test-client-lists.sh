@@ -445,19 +445,52 @@ EOF
 # zsh and fish: the same lists through the same commands.
 if command -v zsh >/dev/null; then
         zsh -n "$HERE/../data/_passthroughctl" && ok "zsh: syntax" || not_ok "zsh: syntax"
-        DBUS_SYSTEM_BUS_ADDRESS=$ADDR PATH="$TMP/bin:$PATH" zsh -f -c '
-                source "$1"
-                print -l -- $(__passthroughctl_running_vms) -- $(__passthroughctl_free_disks) -- \
-                        $(__passthroughctl_free_usb) -- $(__passthroughctl_vm_usb debian)' _ \
-                "$HERE/../data/_passthroughctl" >"$TMP/out" 2>&1
-        same "$TMP/out" "zsh: running VMs, free disks, free USB, a VM's USB from the service" <<'EOF'
+        # The argument dispatch as _arguments' "*::argument:->argument" calls it
+        # (words from the verb on, CURRENT the one completed), compadd recording.
+        cat >"$TMP/zsh-driver" <<'EOF'
+source $1
+compadd() { local -a a s m; zparseopts -D -E a=a S:=s M:=m; (( $#a )) && print -l -- ${(P)1}; }
+_files() { print FILES; }
+words=(${(s: :)2} '')
+CURRENT=$#words
+__passthroughctl_argument
+EOF
+        zsh_complete() {
+                DBUS_SYSTEM_BUS_ADDRESS=$ADDR PATH="$TMP/bin:$PATH" zsh -f "$TMP/zsh-driver" \
+                        "$HERE/../data/_passthroughctl" "$1" >"$TMP/out" 2>&1
+        }
+        zsh_complete 'disk-attach'
+        same "$TMP/out" "zsh: disk-attach VM: the running VMs" <<'EOF'
 debian
---
+EOF
+        zsh_complete 'disk-attach debian'
+        same "$TMP/out" "zsh: disk-attach VM DEVICE: the free disks" <<'EOF'
 /dev/sdb
---
-046d:c077@2-1.4
---
+EOF
+        zsh_complete 'disk-detach debian'
+        same "$TMP/out" "zsh: disk-detach VM DEVICE: the VM's disks" <<'EOF'
+/dev/loop0
+/dev/sdc
+EOF
+        zsh_complete 'usb-detach debian'
+        same "$TMP/out" "zsh: usb-detach VM DEVICE: the VM's USB devices" <<'EOF'
 46f4:0001:SN-LAB-0001
+EOF
+        zsh_complete 'assign'
+        same "$TMP/out" "zsh: assign VM: every VM" <<'EOF'
+debian
+win11
+EOF
+        zsh_complete 'assign win11'
+        same "$TMP/out" "zsh: assign VM DEVICE: match strings, free devices" <<'EOF'
+usb:serial=
+usb:id=
+usb:port=
+disk:wwn=
+disk:serial=
+disk:by-id=
+046d:c077@2-1.4
+/dev/sdb
 EOF
 else
         ok "# SKIP no zsh"
