@@ -442,6 +442,42 @@ same "$TMP/out" "bash: --address ADDRESS is used for the lists" <<'EOF'
 debian
 EOF
 
+# With bash-completion's own helpers loaded (as in an interactive shell):
+# COMP_WORDS split where readline splits them (at ':'), the word rejoined,
+# and what is offered is what follows the ':' already typed.
+BASH_COMPLETION_MAIN=/usr/share/bash-completion/bash_completion
+complete_line() {
+        local line=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$ADDR PATH="$TMP/bin:$PATH" bash -c '
+                source "$1"
+                source "$2"
+                shift 2
+                COMP_LINE=$1 COMP_POINT=${#1}
+                shift
+                COMP_WORDS=(passthroughctl "$@")
+                COMP_CWORD=$#
+                _passthroughctl
+                printf "%s\n" "${COMPREPLY[@]}"' _ "$BASH_COMPLETION_MAIN" \
+                "$HERE/../data/passthroughctl.bash-completion" "passthroughctl $line" "$@" >"$TMP/out"
+}
+if [ -r "$BASH_COMPLETION_MAIN" ]; then
+        complete_line 'disk-attach debian /dev/s' disk-attach debian /dev/s
+        same "$TMP/out" "bash-completion loaded: disk-attach VM DEVICE" <<'EOF'
+/dev/sdb
+EOF
+        complete_line 'usb-detach debian 46f4:0' usb-detach debian 46f4 : 0
+        same "$TMP/out" "bash-completion loaded: an Id split at ':' is completed after it" <<'EOF'
+0001:SN-LAB-0001
+EOF
+        complete_line 'assign debian usb:s' assign debian usb : s
+        same "$TMP/out" "bash-completion loaded: a match string after its ':'" <<'EOF'
+serial=
+EOF
+else
+        ok "# SKIP no bash-completion"
+fi
+
 # zsh and fish: the same lists through the same commands.
 if command -v zsh >/dev/null; then
         zsh -n "$HERE/../data/_passthroughctl" && ok "zsh: syntax" || not_ok "zsh: syntax"
