@@ -240,6 +240,8 @@ EOF
 else
         ok "# SKIP no lsblk"
 fi
+run 0 --list-columns disk-attached
+grep -Eq '^ +DISCARD  ' "$TMP/out" && ok "--list-columns needs no VM" || not_ok "--list-columns needs no VM" "$(cat "$TMP/out")"
 run 0 --list-columns usb-list
 grep -Eq '^ +ID  vendor:product \(lsusb ID\)$' "$TMP/out" && grep -Eq '^ +DEVICE-ID  the service' "$TMP/out" \
         && ! grep -Eq '^ +ID  the service' "$TMP/out" \

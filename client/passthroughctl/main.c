@@ -394,11 +394,11 @@ int main(int argc, char **argv)
         if (!verb)
                 return ctl_usage_error("unknown command '%s'", argv[optind]);
         n_args = (guint) (argc - optind - 1);
-        r = check_arg_count(verb, n_args);
+        r = listing_check_options(&ctl, verb->name);
+        if (r == CTL_CONTINUE)
+                r = check_arg_count(verb, n_args);
         if (r == CTL_CONTINUE)
                 r = check_verb_options(verb, verb_options);
-        if (r == CTL_CONTINUE)
-                r = listing_check_options(&ctl, verb->name);
         if (r != CTL_CONTINUE)
                 return r;
         for (guint i = 0; i < n_args; i++)
