@@ -103,7 +103,7 @@ def usb_path(dev_id):
 
 
 def disk(name, size, transport, model='', mountpoints=(), system=False,
-         in_use='', attached_to='', removable=False, extra=None):
+         in_use='', attached_to='', removable=False, extra=None, fs=('', '', '')):
     """A disk; attached_to: as target vdb, by passthrough."""
     if attached_to:
         state, reason = 'attached', f'attached to VM {attached_to} as vdb'
@@ -131,6 +131,9 @@ def disk(name, size, transport, model='', mountpoints=(), system=False,
         'StateReason': v('s', reason),
         'AttachedBy': v('s', 'passthrough' if attached_to else ''),
         'UsbDevice': v('o', '/'),
+        'FsType': v('s', fs[0]),
+        'Label': v('s', fs[1]),
+        'PartitionTable': v('s', fs[2]),
     }
     d.update(extra or {})
     return d
@@ -141,14 +144,14 @@ DISKS = [
          system=True, in_use='mounted at /'),
     # Keys a later service may add: one of a known type is passed through,
     # one of a type the client does not read is skipped.
-    disk('sdb', 500107862016, 'sata', model='Samsung SSD 870',
+    disk('sdb', 500107862016, 'sata', model='Samsung SSD 870', fs=('ext4', 'backup data', ''),
          extra={'FutureCount': v('i', -3),
                 'FutureMap': v('a{ss}', {'a': 'b'})}),
     disk('sdc', 8 * 1024**3, 'usb', model='Cruzer Blade', mountpoints=['/mnt/stick'],
          in_use='mounted at /mnt/stick', removable=True),
     disk('loop0', 512 * 1024**2, 'loop', model='Loop\x1b[31mDisk',
          in_use='attached to VM debian', attached_to='debian'),
-    disk('nvme0n1', 2000398934016, 'nvme', model='WD Blue SN570', system=True),
+    disk('nvme0n1', 2000398934016, 'nvme', model='WD Blue SN570', system=True, fs=('', '', 'gpt')),
 ]
 
 def usb(bus, dev, port, vendor, product_id, serial, manufacturer, product,

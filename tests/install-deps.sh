@@ -16,7 +16,8 @@ fi
 
 # Build.
 PKGS_BUILD="meson ninja-build pkg-config gcc libvirt-dev libsystemd-dev libudev-dev
-    libpolkit-gobject-1-dev libglib2.0-dev libxml2-dev libjson-glib-dev libmount-dev libblkid-dev"
+    libpolkit-gobject-1-dev libglib2.0-dev libxml2-dev libjson-glib-dev libmount-dev libblkid-dev
+    libsmartcols-dev bash-completion"
 # Run and test.  pkttyagent ships in polkitd on Debian 12; pkexec is not needed.
 # clang and libclang-rt-dev (libFuzzer and the sanitizer runtimes, which apt
 # only recommends) build the fuzz harnesses (tests/fuzz/run-fuzz.sh).
@@ -24,7 +25,7 @@ PKGS_TEST="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system
     qemu-utils dbus polkitd python3-dbusmock python3-dbus python3-gi umockdev
     libumockdev-dev gir1.2-umockdev-1.0 udev kmod busybox-static cpio fdisk util-linux
     e2fsprogs xmlstarlet libxml2-utils valgrind dpkg-dev python3-libvirt systemd procps
-    clang libclang-rt-dev"
+    clang libclang-rt-dev zsh fish"
 
 missing=""
 for p in $PKGS_BUILD $PKGS_TEST; do

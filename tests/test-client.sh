@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# passthroughctl against tests/client-mock.py on a private bus: exact tables,
-# JSON (parsed), the listings read from the objects (GetManagedObjects), options
+# passthroughctl against tests/client-mock.py on a private bus: options
 # sent, error propagation and exit codes, the objects' changes and the signals
 # monitor prints, assignments, attach-all and detach-all, --dry-run,
-# import-bbvirt, and the bash completion.
+# import-bbvirt. The listings and the shell completions:
+# tests/test-client-lists.sh.
 #
 # Usage: test-client.sh PATH-TO-passthroughctl
 #
@@ -271,167 +271,7 @@ grep -q '^     --dry-run ' "$TMP/out" && ok "help lists --dry-run" || not_ok "he
 run 0 --version
 grep -Eq '^passthroughctl [0-9]+\.[0-9]+' "$TMP/out" && ok "--version" || not_ok "--version" "$(cat "$TMP/out")"
 
-# --- listings --------------------------------------------------------------
-# The listings read the live model: one GetManagedObjects, the objects of one
-# interface, sorted for people (the mock sends them backwards).
-: >"$TMP/calls"
-run 0 disk-list
-same "$TMP/out" "disk-list table: by name, State and StateReason" <<'EOF'
-NAME     SIZE    TYPE    MOUNTPOINT  MODEL            STATE     REASON
-loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
-nvme0n1  1.8T    nvme                WD Blue SN570    system
-sdb      465.8G  sata                Samsung SSD 870  free
-sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
-vda      20G     virtio  / +2                         busy      mounted at /
-EOF
-same "$TMP/err" "disk-list warnings on stderr, true ones; no hint off a terminal" <<'EOF'
-passthroughctl: Warning: busy and attached disks cannot be attached now; REASON says why.
-passthroughctl: Warning: system disks need an administrator's authorization to be attached (polkit action org.example.passthrough1.attach-system-disk).
-EOF
-
-run 0 --no-legend disk-list
-same "$TMP/out" "disk-list --no-legend" <<'EOF'
-loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
-nvme0n1  1.8T    nvme                WD Blue SN570    system
-sdb      465.8G  sata                Samsung SSD 870  free
-sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
-vda      20G     virtio  / +2                         busy      mounted at /
-EOF
-
-run 0 disk-list --json
-check_py "disk-list --json" '
-assert isinstance(j, list) and len(j) == 5, j
-assert [d["Name"] for d in j] == ["loop0", "nvme0n1", "sdb", "sdc", "vda"], j
-vda, sdb = j[4], j[2]
-assert list(vda) == ["Id", "Name", "Path", "Size", "Model", "Serial", "Wwn", "Transport",
-                     "Removable", "ReadOnly", "Rotational", "Buses", "Modes", "Mountpoints", "System",
-                     "InUse", "AttachedTo",
-                     "State", "StateReason", "AttachedBy", "UsbDevice"], list(vda)
-assert vda["State"] == "busy" and vda["StateReason"] == "mounted at /" and vda["UsbDevice"] == "/", vda
-assert vda["Size"] == 21474836480 and vda["System"] is True and vda["Removable"] is False
-assert vda["Mountpoints"] == ["/", "/boot/efi", "[SWAP]"]
-assert sdb["Mountpoints"] == [] and sdb["InUse"] == ""
-assert sdb["Modes"] == ["disk", "lun"] and vda["Modes"] == ["disk"] and sdb["Buses"] == ["virtio", "scsi"]
-assert sdb["FutureCount"] == -3, "unknown key of a known type passes through"
-assert "FutureMap" not in sdb, "unknown type is skipped"
-assert j[0]["Model"] == "Loop\x1b[31mDisk", "JSON keeps the raw string"
-'
-
-DBUS_SYSTEM_BUS_ADDRESS=$ADDR "$CTL" domains >"$TMP/out" 2>"$TMP/err" \
-        && ok "domains via DBUS_SYSTEM_BUS_ADDRESS" || not_ok "domains via DBUS_SYSTEM_BUS_ADDRESS" "$(cat "$TMP/err")"
-same "$TMP/out" "domains table" <<'EOF'
-NAME    STATE     UUID
-debian  running   6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f
-win11   shut off  0d2e4f60-1111-2222-3333-444455556666
-EOF
-
-run 0 --json domains
-check_py "domains --json" '
-assert j == [{"Name": "debian", "Uuid": "6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f", "State": "running",
-              "Devices": ["/org/example/Passthrough1/disk/id_2dloop0",
-                          "/org/example/Passthrough1/usb/46f4_3a0001_3aSN_2dLAB_2d0001"]},
-             {"Name": "win11", "Uuid": "0d2e4f60-1111-2222-3333-444455556666", "State": "shut off",
-              "Devices": []}], j
-'
-
-run 0 usb-list
-same "$TMP/out" "usb-list table: by bus and port, hubs marked, maker when no product name" <<'EOF'
-BUS  DEV  ID                      PORT   VENDOR:PRODUCT  SERIAL        PRODUCT                     STATE        ATTACHED
-001  001  1d6b:0003:0000:00:04.0  1-0    1d6b:0003       0000:00:04.0  (hub) xHCI Host Controller  unavailable
-001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001       SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
-002  003  046d:c077@2-1.4         2-1.4  046d:c077                     Logitech                    free
-EOF
-
-run 0 --no-legend usb-list
-same "$TMP/out" "usb-list --no-legend" <<'EOF'
-001  001  1d6b:0003:0000:00:04.0  1-0    1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller  unavailable
-001  012  46f4:0001:SN-LAB-0001   1-1    46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
-002  003  046d:c077@2-1.4         2-1.4  046d:c077                Logitech                    free
-EOF
-
-run 0 usb-list --json
-check_py "usb-list --json: the contract's keys and types" '
-assert len(j) == 3, j
-hub, disk, mouse = j
-assert list(disk) == ["Id", "Bus", "Device", "Port", "VendorId", "ProductId", "Serial",
-                      "Manufacturer", "Product", "IsHub", "AttachedTo", "State", "StateReason",
-                      "AttachedBy", "Disks"], list(disk)
-assert disk["State"] == "attached" and disk["AttachedBy"] == "passthrough" and disk["Disks"] == [], disk
-assert hub["State"] == "unavailable" and mouse["State"] == "free", j
-assert disk["Bus"] == 1 and disk["Device"] == 12 and disk["AttachedTo"] == "debian", disk
-assert disk["IsHub"] is False and hub["IsHub"] is True, j
-assert hub["Product"] == "xHCI Host Controller", hub
-assert mouse["Id"] == "046d:c077@2-1.4" and mouse["Serial"] == "" and mouse["Product"] == "", mouse
-'
-check_py "disk-list, domains, usb-list: each one GetManagedObjects, no List*" '
-assert [c["method"] for c in calls] == ["GetManagedObjects"] * 8, calls
-assert all(c["args"] == [] and "auto_start" not in c for c in calls), calls
-'
-
-# The objects change (the List* answers with them): the listings follow.
-emit --add 'disk loop10' --add 'disk loop9' \
-        --change "disk sdb State=busy 'StateReason=mounted at /srv' \"Mountpoints=['/srv']\"" \
-        --change 'domain win11 State=running' --remove 'usb 046d:c077@2-1.4'
-run 0 --no-legend disk-list
-same "$TMP/out" "disk-list: new loop disks in order, a changed disk" <<'EOF'
-loop0    512M    loop                Loop?[31mDisk    attached  attached to VM debian as vdb
-loop9    16M     loop                Loop Disk        free
-loop10   16M     loop                Loop Disk        free
-nvme0n1  1.8T    nvme                WD Blue SN570    system
-sdb      465.8G  sata    /srv        Samsung SSD 870  busy      mounted at /srv
-sdc      8G      usb     /mnt/stick  Cruzer Blade     busy      mounted at /mnt/stick
-vda      20G     virtio  / +2                         busy      mounted at /
-EOF
-run 0 --no-legend domains
-same "$TMP/out" "domains: a changed domain" <<'EOF'
-debian  running  6f1c2a3e-9b2d-4c1e-8f00-0a1b2c3d4e5f
-win11   running  0d2e4f60-1111-2222-3333-444455556666
-EOF
-run 0 --no-legend usb-list
-same "$TMP/out" "usb-list: a device gone" <<'EOF'
-001  001  1d6b:0003:0000:00:04.0  1-0  1d6b:0003  0000:00:04.0  (hub) xHCI Host Controller  unavailable
-001  012  46f4:0001:SN-LAB-0001   1-1  46f4:0001  SN-LAB-0001   QEMU USB HARDDRIVE          attached     debian
-EOF
-restart_mock
-
-run 0 attached debian
-same "$TMP/out" "attached: disks and USB" <<'EOF'
-KIND  ID         SOURCE      TARGET    BUS     MODE
-disk  id-loop0   /dev/loop0  vdb       virtio  disk
-disk  id-sdc     /dev/sdc    sda       scsi    lun
-usb   46f4:0001  1:12        hostdev0  -       -
-EOF
-
-run 0 disk-attached debian
-same "$TMP/out" "disk-attached: disks only, with bus and mode" <<'EOF'
-KIND  ID        SOURCE      TARGET  BUS     MODE
-disk  id-loop0  /dev/loop0  vdb     virtio  disk
-disk  id-sdc    /dev/sdc    sda     scsi    lun
-EOF
-
-run 0 usb-attached debian
-same "$TMP/out" "usb-attached: USB only" <<'EOF'
-KIND  ID         SOURCE  TARGET    BUS  MODE
-usb   46f4:0001  1:12    hostdev0  -    -
-EOF
-
-run 0 --json usb-attached debian
-check_py "usb-attached --json" '
-assert j == [{"Kind": "usb", "Id": "46f4:0001", "Source": "1:12", "Target": "hostdev0"}], j
-'
-run 0 --json attached debian
-check_py "attached --json" 'assert [d["Kind"] for d in j] == ["disk", "disk", "usb"], j
-assert j[1]["Bus"] == "scsi" and j[1]["Mode"] == "lun" and j[1]["Discard"] is True, j'
-
-run 0 disk-attached win11
-same "$TMP/out" "disk-attached empty table" <<'EOF'
-KIND  ID  SOURCE  TARGET  BUS  MODE
-EOF
-run 0 --json disk-attached win11
-check_py "disk-attached empty JSON" 'assert j == [], j'
-run 0 --no-legend usb-attached win11
-[ ! -s "$TMP/out" ] && ok "usb-attached --no-legend, nothing attached: no output" \
-        || not_ok "usb-attached --no-legend, nothing attached: no output" "$(cat "$TMP/out")"
+# --- listings (tables, -o, --raw, JSON) and completion: tests/test-client-lists.sh
 
 run 0 assignments
 same "$TMP/out" "assignments table" <<'EOF'
@@ -918,14 +758,17 @@ emit --emit 'DeviceAttached debian usb 46f4:0001:SN-1 hostdev1' \
         --remove 'disk loop3' \
         --remove 'usb 046d:c077@2-1.4'
 events 9
-check_py "monitor --json: one object per line: time, event, path, interface, then the arguments by name" '
+check_py "monitor --json: one object per line: time, event, path, interface, signal, then the arguments by name" '
 import datetime
 lines = text.splitlines()
 assert len(lines) == 9, lines
 events = [json.loads(l) for l in lines]
 for e in events:
-    assert list(e)[:4] == ["time", "event", "path", "interface"], e
+    assert list(e)[:5] == ["time", "event", "path", "interface", "signal"], e
     t = datetime.datetime.fromisoformat(e.pop("time"))
+    signal = e.pop("signal")
+    assert signal == {"added": "InterfacesAdded", "removed": "InterfacesRemoved",
+                      "changed": "PropertiesChanged"}.get(e["event"], e["event"]), (signal, e)
     assert t.tzinfo is not None and abs(datetime.datetime.now(datetime.timezone.utc) - t).total_seconds() < 60, t
 manager = {"path": "/org/example/Passthrough1", "interface": "org.example.Passthrough1"}
 assert events[:5] == [
@@ -942,7 +785,7 @@ assert list(events[0]) == ["event", "path", "interface", "domain", "kind", "id",
 check_py "monitor --json: added, changed, removed with the objects' properties" '
 events = [json.loads(l) for l in text.splitlines()][5:]
 for e in events:
-    del e["time"]
+    del e["time"], e["signal"]   # checked above
 disk = {"path": "/org/example/Passthrough1/disk/id_2dloop3", "interface": "org.example.Passthrough1.Disk",
         "kind": "disk"}
 added, changed, removed, mouse = events
@@ -962,73 +805,7 @@ assert mouse["properties"]["Manufacturer"] == "Logitech" and mouse["properties"]
 stop_monitor 0 TERM
 restart_mock
 
-# --- bash completion -------------------------------------------------------------
-complete_words us
-same "$TMP/out" "completion: verbs" <<'EOF'
-usb-list
-usb-attached
-usb-attach
-usb-detach
-EOF
-complete_words usb-attach ''
-same "$TMP/out" "completion: usb-attach VM" <<'EOF'
-debian
-win11
-EOF
-complete_words a
-same "$TMP/out" "completion: the assignment verbs" <<'EOF'
-attached
-assign
-assignments
-attach-all
-EOF
-complete_words assign debian usb:
-same "$TMP/out" "completion: assign, match strings" <<'EOF'
-usb:serial=
-usb:id=
-usb:port=
-EOF
-complete_words assign debian 46
-same "$TMP/out" "completion: assign, present USB devices" <<'EOF'
-46f4:0001:SN-LAB-0001
-EOF
-complete_words assign ''
-same "$TMP/out" "completion: assign VM DEVICE, the VM first" <<'EOF'
-debian
-win11
-EOF
-complete_words unassign usb:
-same "$TMP/out" "completion: unassign, the assignments" <<'EOF'
-usb:serial=SN-LAB-0001
-usb:port=2-1.4
-usb:serial=GONE-0001
-usb:id=dead:beef
-EOF
-complete_words detach-all w
-same "$TMP/out" "completion: detach-all VM" <<'EOF'
-win11
-EOF
-complete_words attach-all --d
-same "$TMP/out" "completion: attach-all --dry-run" <<'EOF'
---dry-run
-EOF
-complete_words import-bbvirt "$HERE/fixtures/bbvirt/vm.c"
-same "$TMP/out" "completion: import-bbvirt FILE" <<EOF
-$HERE/fixtures/bbvirt/vm.conf
-EOF
-complete_words usb-attach debian ''
-same "$TMP/out" "completion: usb-attach devices, no hubs" <<'EOF'
-46f4:0001:SN-LAB-0001
-046d:c077@2-1.4
-EOF
-complete_words usb-detach debian ''
-same "$TMP/out" "completion: usb-detach, the VM's devices" <<'EOF'
-46f4:0001:SN-LAB-0001
-EOF
-complete_words usb-detach debian 46f4:0001:SN-LAB-0001 --t
-same "$TMP/out" "completion: usb-detach --timeout" <<'EOF'
---timeout
-EOF
+# --- listings and completion: tests/test-client-lists.sh ----------------------
 
 run 0 version
 grep -qx 'passthroughd 0.1.0-mock' "$TMP/out" && grep -Eq '^passthroughctl [0-9]' "$TMP/out" \

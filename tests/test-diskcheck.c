@@ -14,6 +14,7 @@
 
 #include "disks.h"
 #include "errors.h"
+#include "udev-util.h"
 
 #define MIB (1024 * 1024)
 #define LOOP_SIZE (64 * MIB)
@@ -1206,6 +1207,34 @@ static void test_root_loop_swap(void) {
         run_with_loop(LOOP_SWAP, check_loop_swap);
 }
 
+/* ---------------------------------------------------------------- names */
+
+/* A disk's model as the device says it (ID_MODEL_ENC), not udev's ID_MODEL
+ * with blanks made underscores: escapes decoded, padding trimmed, runs of
+ * blanks one space, and what device strings may not hold still dropped. */
+static void test_model_enc_decoded(void) {
+        static const struct {
+                const char *encoded;
+                const char *model;
+        } cases[] = {
+                { "WDC\\x20WD10EZEX-08WN4A0\\x20\\x20\\x20\\x20", "WDC WD10EZEX-08WN4A0" },
+                { "Samsung\\x20SSD\\x20870\\x20EVO\\x201TB", "Samsung SSD 870 EVO 1TB" },
+                { "\\x20\\x20Ultra\\x20\\x20\\x20Fit\\x09", "Ultra Fit" },
+                { "Evil\\x1b[2J\\x00\\x7fDisk", "Evil[2JDisk" },
+                { "dot\\x2e\\xZZ\\x4", "dot.\\xZZ\\x4" },
+                { "Caf\\xc3\\xa9", "Caf" },
+                { "", "" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *model = device_string_decode(cases[i].encoded);
+
+                g_assert_cmpstr(model, ==, cases[i].model);
+        }
+        g_autofree char *none = device_string_decode(NULL);
+        g_assert_cmpstr(none, ==, "");
+}
+
 int main(int argc, char **argv) {
         g_autofree char *path = g_strconcat(g_getenv("PATH") ? g_getenv("PATH") : "/usr/bin:/bin",
                                             ":/usr/sbin:/sbin", NULL);
@@ -1239,6 +1268,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/diskcheck/resolve/non-block", test_resolve_non_block);
         g_test_add_func("/diskcheck/sysfs/list", test_list_sysfs);
         g_test_add_func("/diskcheck/sysfs/root-disk", test_host_root_disk);
+        g_test_add_func("/diskcheck/names/model-enc-decoded", test_model_enc_decoded);
         g_test_add_func("/diskcheck/root/loop-free", test_root_loop_free);
         g_test_add_func("/diskcheck/root/loop-mounted", test_root_loop_mounted);
         g_test_add_func("/diskcheck/root/loop-read-only", test_root_loop_read_only);

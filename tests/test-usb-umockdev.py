@@ -217,6 +217,22 @@ class TestListing(Base):
         self.assertEqual(devices['1d6b:0002:0000:00:14.0']['Port'][1], '1-0')
         self.assertEqual(devices['0627:0001@1-2']['Serial'][1], '')
 
+    def test_names_the_device_does_not_give_come_from_hwdb(self):
+        """A device without a manufacturer string gets the USB ID database's name (as
+        lsusb shows it), its own product name stays; passthroughctl usb-list shows them
+        under VENDOR and PRODUCT, vendor:product under ID and the Id under DEVICE-ID."""
+        q = subprocess.run(['systemd-hwdb', 'query', 'usb:v0627p0001'], capture_output=True, text=True)
+        hwdb = dict(line.split('=', 1) for line in q.stdout.splitlines() if '=' in line)
+        if 'ID_VENDOR_FROM_DATABASE' not in hwdb:
+            self.skipTest('no USB ID database (hwdb.bin) names vendor 0627')
+        vendor = hwdb['ID_VENDOR_FROM_DATABASE']
+        tablet = list_usb()['0627:0001@1-2']
+        self.assertEqual((tablet['Manufacturer'], tablet['Product']), (vendor, 'QEMU USB Tablet'))
+        p = W.ctl('--raw', '--noheadings', '-o', 'ID,VENDOR,PRODUCT,DEVICE-ID', 'usb-list')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [line for line in p.stdout.splitlines() if line.endswith(' 0627:0001@1-2')]
+        self.assertEqual(rows, ['0627:0001 %s QEMU\\x20USB\\x20Tablet 0627:0001@1-2' % vendor.replace(' ', '\\x20')])
+
     def test_hostile_strings_are_cleaned(self):
         evil = list_usb()["abcd:ef01:'/><x"]
         self.assertEqual(evil['Serial'], "'/><x")

@@ -61,6 +61,9 @@ typedef struct {
         const char *domain;            /* the VM the command names, for hints */
         const char *on_interrupt;      /* Ctrl-C may stop waiting: say this */
         const char *waiting;           /* with on_interrupt: said when the wait starts */
+        const char *columns;   /* -o LIST (listing.c) */
+        bool raw;              /* --raw: lsblk's raw table */
+        bool list_columns;     /* --list-columns or -o help */
         sd_bus *bus;
 } Ctl;
 
@@ -158,19 +161,42 @@ int objects_get_if_running(sd_bus *bus, GPtrArray **ret);
 /* output.c */
 char *sanitize_text(const char *s);
 int natural_compare(const char *a, const char *b);
+/* Tables through libsmartcols (as lsblk's): aligned, --raw, without header. */
 typedef struct Table Table;
 Table *table_new(guint n_columns, const char *const *headers);
+Table *table_new_empty(void);
+void table_add_column(Table *table, const char *header, int flags);
 void table_add_row(Table *table, const char *const *cells);
-void table_print(const Table *table, bool header);
+void table_print(const Table *table, const Ctl *ctl);
 void table_free(Table *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Table, table_free)
 char *format_size(guint64 bytes);
 void print_records_json(GPtrArray *records);
 void print_record_json_line(GVariant *record);
 
+/* listing.c: a listing's columns. A column shows one key of the record
+ * (as text, a human size, 1/0 as lsblk shows flags, or a list joined with
+ * commas), or what cell makes of the record. */
+typedef enum {
+        CELL_TEXT,
+        CELL_SIZE,
+        CELL_FLAG,
+        CELL_LIST,
+} CellFormat;
+
+typedef struct {
+        const char *name;
+        const char *help;
+        const char *key;
+        CellFormat format;
+        char *(*cell)(GVariant *record);
+        int flags; /* libsmartcols' SCOLS_FL_* */
+} ListColumn;
+
 /* A listing: where the records come from (the method to call, or with
- * interface the objects that have it, in the order compare gives), the table
- * columns and how one record becomes a row. */
+ * interface the objects that have it, in the order compare gives) and how
+ * they become a table: either the columns (of which default_columns are
+ * shown unless -o chooses) or fixed headers and add_row. */
 typedef struct {
         const char *method;
         guint n_columns;
@@ -178,10 +204,22 @@ typedef struct {
         void (*add_row)(Table *table, GVariant *record);
         const char *interface;
         GCompareFunc compare;
+        const ListColumn *columns;
+        guint n_known;
+        const char *default_columns;
 } ListSpec;
 
 void ctl_print_list(const Ctl *ctl, const ListSpec *spec, GPtrArray *records);
 int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray **ret);
+/* Before connecting: -o, --list-columns for verb. Returns an exit code, or
+ * -1 to go on. */
+int listing_check_options(Ctl *ctl, const char *verb);
+
+/* The listings with columns (in their verb-*.c). */
+extern const ListSpec disk_list_spec;
+extern const ListSpec usb_list_spec;
+extern const ListSpec domains_spec;
+extern const ListSpec attached_spec;
 
 /* verb-assign.c: Assign(device, domain), saying nothing on success. */
 int ctl_assign(Ctl *ctl, const char *device, const char *domain);

@@ -38,6 +38,7 @@ enum {
         ARG_LUN,
         ARG_RAWIO,
         ARG_NO_DISCARD,
+        ARG_LIST_COLUMNS,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +57,10 @@ static const struct option long_options[] = {
         { "lun",             no_argument,       NULL, ARG_LUN },
         { "rawio",           no_argument,       NULL, ARG_RAWIO },
         { "no-discard",      no_argument,       NULL, ARG_NO_DISCARD },
+        { "noheadings",      no_argument,       NULL, ARG_NO_LEGEND },
+        { "output",          required_argument, NULL, 'o' },
+        { "list-columns",    no_argument,       NULL, ARG_LIST_COLUMNS },
+        { "raw",             no_argument,       NULL, 'r' },
         {}
 };
 
@@ -100,7 +105,17 @@ static int handle_option(Ctl *ctl, int c, const char *arg, const char *raw, unsi
                 ctl->json = true;
                 break;
         case ARG_NO_LEGEND:
+        case 'n':
                 ctl->legend = false;
+                break;
+        case 'o':
+                ctl->columns = arg;
+                break;
+        case ARG_LIST_COLUMNS:
+                ctl->list_columns = true;
+                break;
+        case 'r':
+                ctl->raw = true;
                 break;
         case ARG_NO_ASK_PASSWORD:
                 ctl->ask_password = false;
@@ -145,7 +160,7 @@ static int parse_options(Ctl *ctl, int argc, char **argv, unsigned *verb_options
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hv", long_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hvno:r", long_options, NULL)) >= 0) {
                 const char *raw = argv[optind - 1];
 
                 if (c == '?' && optopt != 0) {
@@ -264,7 +279,9 @@ static int parse_command(Ctl *ctl, int argc, char **argv, unsigned verb_options,
                 verb_print_help(verb);
                 return CTL_EXIT_OK;
         }
-        r = check_arg_count(verb, n_args);
+        r = listing_check_options(ctl, verb->name);
+        if (r == CTL_CONTINUE)
+                r = check_arg_count(verb, n_args);
         if (r == CTL_CONTINUE)
                 r = verb_check_options(verb, verb_options);
         if (r != CTL_CONTINUE)

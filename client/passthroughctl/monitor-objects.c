@@ -157,6 +157,14 @@ static char *format_changes(GVariant *changed, const char *const *invalidated)
         return g_string_free(out, FALSE);
 }
 
+/* The ObjectManager's or Properties' signal behind an event. */
+static const char *event_signal(const char *event)
+{
+        if (g_str_equal(event, "added"))
+                return "InterfacesAdded";
+        return g_str_equal(event, "removed") ? "InterfacesRemoved" : "PropertiesChanged";
+}
+
 static char event_sign(const char *event)
 {
         if (g_str_equal(event, "added"))
@@ -188,6 +196,7 @@ static int print_object_event(const Monitor *monitor, const ObjectEvent *e)
         g_autoptr(GVariant) fields = g_variant_ref_sink(object_fields(kind, e));
         const MonitorEvent event = {
                 .event = e->event,
+                .signal = event_signal(e->event),
                 .path = e->path,
                 .interface = e->interface,
                 .fields = fields,

@@ -11,10 +11,12 @@ typedef struct {
         GHashTable *objects; /* "PATH INTERFACE" -> CtlObject, as last seen */
 } Monitor;
 
-/* One event: with --json its keys time, event, path, interface, then those
- * of fields; else a line of the time and text. */
+/* One event: with --json its keys time, event, path, interface, signal
+ * (the D-Bus signal that told it), then those of fields; else a line of
+ * the time and text. */
 typedef struct {
         const char *event;
+        const char *signal;
         const char *path;
         const char *interface;
         GVariant *fields; /* a{sv} */

@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Output: aligned tables, human sizes and JSON. */
+/* Output: tables (libsmartcols), human sizes and JSON. */
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <libsmartcols.h>
 
 #include "ctl.h"
-
-#define COLUMN_GAP "  "
-
-struct Table {
-        guint n_columns;
-        GPtrArray *rows; /* of char ** (n_columns strings each); row 0 is the header */
-};
 
 /* Device strings come from firmware: never let them drive the terminal. */
 char *sanitize_text(const char *s)
@@ -51,102 +46,131 @@ int natural_compare(const char *a, const char *b)
         return (unsigned char) *a - (unsigned char) *b;
 }
 
-Table *table_new(guint n_columns, const char *const *headers)
+/* ---- tables ---- */
+
+#define COLUMN_GAP "  "
+
+struct Table {
+        struct libscols_table *scols;
+        GPtrArray *headers;
+};
+
+Table *table_new_empty(void)
 {
         Table *table = g_new0(Table, 1);
 
-        table->n_columns = n_columns;
-        table->rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
-        table_add_row(table, headers);
+        table->scols = scols_new_table();
+        if (!table->scols)
+                g_error("Out of memory");
+        table->headers = g_ptr_array_new_with_free_func(g_free);
+        return table;
+}
+
+void table_add_column(Table *table, const char *header, int flags)
+{
+        if (!scols_table_new_column(table->scols, header, 0, flags))
+                g_error("Out of memory");
+        g_ptr_array_add(table->headers, g_strdup(header));
+}
+
+Table *table_new(guint n_columns, const char *const *headers)
+{
+        Table *table = table_new_empty();
+
+        for (guint i = 0; i < n_columns; i++)
+                table_add_column(table, headers[i], 0);
         return table;
 }
 
 void table_add_row(Table *table, const char *const *cells)
 {
-        char **row = g_new0(char *, table->n_columns + 1);
+        struct libscols_line *line = scols_table_new_line(table->scols, NULL);
 
-        for (guint i = 0; i < table->n_columns; i++)
-                row[i] = sanitize_text(cells[i]);
-        g_ptr_array_add(table->rows, row);
+        if (!line)
+                g_error("Out of memory");
+        for (guint i = 0; i < table->headers->len; i++) {
+                g_autofree char *clean = sanitize_text(cells[i]);
+
+                scols_line_set_data(line, i, clean);
+        }
 }
 
 void table_free(Table *table)
 {
         if (!table)
                 return;
-        g_ptr_array_unref(table->rows);
+        scols_unref_table(table->scols);
+        g_ptr_array_unref(table->headers);
         g_free(table);
 }
 
-static glong cell_width(const char *s)
-{
-        return g_utf8_validate(s, -1, NULL) ? g_utf8_strlen(s, -1) : (glong) strlen(s);
-}
-
-static void table_widths(const Table *table, glong *widths, guint first_row)
-{
-        for (guint c = 0; c < table->n_columns; c++)
-                widths[c] = 0;
-        for (guint r = first_row; r < table->rows->len; r++) {
-                char **row = g_ptr_array_index(table->rows, r);
-
-                for (guint c = 0; c < table->n_columns; c++)
-                        widths[c] = MAX(widths[c], cell_width(row[c]));
-        }
-}
-
-static void print_row(const Table *table, char **row, const glong *widths)
+/* An empty table: its header (libsmartcols prints nothing). */
+static void print_header_only(const Table *table)
 {
         g_autoptr(GString) line = g_string_new(NULL);
 
-        for (guint c = 0; c < table->n_columns; c++) {
-                if (c > 0)
-                        g_string_append(line, COLUMN_GAP);
-                g_string_append(line, row[c]);
-                if (c + 1 < table->n_columns)
-                        for (glong pad = cell_width(row[c]); pad < widths[c]; pad++)
-                                g_string_append_c(line, ' ');
-        }
-        while (line->len > 0 && line->str[line->len - 1] == ' ')
-                g_string_truncate(line, line->len - 1);
+        for (guint i = 0; i < table->headers->len; i++)
+                g_string_append_printf(line, "%s%s", i ? COLUMN_GAP : "",
+                                       (const char *) g_ptr_array_index(table->headers, i));
         printf("%s\n", line->str);
 }
 
-void table_print(const Table *table, bool header)
+/* Aligned, two spaces between columns, no trailing blanks; with --raw as
+ * lsblk --raw: one space between cells, blanks inside them as \x20. */
+void table_print(const Table *table, const Ctl *ctl)
 {
-        guint first = header ? 0 : 1;
-        g_autofree glong *widths = g_new0(glong, table->n_columns);
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
 
-        table_widths(table, widths, first);
-        for (guint r = first; r < table->rows->len; r++)
-                print_row(table, g_ptr_array_index(table->rows, r), widths);
+        scols_table_enable_noheadings(table->scols, !ctl->legend);
+        /* Without them, the headers do not widen their columns either. */
+        for (guint i = 0; !ctl->legend && i < table->headers->len; i++)
+                scols_cell_set_data(scols_column_get_header(scols_table_get_column(table->scols, i)), "");
+        scols_table_enable_raw(table->scols, ctl->raw);
+        if (ctl->raw) {
+                scols_print_table(table->scols);
+                return;
+        }
+        if (scols_table_is_empty(table->scols)) {
+                if (ctl->legend)
+                        print_header_only(table);
+                return;
+        }
+        scols_table_set_column_separator(table->scols, COLUMN_GAP);
+        if (scols_print_table_to_string(table->scols, &text) < 0 || !text)
+                return;
+        lines = g_strsplit(text, "\n", -1);
+        for (char **line = lines; *line; line++)
+                if (**line || line[1])
+                        printf("%s\n", g_strchomp(*line));
 }
 
-/* Sizes as lsblk shows them: binary units, one decimal only when needed
- * (512B, 8G, 465.8G, 1.8T). */
+/* Sizes as lsblk (util-linux 2.38) shows them: binary units, one letter,
+ * one decimal only when needed, rounded as lsblk rounds (512B, 8G, 465.8G,
+ * 1.8T), with the locale's decimal point. */
 char *format_size(guint64 bytes)
 {
         static const char units[] = "BKMGTPE";
-        guint exp = 0;
-        guint64 unit = 1, whole, tenths;
+        const struct lconv *lc = localeconv();
+        const char *point = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point : ".";
+        guint shift = 0;
+        guint64 whole, rest, tenths = 0;
 
-        while (exp + 1 < sizeof(units) - 1 && bytes >= unit * 1024) {
-                unit *= 1024;
-                exp++;
-        }
-        whole = bytes / unit;
-        tenths = ((bytes % unit) * 10 + unit / 2) / unit;
-        if (tenths == 10) {
-                whole++;
-                tenths = 0;
-        }
-        if (whole == 1024 && exp + 1 < sizeof(units) - 1) {
-                whole = 1;
-                exp++;
+        while (shift < 60 && bytes >= (G_GUINT64_CONSTANT(1) << (shift + 10)))
+                shift += 10;
+        whole = bytes >> shift;
+        rest = bytes & ((G_GUINT64_CONSTANT(1) << shift) - 1);
+        if (rest) {
+                tenths = ((rest >> (shift - 10)) + 50) / 100;
+                if (tenths == 10) {
+                        whole++;
+                        tenths = 0;
+                }
         }
         if (tenths == 0)
-                return g_strdup_printf("%" G_GUINT64_FORMAT "%c", whole, units[exp]);
-        return g_strdup_printf("%" G_GUINT64_FORMAT ".%" G_GUINT64_FORMAT "%c", whole, tenths, units[exp]);
+                return g_strdup_printf("%" G_GUINT64_FORMAT "%c", whole, units[shift / 10]);
+        return g_strdup_printf("%" G_GUINT64_FORMAT "%s%" G_GUINT64_FORMAT "%c", whole, point, tenths,
+                               units[shift / 10]);
 }
 
 static void json_add_record(JsonBuilder *builder, GVariant *record);
@@ -254,39 +278,4 @@ void print_record_json_line(GVariant *record)
 
         json_add_record(builder, record);
         print_json(builder, false);
-}
-
-void ctl_print_list(const Ctl *ctl, const ListSpec *spec, GPtrArray *records)
-{
-        g_autoptr(Table) table = NULL;
-
-        if (ctl->json) {
-                print_records_json(records);
-                return;
-        }
-        table = table_new(spec->n_columns, spec->headers);
-        for (guint i = 0; i < records->len; i++)
-                spec->add_row(table, g_ptr_array_index(records, i));
-        table_print(table, ctl->legend);
-}
-
-/* Fetch a listing and print it as a table or JSON. The records are handed
- * back (when ret is not NULL) for verbs that print hints after the table. */
-int ctl_show_list(Ctl *ctl, const ListSpec *spec, const char *domain, GPtrArray **ret)
-{
-        g_autoptr(GPtrArray) records = NULL;
-        int r;
-
-        if (spec->interface)
-                r = ctl_fetch_objects(ctl, spec->interface, &records);
-        else
-                r = ctl_fetch_records(ctl, spec->method, domain, &records);
-        if (r != CTL_EXIT_OK)
-                return r;
-        if (spec->compare)
-                g_ptr_array_sort(records, spec->compare);
-        ctl_print_list(ctl, spec, records);
-        if (ret)
-                *ret = g_steal_pointer(&records);
-        return CTL_EXIT_OK;
 }

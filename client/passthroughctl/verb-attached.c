@@ -4,22 +4,52 @@
 
 #include <string.h>
 
+#include <libsmartcols.h>
+
 #include "ctl.h"
 
 /* A key USB entries do not have: "-". */
-static const char *or_dash(const char *s)
+static char *or_dash(GVariant *record, const char *key)
 {
-        return *s ? s : "-";
+        const char *s = record_string(record, key);
+
+        return g_strdup(*s ? s : "-");
 }
 
-static void attached_add_row(Table *table, GVariant *record)
+static char *attached_bus_cell(GVariant *record)
 {
-        table_add_row(table, (const char *const[]) {
-                record_string(record, "Kind"), record_string(record, "Id"),
-                record_string(record, "Source"), record_string(record, "Target"),
-                or_dash(record_string(record, "Bus")), or_dash(record_string(record, "Mode")),
-        });
+        return or_dash(record, "Bus");
 }
+
+static char *attached_mode_cell(GVariant *record)
+{
+        return or_dash(record, "Mode");
+}
+
+static char *attached_discard_cell(GVariant *record)
+{
+        if (!g_str_equal(record_string(record, "Kind"), "disk"))
+                return g_strdup("-");
+        return g_strdup(record_bool(record, "Discard") ? "1" : "0");
+}
+
+static const ListColumn attached_columns[] = {
+        { "KIND", "disk or usb", "Kind", CELL_TEXT, NULL, 0 },
+        { "DEVICE-ID", "the service's Id of the device", "Id", CELL_TEXT, NULL, 0 },
+        { "SOURCE", "the host device: /dev/sdb, or BUS:DEV of a USB device", "Source", CELL_TEXT, NULL, 0 },
+        { "TARGET", "the guest's target (vdb, sda) or the USB hostdev's alias", "Target", CELL_TEXT, NULL, 0 },
+        { "BUS", "a disk's bus: virtio, scsi", NULL, CELL_TEXT, attached_bus_cell, 0 },
+        { "MODE", "a disk's mode: disk, lun", NULL, CELL_TEXT, attached_mode_cell, 0 },
+        { "DISCARD", "a disk's guest TRIM reaches the host: 1 or 0", NULL, CELL_TEXT, attached_discard_cell,
+          SCOLS_FL_RIGHT },
+};
+
+const ListSpec attached_spec = {
+        .method = "ListAttached",
+        .columns = attached_columns,
+        .n_known = G_N_ELEMENTS(attached_columns),
+        .default_columns = "KIND,DEVICE-ID,SOURCE,TARGET,BUS,MODE",
+};
 
 static void keep_kind(GPtrArray *records, const char *kind)
 {
@@ -31,17 +61,15 @@ static void keep_kind(GPtrArray *records, const char *kind)
 /* kind: "disk", "usb" or NULL for all. */
 static int show_attached(Ctl *ctl, const char *domain, const char *kind)
 {
-        static const char *const headers[] = { "KIND", "ID", "SOURCE", "TARGET", "BUS", "MODE" };
-        static const ListSpec spec = { "ListAttached", G_N_ELEMENTS(headers), headers, attached_add_row };
         g_autoptr(GPtrArray) records = NULL;
         int r;
 
-        r = ctl_fetch_records(ctl, spec.method, domain, &records);
+        r = ctl_fetch_records(ctl, attached_spec.method, domain, &records);
         if (r != CTL_EXIT_OK)
                 return r;
         if (kind)
                 keep_kind(records, kind);
-        ctl_print_list(ctl, &spec, records);
+        ctl_print_list(ctl, &attached_spec, records);
         return CTL_EXIT_OK;
 }
 

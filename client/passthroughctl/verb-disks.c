@@ -2,23 +2,14 @@
 /* disk-list (the Disk objects), disk-attach, disk-detach */
 
 #include <stdio.h>
+#include <unistd.h>
+
+#include <libsmartcols.h>
 
 #include "ctl.h"
 
-static char *disk_mountpoint(GVariant *record)
-{
-        g_autofree const char **mountpoints = record_strv(record, "Mountpoints");
-        guint n = g_strv_length((char **) mountpoints);
-
-        if (n == 0)
-                return g_strdup("");
-        if (n == 1)
-                return g_strdup(mountpoints[0]);
-        return g_strdup_printf("%s +%u", mountpoints[0], n - 1);
-}
-
 /* The disk's State; a free disk the host itself needs shows as "system". */
-static const char *disk_state(GVariant *record)
+static const char *disk_avail(GVariant *record)
 {
         const char *state = record_string(record, "State");
 
@@ -27,24 +18,65 @@ static const char *disk_state(GVariant *record)
         return state;
 }
 
-static void disk_add_row(Table *table, GVariant *record)
+static char *disk_avail_cell(GVariant *record)
 {
-        g_autofree char *size = format_size(record_uint(record, "Size"));
-        g_autofree char *mountpoint = disk_mountpoint(record);
-
-        table_add_row(table, (const char *const[]) {
-                record_string(record, "Name"), size, record_string(record, "Transport"),
-                mountpoint, record_string(record, "Model"), disk_state(record),
-                record_string(record, "StateReason"),
-        });
+        return g_strdup(disk_avail(record));
 }
 
-/* By kernel name, as lsblk: loop0, nvme0n1, sda, sdb, ..., sdaa. */
-static int compare_disks(gconstpointer a, gconstpointer b)
+static bool is_loop(GVariant *record)
 {
-        return natural_compare(record_string(*(GVariant *const *) a, "Name"),
-                                record_string(*(GVariant *const *) b, "Name"));
+        return g_str_equal(record_string(record, "Transport"), "loop");
 }
+
+/* lsblk's TYPE (disk, loop) and TRAN (which a loop device has none of). */
+static char *disk_type_cell(GVariant *record)
+{
+        return g_strdup(is_loop(record) ? "loop" : "disk");
+}
+
+static char *disk_tran_cell(GVariant *record)
+{
+        return g_strdup(is_loop(record) ? "" : record_string(record, "Transport"));
+}
+
+/* Names from lsblk mean what they mean there (for a whole disk); the others
+ * are the service's own and named so that lsblk has no column of that name. */
+static const ListColumn disk_columns[] = {
+        { "NAME", "kernel name (lsblk NAME)", "Name", CELL_TEXT, NULL, 0 },
+        { "PATH", "device node (lsblk PATH)", "Path", CELL_TEXT, NULL, 0 },
+        { "SIZE", "size, binary units (lsblk SIZE)", "Size", CELL_SIZE, NULL, SCOLS_FL_RIGHT },
+        { "TYPE", "disk or loop (lsblk TYPE)", NULL, CELL_TEXT, disk_type_cell, 0 },
+        { "TRAN", "transport: sata, nvme, usb, virtio, ... (lsblk TRAN)", NULL, CELL_TEXT, disk_tran_cell, 0 },
+        { "SERIAL", "serial number (lsblk SERIAL)", "Serial", CELL_TEXT, NULL, 0 },
+        { "FSTYPE", "file system on the whole disk, of a free disk (lsblk FSTYPE)", "FsType", CELL_TEXT, NULL, 0 },
+        { "LABEL", "its label, of a free disk (lsblk LABEL)", "Label", CELL_TEXT, NULL, 0 },
+        { "PTTYPE", "partition table: gpt, dos, of a free disk (lsblk PTTYPE)", "PartitionTable", CELL_TEXT, NULL, 0 },
+        { "MODEL", "model (lsblk MODEL)", "Model", CELL_TEXT, NULL, 0 },
+        { "WWN", "world wide name (lsblk WWN)", "Wwn", CELL_TEXT, NULL, 0 },
+        { "RM", "removable: 1 or 0 (lsblk RM)", "Removable", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
+        { "RO", "read-only: 1 or 0 (lsblk RO)", "ReadOnly", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
+        { "ROTA", "rotational: 1 or 0 (lsblk ROTA)", "Rotational", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
+        { "DEVICE-ID", "the service's Id of the disk (for disk-attach, assign)", "Id", CELL_TEXT, NULL, 0 },
+        { "MOUNTED", "where the disk, its partitions and what is built on them are mounted",
+          "Mountpoints", CELL_LIST, NULL, 0 },
+        { "IN-USE", "what the host uses it for: mounted, swap, held by dm-0, ...", "InUse", CELL_TEXT, NULL, 0 },
+        { "AVAIL", "free, system (needs an administrator), busy or attached", NULL, CELL_TEXT,
+          disk_avail_cell, 0 },
+        { "VM", "the running VM that has it (or part of it)", "AttachedTo", CELL_TEXT, NULL, 0 },
+        { "REASON", "why it is busy or attached", "StateReason", CELL_TEXT, NULL, 0 },
+        { "ATTACHED-BY", "passthrough, or other (another tool attached it)", "AttachedBy", CELL_TEXT, NULL, 0 },
+        { "SYSTEM", "the host needs it: 1 or 0", "System", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
+        { "BUSES", "buses disk-attach can use: virtio, scsi", "Buses", CELL_LIST, NULL, 0 },
+        { "MODES", "modes disk-attach can use: disk, lun", "Modes", CELL_LIST, NULL, 0 },
+};
+
+const ListSpec disk_list_spec = {
+        .interface = DISK_INTERFACE,
+        .compare = record_compare_name /* by kernel name, as lsblk: loop0, nvme0n1, sda, sdb, ..., sdaa */,
+        .columns = disk_columns,
+        .n_known = G_N_ELEMENTS(disk_columns),
+        .default_columns = "NAME,SIZE,TRAN,SERIAL,FSTYPE,LABEL,MODEL,MOUNTED,AVAIL,VM",
+};
 
 /* Warnings (always) for the disks that cannot simply be attached; the hint
  * (on a terminal) how to attach one. */
@@ -53,13 +85,13 @@ static void print_disk_notes(GPtrArray *disks)
         bool busy = false, system = false;
 
         for (guint i = 0; i < disks->len; i++) {
-                const char *state = disk_state(g_ptr_array_index(disks, i));
+                const char *avail = disk_avail(g_ptr_array_index(disks, i));
 
-                busy = busy || g_str_equal(state, "busy") || g_str_equal(state, "attached");
-                system = system || g_str_equal(state, "system");
+                busy = busy || g_str_equal(avail, "busy") || g_str_equal(avail, "attached");
+                system = system || g_str_equal(avail, "system");
         }
         if (busy)
-                ctl_warning(_("busy and attached disks cannot be attached now; REASON says why."));
+                ctl_warning(_("busy and attached disks cannot be attached now; -o +REASON says why."));
         if (system)
                 ctl_warning(_("system disks need an administrator's authorization to be attached "
                               "(polkit action org.example.passthrough1.attach-system-disk)."));
@@ -68,20 +100,10 @@ static void print_disk_notes(GPtrArray *disks)
 
 int verb_disk_list(Ctl *ctl, char **args)
 {
-        static const char *const headers[] = {
-                "NAME", "SIZE", "TYPE", "MOUNTPOINT", "MODEL", "STATE", "REASON",
-        };
-        static const ListSpec spec = {
-                .n_columns = G_N_ELEMENTS(headers),
-                .headers = headers,
-                .add_row = disk_add_row,
-                .interface = DISK_INTERFACE,
-                .compare = compare_disks,
-        };
         g_autoptr(GPtrArray) disks = NULL;
         int r;
 
-        r = ctl_show_list(ctl, &spec, NULL, &disks);
+        r = ctl_show_list(ctl, &disk_list_spec, NULL, &disks);
         if (r != CTL_EXIT_OK)
                 return r;
         print_disk_notes(disks);

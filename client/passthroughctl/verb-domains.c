@@ -3,24 +3,29 @@
 
 #include "ctl.h"
 
-static void domain_add_row(Table *table, GVariant *record)
+static char *domain_devices_cell(GVariant *record)
 {
-        table_add_row(table, (const char *const[]) {
-                record_string(record, "Name"), record_string(record, "State"),
-                record_string(record, "Uuid"),
-        });
+        g_autofree const char **devices = record_strv(record, "Devices");
+
+        return g_strdup_printf("%u", g_strv_length((char **) devices));
 }
+
+static const ListColumn domain_columns[] = {
+        { "NAME", "the VM's name", "Name", CELL_TEXT, NULL, 0 },
+        { "STATE", "running, paused, shut off, ... (as virsh list)", "State", CELL_TEXT, NULL, 0 },
+        { "UUID", "the VM's UUID", "Uuid", CELL_TEXT, NULL, 0 },
+        { "DEVICES", "how many host devices it has", NULL, CELL_TEXT, domain_devices_cell, 0 },
+};
+
+const ListSpec domains_spec = {
+        .interface = DOMAIN_INTERFACE,
+        .compare = record_compare_name,
+        .columns = domain_columns,
+        .n_known = G_N_ELEMENTS(domain_columns),
+        .default_columns = "NAME,STATE,UUID",
+};
 
 int verb_domains(Ctl *ctl, char **args)
 {
-        static const char *const headers[] = { "NAME", "STATE", "UUID" };
-        static const ListSpec spec = {
-                .n_columns = G_N_ELEMENTS(headers),
-                .headers = headers,
-                .add_row = domain_add_row,
-                .interface = DOMAIN_INTERFACE,
-                .compare = record_compare_name,
-        };
-
-        return ctl_show_list(ctl, &spec, NULL, NULL);
+        return ctl_show_list(ctl, &domains_spec, NULL, NULL);
 }

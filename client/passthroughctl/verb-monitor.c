@@ -98,7 +98,7 @@ static char *format_time(GDateTime *now, bool json)
         return g_strdup_printf("%s.%03d%s", seconds, g_date_time_get_microsecond(now) / 1000, offset);
 }
 
-/* time, event, path and interface, then the event's fields. */
+/* time, event, path, interface and signal, then the event's fields. */
 static void print_json_event(const MonitorEvent *event, const char *stamp)
 {
         g_autoptr(GVariant) record = NULL;
@@ -112,6 +112,7 @@ static void print_json_event(const MonitorEvent *event, const char *stamp)
         g_variant_builder_add(&builder, "{sv}", "event", g_variant_new_string(event->event));
         g_variant_builder_add(&builder, "{sv}", "path", g_variant_new_string(event->path));
         g_variant_builder_add(&builder, "{sv}", "interface", g_variant_new_string(event->interface));
+        g_variant_builder_add(&builder, "{sv}", "signal", g_variant_new_string(event->signal));
         g_variant_iter_init(&iter, event->fields);
         while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
                 g_variant_builder_add(&builder, "{sv}", key, value);
@@ -156,6 +157,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         text = signal_text(spec->member, arguments);
         return monitor_print(userdata, &(const MonitorEvent) {
                 .event = spec->member,
+                .signal = spec->member,
                 .path = BUS_PATH,
                 .interface = BUS_INTERFACE,
                 .fields = arguments,

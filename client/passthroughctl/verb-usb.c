@@ -3,35 +3,45 @@
 
 #include <stdio.h>
 
+#include <libsmartcols.h>
+
 #include "ctl.h"
 
-/* The product name, else the manufacturer's; hubs (which cannot be
- * attached) are marked "(hub)". */
-static char *usb_product(GVariant *record)
+static char *usb_bus_cell(GVariant *record)
 {
-        const char *name = record_string(record, "Product");
-
-        if (!name[0])
-                name = record_string(record, "Manufacturer");
-        if (!record_bool(record, "IsHub"))
-                return g_strdup(name);
-        return name[0] ? g_strdup_printf("(hub) %s", name) : g_strdup("(hub)");
+        return g_strdup_printf("%03" G_GUINT64_FORMAT, record_uint(record, "Bus"));
 }
 
-static void usb_add_row(Table *table, GVariant *record)
+static char *usb_dev_cell(GVariant *record)
 {
-        g_autofree char *bus = g_strdup_printf("%03" G_GUINT64_FORMAT, record_uint(record, "Bus"));
-        g_autofree char *dev = g_strdup_printf("%03" G_GUINT64_FORMAT, record_uint(record, "Device"));
-        g_autofree char *ids = g_strdup_printf("%s:%s", record_string(record, "VendorId"),
-                                               record_string(record, "ProductId"));
-        g_autofree char *product = usb_product(record);
-
-        table_add_row(table, (const char *const[]) {
-                bus, dev, record_string(record, "Id"), record_string(record, "Port"), ids,
-                record_string(record, "Serial"), product, record_string(record, "State"),
-                record_string(record, "AttachedTo"),
-        });
+        return g_strdup_printf("%03" G_GUINT64_FORMAT, record_uint(record, "Device"));
 }
+
+/* lsusb's ID: vendor:product. */
+static char *usb_id_cell(GVariant *record)
+{
+        return g_strdup_printf("%s:%s", record_string(record, "VendorId"), record_string(record, "ProductId"));
+}
+
+/* BUS, DEV and ID as lsusb shows them; names the device gives, else those
+ * of the USB ID database (the service picks). */
+static const ListColumn usb_columns[] = {
+        { "BUS", "bus number (lsusb Bus)", NULL, CELL_TEXT, usb_bus_cell, 0 },
+        { "DEV", "device number on the bus (lsusb Device)", NULL, CELL_TEXT, usb_dev_cell, 0 },
+        { "ID", "vendor:product (lsusb ID)", NULL, CELL_TEXT, usb_id_cell, 0 },
+        { "VENDOR", "manufacturer name: the device's, else the USB ID database's", "Manufacturer",
+          CELL_TEXT, NULL, 0 },
+        { "PRODUCT", "product name: the device's, else the USB ID database's", "Product", CELL_TEXT, NULL, 0 },
+        { "SERIAL", "serial number", "Serial", CELL_TEXT, NULL, 0 },
+        { "PORT", "physical port path, 1-2.3", "Port", CELL_TEXT, NULL, 0 },
+        { "DEVICE-ID", "the service's Id of the device (for usb-attach, assign)", "Id", CELL_TEXT, NULL, 0 },
+        { "HUB", "a hub: 1 or 0 (hubs are not attached)", "IsHub", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
+        { "AVAIL", "free, busy (a disk on it is used), attached or unavailable (a hub)", "State",
+          CELL_TEXT, NULL, 0 },
+        { "VM", "the running VM that has it", "AttachedTo", CELL_TEXT, NULL, 0 },
+        { "REASON", "why it is busy, attached or unavailable", "StateReason", CELL_TEXT, NULL, 0 },
+        { "ATTACHED-BY", "passthrough, or other (another tool attached it)", "AttachedBy", CELL_TEXT, NULL, 0 },
+};
 
 /* As lsusb: by bus, then port (1-1.9 before 1-1.10). */
 static int compare_usb(gconstpointer a, gconstpointer b)
@@ -44,21 +54,17 @@ static int compare_usb(gconstpointer a, gconstpointer b)
         return natural_compare(record_string(x, "Port"), record_string(y, "Port"));
 }
 
-/* ATTACHED stays last: the bash completion reads the domain there. */
+const ListSpec usb_list_spec = {
+        .interface = USB_INTERFACE,
+        .compare = compare_usb,
+        .columns = usb_columns,
+        .n_known = G_N_ELEMENTS(usb_columns),
+        .default_columns = "BUS,DEV,ID,VENDOR,PRODUCT,SERIAL,PORT,DEVICE-ID,AVAIL,VM",
+};
+
 int verb_usb_list(Ctl *ctl, char **args)
 {
-        static const char *const headers[] = {
-                "BUS", "DEV", "ID", "PORT", "VENDOR:PRODUCT", "SERIAL", "PRODUCT", "STATE", "ATTACHED",
-        };
-        static const ListSpec spec = {
-                .n_columns = G_N_ELEMENTS(headers),
-                .headers = headers,
-                .add_row = usb_add_row,
-                .interface = USB_INTERFACE,
-                .compare = compare_usb,
-        };
-
-        return ctl_show_list(ctl, &spec, NULL, NULL);
+        return ctl_show_list(ctl, &usb_list_spec, NULL, NULL);
 }
 
 int verb_usb_attach(Ctl *ctl, char **args)

@@ -139,6 +139,12 @@ void verbs_print_help(void)
                        "     --json                    Print as JSON: listings, attach, detach and\n"
                        "                               version (monitor: one JSON object per line)\n"
                        "     --no-legend               Omit table headers and hints\n"
+                       "  -n --noheadings              The same (as lsblk)\n"
+                       "  -o --output LIST             Listings: the columns to show (NAME,SIZE;\n"
+                       "                               +LIST adds to the defaults; help lists them)\n"
+                       "     --list-columns            Listings: list the columns and exit\n"
+                       "  -r --raw                     Listings: as lsblk --raw (one space between\n"
+                       "                               cells, blanks in cells as \\x20)\n"
                        "     --no-ask-password         Do not ask for a password (polkit)\n"
                        "     --address ADDRESS         Connect to this D-Bus address instead\n"
                        "                               of the system bus\n"));

@@ -233,10 +233,13 @@ static const char *device_value(UdevDevice *dev, const char *key) {
         return udev_device_get_sysattr_value(dev, key);
 }
 
-/* The first non-empty cleaned value among keys, else "". */
+/* The first non-empty cleaned value among keys (a udev "_ENC" one
+ * decoded), else "". */
 static char *first_value(UdevDevice *dev, const char *const *keys) {
         for (; *keys; keys++) {
-                g_autofree char *value = device_string_clean(device_value(dev, *keys));
+                g_autofree char *value = g_str_has_suffix(*keys, "_ENC") ?
+                        device_string_decode(device_value(dev, *keys)) :
+                        device_string_clean(device_value(dev, *keys));
 
                 if (*value)
                         return g_steal_pointer(&value);
@@ -403,7 +406,9 @@ static GPtrArray *read_partitions(Udev *udev, UdevDevice *disk) {
         return parts;
 }
 
-static const char *const model_keys[] = { "ID_MODEL", "device/model", "device/name", NULL };
+/* The model as the device gives it (ID_MODEL_ENC), not udev's ID_MODEL
+ * with blanks made underscores ("WDC_WD10EZEX-08WN4A0"). */
+static const char *const model_keys[] = { "ID_MODEL_ENC", "device/model", "device/name", "ID_MODEL", NULL };
 static const char *const serial_keys[] = { "ID_SERIAL_SHORT", "device/serial", "serial", NULL };
 static const char *const wwn_keys[] = { "ID_WWN_WITH_EXTENSION", "ID_WWN", "wwid", "device/wwid", NULL };
 

@@ -30,6 +30,31 @@ char *device_string_clean(const char *s) {
         return text;
 }
 
+static int hex_value(char c) {
+        return g_ascii_isxdigit(c) ? g_ascii_xdigit_value(c) : -1;
+}
+
+char *device_string_decode(const char *encoded) {
+        GString *out = g_string_new(NULL);
+        g_autofree char *decoded = NULL;
+
+        for (const char *p = encoded; p && *p; p++) {
+                char c = *p;
+
+                if (p[0] == '\\' && p[1] == 'x' && hex_value(p[2]) >= 0 && hex_value(p[3]) >= 0) {
+                        c = (char) (hex_value(p[2]) << 4 | hex_value(p[3]));
+                        p += 3;
+                }
+                if (c == '\0')
+                        continue;
+                if (g_ascii_isspace(c) && (out->len == 0 || out->str[out->len - 1] == ' '))
+                        continue;
+                g_string_append_c(out, g_ascii_isspace(c) ? ' ' : c);
+        }
+        decoded = g_string_free(out, FALSE);
+        return device_string_clean(decoded);
+}
+
 gboolean device_string_printable(const char *s) {
         for (; *s; s++)
                 if (*s < 0x20 || *s >= 0x7f)

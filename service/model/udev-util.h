@@ -22,5 +22,10 @@ Udev *udev_util_open(GError **error);
  * trimmed, capped at MAX_DEVICE_STRING. NULL gives "". */
 char *device_string_clean(const char *s);
 
+/* A udev "_ENC" property (ID_MODEL_ENC "WDC\x20WD10EZEX-08WN4A0\x20\x20")
+ * as the device said it: \xHH escapes decoded, runs of blanks made one
+ * space, then cleaned as device_string_clean() does. NULL gives "". */
+char *device_string_decode(const char *encoded);
+
 /* Only printable ASCII (what device_string_clean() keeps)? */
 gboolean device_string_printable(const char *s);
