@@ -838,10 +838,10 @@ class TestClient(Base):
 
     def test_client_reports_service_errors(self):
         p = W.ctl('disk-attach', 'no-such-vm', '/dev/null')
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 4)   # no such VM or device
         self.assertIn("No disk '/dev/null'", p.stderr)   # nothing about what it is
         p = W.ctl('-v', 'disk-attached', 'no-such-vm')
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 4)
         self.assertIn(ERR + 'NoSuchDomain', p.stderr)
 
 
