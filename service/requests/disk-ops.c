@@ -222,15 +222,29 @@ static gboolean attach_exclusive(DiskRequest *req, virDomainPtr dom, const char 
 
 /* [worker] The SCSI bus needs a controller: a domain without one gets a
  * virtio-scsi controller, live, with the service's alias (it stays when
- * the disks leave). */
-static gboolean ensure_scsi_controller(Request *base, virDomainPtr dom, const DomainXml *parsed, GError **error) {
+ * the disks leave). *added says whether this call added it. */
+static gboolean ensure_scsi_controller(Request *base, virDomainPtr dom, const DomainXml *parsed, gboolean *added,
+                                       GError **error) {
         g_autofree char *xml = NULL;
 
+        *added = FALSE;
         if (!base->options.scsi || parsed->scsi_controllers > 0 || base->options.dry_run)
                 return TRUE;
         xml = devxml_build_scsi_controller(SCSI_CONTROLLER_ALIAS);
         g_message("Adding a virtio-scsi controller to VM %s", base->domain_name);
-        return virt_attach_live(dom, xml, error);
+        *added = virt_attach_live(dom, xml, error);
+        return *added;
+}
+
+/* [worker] The disk did not go on the controller this request added: take
+ * it away again, so a failed attach leaves the domain as it was. */
+static void remove_scsi_controller(Request *base, virDomainPtr dom) {
+        g_autoptr(GError) error = NULL;
+
+        g_message("Removing the virtio-scsi controller added to VM %s: the disk was not attached", base->domain_name);
+        if (!virt_detach_alias_live(dom, SCSI_CONTROLLER_ALIAS, &error))
+                g_warning("VM %s keeps the virtio-scsi controller %s: %s", base->domain_name, SCSI_CONTROLLER_ALIAS,
+                          error->message);
 }
 
 static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr dom, GError **error) {
@@ -238,6 +252,7 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
         g_autofree char *xml = virt_domain_xml(dom, error);
         g_autoptr(DomainXml) parsed = xml ? devxml_parse_domain(xml, error) : NULL;
         g_autofree char *target = NULL;
+        gboolean added = FALSE;
 
         if (!parsed)
                 return FALSE;
@@ -249,8 +264,13 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
         if (!request_same_class(base, error))
                 return FALSE;
         target = choose_target(req, parsed, error);
-        if (!target || !ensure_scsi_controller(base, dom, parsed, error) || !attach_exclusive(req, dom, target, error))
+        if (!target || !ensure_scsi_controller(base, dom, parsed, &added, error))
                 return FALSE;
+        if (!attach_exclusive(req, dom, target, error)) {
+                if (added)
+                        remove_scsi_controller(base, dom);
+                return FALSE;
+        }
         base->target = g_steal_pointer(&target);
         return TRUE;
 }

@@ -12,7 +12,8 @@ Files in the kit directory:
   linux-image-*.deb   the downloaded package (kept: a change to LAB_MODULES
                       re-extracts from it without downloading again)
   vmlinuz             the kernel
-  modules/            the wanted .ko files (dependency order in modules.order)
+  modules/            the wanted .ko files (modules.order: those loaded at
+                      boot, dependencies first; LAB_MODULES_ON_DEMAND too)
   initrd.img          busybox-static + modules + /init
   kit.json            what was built from what (rebuild when it changes)
   qemu-caps/          libvirt's QEMU capabilities cache, saved from the lab
@@ -48,12 +49,19 @@ LAB_MODULES = [
     'virtio_console',
     # USB: the xhci controller QEMU gives us, sticks as SCSI disks
     'xhci_pci', 'xhci_hcd', 'usb_storage', 'uas', 'sd_mod',
-    # other block devices
-    'virtio_blk', 'loop',
+    # other block devices; sg: /dev/sgN of each SCSI disk; virtio_scsi (a
+    # SCSI bus QEMU could give); dm_mod (device-mapper, never a LUN)
+    'virtio_blk', 'loop', 'sg', 'virtio_scsi', 'dm_mod',
     # file systems on the sticks, and the code pages vfat loads on demand
     # (request_module() finds no modules in the lab)
     'ext4', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859_1',
 ]
+
+# In the kit but not loaded at boot: the scenarios insmod them from
+# KIT/modules/ with the parameters they need (their dependencies are in
+# LAB_MODULES' load order).  scsi_debug: real SCSI disks with WWN, serial
+# and unmap, as many as asked for.
+LAB_MODULES_ON_DEMAND = ['scsi_debug']
 
 # /init of the initramfs (busybox sh).  Reads from the kernel command line:
 #   ptlab_init=PATH   the script to run as PID 1 after switch_root
@@ -172,7 +180,7 @@ class LabKit:
                 stamp = self._download()
                 deb = os.path.join(self.dir, stamp['deb'])
             self.version = stamp['version']
-            mods_hash = hashlib.sha256(repr(LAB_MODULES).encode()).hexdigest()
+            mods_hash = hashlib.sha256(repr((LAB_MODULES, LAB_MODULES_ON_DEMAND)).encode()).hexdigest()
             moddir = os.path.join(self.dir, 'modules')
             if stamp.get('modules') != mods_hash or not os.path.isdir(moddir):
                 self._extract_modules(deb)
@@ -250,7 +258,7 @@ class LabKit:
             version = versions[0]
             H.run(['depmod', '-b', stage, version], timeout=300)
             mdir = os.path.join(stage, 'lib/modules', version)
-            order = module_load_order(os.path.join(mdir, 'modules.dep'), LAB_MODULES)
+            order = module_load_order(os.path.join(mdir, 'modules.dep'), LAB_MODULES + LAB_MODULES_ON_DEMAND)
             moddir = os.path.join(self.dir, 'modules')
             shutil.rmtree(moddir, ignore_errors=True)
             os.makedirs(moddir)
@@ -267,8 +275,9 @@ class LabKit:
                         subprocess.run(['zstd', '-dc', src], stdout=out, check=True)
                 else:
                     raise H.HarnessError('unsupported module compression: %s' % rel)
+            at_boot = [_modname(r) for r in order if _modname(r) not in LAB_MODULES_ON_DEMAND]
             with open(os.path.join(moddir, 'modules.order'), 'w') as f:
-                f.write('\n'.join(_modname(r) for r in order) + '\n')
+                f.write('\n'.join(at_boot) + '\n')
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 
@@ -283,8 +292,8 @@ class LabKit:
             shutil.copy('/bin/busybox', os.path.join(stage, 'bin/busybox'))
             os.symlink('busybox', os.path.join(stage, 'bin/sh'))
             moddir = os.path.join(self.dir, 'modules')
-            for ko in glob.glob(os.path.join(moddir, '*.ko')):
-                shutil.copy(ko, os.path.join(stage, 'modules'))
+            for name in open(os.path.join(moddir, 'modules.order')).read().split():
+                shutil.copy(os.path.join(moddir, name + '.ko'), os.path.join(stage, 'modules'))
             shutil.copy(os.path.join(moddir, 'modules.order'), os.path.join(stage, 'modules.order'))
             with open(os.path.join(stage, 'init'), 'w') as f:
                 f.write(INITRAMFS_INIT)
