@@ -178,7 +178,7 @@ class Desktop:
         """[(id, summary, body, {action key: label}, hints)] in order; the id
         is the one the mock answered (its counter counts new notifications)."""
         out, next_id = [], 1
-        for _t, _m, args in self._mock().GetMethodCalls('Notify'):
+        for _t, args in self._mock().GetMethodCalls('Notify'):
             app, replaces, icon, summary, body, actions, hints, timeout = args
             nid = int(replaces)
             if not nid:

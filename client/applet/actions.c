@@ -18,13 +18,18 @@ typedef struct {
         char *method;
         GVariant *params;
         char **unmount;          /* instead of a call: unmount these through UDisks2 */
+        GDBusProxy *until_free;  /* instead of a call: wait until the model shows it free */
 } Step;
 
 typedef struct {
         Applet *a;
         GQueue steps;
         char *summary;           /* said when a step fails */
+        gulong handler;          /* waiting for until_free */
+        guint timeout;
 } Chain;
+
+#define FREE_WAIT_MS 10000
 
 static void step_free(Step *s) {
         g_free(s->dest);
@@ -33,6 +38,7 @@ static void step_free(Step *s) {
         g_free(s->method);
         g_clear_pointer(&s->params, g_variant_unref);
         g_strfreev(s->unmount);
+        g_clear_object(&s->until_free);
         g_free(s);
 }
 
@@ -123,10 +129,54 @@ static void udisks_listed(GObject *src, GAsyncResult *res, gpointer data) {
         chain_next(c);
 }
 
+static gboolean is_free(GDBusProxy *p) {
+        g_autofree char *to = prop_str(p, "AttachedTo");
+        return *to == '\0';
+}
+
+static void stop_waiting(Chain *c) {
+        Step *s = g_queue_pop_head(&c->steps);
+        g_signal_handler_disconnect(s->until_free, c->handler);
+        if (c->timeout)
+                g_source_remove(c->timeout);
+        c->handler = 0;
+        c->timeout = 0;
+        step_free(s);
+        chain_next(c);
+}
+
+static void free_changed(GDBusProxy *p, GVariant *changed, GStrv invalidated, Chain *c) {
+        if (is_free(p))
+                stop_waiting(c);
+}
+
+static gboolean free_timeout(gpointer data) {
+        Chain *c = data;
+        c->timeout = 0;
+        stop_waiting(c);
+        return G_SOURCE_REMOVE;
+}
+
+/* The service answers a detach when the guest let go; its model may tell a
+ * moment later. The next attach waits for that (or gives up waiting). */
+static void wait_until_free(Chain *c, Step *s) {
+        if (is_free(s->until_free)) {
+                step_free(g_queue_pop_head(&c->steps));
+                chain_next(c);
+                return;
+        }
+        c->handler = g_signal_connect(s->until_free, "g-properties-changed", G_CALLBACK(free_changed), c);
+        c->timeout = g_timeout_add(FREE_WAIT_MS, free_timeout, c);
+}
+
 static void chain_next(Chain *c) {
         Step *s = g_queue_peek_head(&c->steps);
         if (!s) {
                 chain_free(c);
+                return;
+        }
+        if (s->until_free) {
+                wait_until_free(c, s);
                 return;
         }
         if (s->unmount) {
@@ -162,8 +212,12 @@ void action_attach(Applet *a, Device *d, const char *as, const char *domain) {
         if (holder && g_str_equal(holder, domain) && device_held_as_usb(d) == as_usb)
                 return;   /* it is there already */
         Chain *c = chain_new(a, g_strdup_printf(_("Could not give %s to %s"), name, domain));
-        if (holder)
+        if (holder) {
                 g_queue_push_tail(&c->steps, detach_step(d));
+                Step *wait = g_new0(Step, 1);
+                wait->until_free = g_object_ref(device_held_as_usb(d) ? d->usb : d->disk);
+                g_queue_push_tail(&c->steps, wait);
+        }
         if (device_user_mounted(d)) {
                 Step *s = g_new0(Step, 1);
                 s->unmount = prop_strv(d->disk, "Mountpoints");

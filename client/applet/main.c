@@ -4,15 +4,35 @@
  * org.example.Passthrough1. This file: options, set-up, the main loop. */
 
 #include <glib-unix.h>
+#include <grp.h>
 #include <libayatana-appindicator/app-indicator.h>
 #include <locale.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "applet.h"
 
 static gboolean quit(gpointer data) {
         g_main_loop_quit(((Applet *)data)->loop);
         return G_SOURCE_CONTINUE;
+}
+
+/* The autostart entry starts the applet for members of this group alone. */
+#define AUTOSTART_GROUP "passthrough"
+
+static gboolean in_autostart_group(void) {
+        struct group *g = getgrnam(AUTOSTART_GROUP);
+        if (!g)
+                return FALSE;
+        if (getegid() == g->gr_gid)
+                return TRUE;
+        int n = getgroups(0, NULL);
+        g_autofree gid_t *groups = g_new0(gid_t, MAX(n, 1));
+        n = getgroups(n, groups);
+        for (int i = 0; i < n; i++)
+                if (groups[i] == g->gr_gid)
+                        return TRUE;
+        return FALSE;
 }
 
 static void tray_start(Applet *a) {
@@ -24,10 +44,11 @@ static void tray_start(Applet *a) {
 }
 
 int main(int argc, char **argv) {
-        gboolean open_window = FALSE, no_tray = FALSE, version = FALSE;
+        gboolean open_window = FALSE, no_tray = FALSE, version = FALSE, autostart = FALSE;
         GOptionEntry entries[] = {
                 { "window", 'w', 0, G_OPTION_ARG_NONE, &open_window, N_("Open the window at start"), NULL },
                 { "no-tray", 0, 0, G_OPTION_ARG_NONE, &no_tray, N_("No tray item: the window alone"), NULL },
+                { "autostart", 0, 0, G_OPTION_ARG_NONE, &autostart, N_("Exit unless in the group " AUTOSTART_GROUP), NULL },
                 { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
                 { NULL },
         };
@@ -47,6 +68,8 @@ int main(int argc, char **argv) {
                 g_print("passthrough-applet %s\n", PACKAGE_VERSION);
                 return 0;
         }
+        if (autostart && !in_autostart_group())
+                return 0;
         a->bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
         if (!a->bus) {
                 g_printerr(_("Cannot reach the system bus: %s\n"), error->message);
