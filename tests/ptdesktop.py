@@ -161,12 +161,24 @@ class Desktop:
     def labels(self, menu=None):
         return [c['label'] for c in (menu or self.menu())['children'] if c['visible'] and c['type'] != 'separator']
 
-    def click(self, *labels):
-        node = H.wait_for(lambda: self.find(*labels), 20, what='menu item %s' % ' > '.join(labels))
-        assert node['enabled'], 'menu item %r is disabled' % (labels,)
-        self.menu_object().Event(dbus.Int32(node['id']), 'clicked', dbus.Int32(0, variant_level=1),
-                                 dbus.UInt32(int(time.time())), dbus_interface=MENU_IFACE)
-        return node
+    def click(self, *labels, timeout=20):
+        """Click the enabled item reached by labels. The applet rebuilds its
+        menu on every change (new ids), so an id that went stale meanwhile is
+        looked up again, as a panel would after LayoutUpdated."""
+        deadline = time.monotonic() + timeout
+        while True:
+            node = self.find(*labels)
+            if node and node['enabled']:
+                try:
+                    self.menu_object().Event(dbus.Int32(node['id']), 'clicked', dbus.Int32(0, variant_level=1),
+                                             dbus.UInt32(int(time.time())), dbus_interface=MENU_IFACE)
+                    return node
+                except dbus.exceptions.DBusException as e:
+                    if 'does not refer to a menu item' not in str(e):
+                        raise
+            if time.monotonic() > deadline:
+                raise H.HarnessError('no enabled menu item %s: %r' % (' > '.join(labels), node))
+            time.sleep(0.05)
 
     # -- notifications ---------------------------------------------------------
 

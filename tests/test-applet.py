@@ -284,8 +284,11 @@ class TestMenu(Base):
             H.wait_for(lambda: disk.dev not in live_sources(VM1), 60, what='the disk back')
 
     def test_8_window(self):
-        with H.LoopDisk(16) as disk:
+        with H.LoopDisk(16) as disk, H.LoopDisk(32) as other:
             self.wait_disk_in_menu(disk)
+            self.wait_disk_in_menu(other)
+            DESK.click(self.disk_label(disk), 'Give to %s' % VM1)
+            self.wait(lambda: disk.dev in live_sources(VM1), 30, 'the disk in %s' % VM1)
             DESK.click('Open Passthrough')
             wid = H.wait_for(lambda: subprocess.run(['xdotool', 'search', '--name', '^Passthrough$'],
                                                    env=dict(os.environ, DISPLAY=DESK.display),
@@ -301,6 +304,8 @@ class TestMenu(Base):
             dest = os.environ.get('PT_APPLET_SCREENSHOT')
             if dest:
                 shutil.copy(shot, dest)
+            DESK.click(self.disk_label(disk), 'Give back to host')
+            self.wait(lambda: disk.dev not in live_sources(VM1), 60, 'the disk back')
 
 
 def skip(reason):
