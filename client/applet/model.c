@@ -119,14 +119,15 @@ GPtrArray *model_devices(Applet *a, const char *kind) {
         return out;
 }
 
-/* sd_bus_path_encode()'s escaping: bytes outside [A-Za-z0-9] as _XX. */
+/* sd_bus_path_encode()'s escaping: bytes outside [A-Za-z0-9], and a digit
+ * first, as _XX. */
 static char *object_path(const char *kind, const char *id) {
         GString *s = g_string_new(BUS_PATH "/");
         g_string_append_printf(s, "%s/", kind);
         if (!*id)
                 g_string_append_c(s, '_');
         for (const char *c = id; *c; c++) {
-                if (g_ascii_isalnum(*c))
+                if (g_ascii_isalpha(*c) || (c > id && g_ascii_isdigit(*c)))
                         g_string_append_c(s, *c);
                 else
                         g_string_append_printf(s, "_%02x", (unsigned char)*c);
