@@ -25,7 +25,8 @@ PKGS_TEST="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system
     libumockdev-dev gir1.2-umockdev-1.0 udev kmod busybox-static cpio fdisk util-linux
     e2fsprogs xmlstarlet libxml2-utils valgrind dpkg-dev python3-libvirt systemd procps
     clang libclang-rt-dev
-    libgtk-3-dev libayatana-appindicator3-dev libnotify-dev xvfb xdotool imagemagick"
+    libgtk-3-dev libayatana-appindicator3-dev libnotify-dev xvfb xdotool imagemagick
+    at-spi2-core python3-pyatspi"
 
 missing=""
 for p in $PKGS_BUILD $PKGS_TEST; do

@@ -90,7 +90,8 @@ class Desktop:
 
     # -- the applet ----------------------------------------------------------
 
-    def start_applet(self, exe, system_bus, args=(), extra_env=None):
+    def user_env(self, system_bus=None):
+        """The desktop user's environment (as a session would give it)."""
         pw = pwd.getpwnam(self.user)
         home = os.path.join(self.tmp, 'home')
         runtime = os.path.join(self.tmp, 'runtime')
@@ -99,13 +100,41 @@ class Desktop:
             os.chown(d, pw.pw_uid, pw.pw_gid)
         env = {'PATH': '/usr/bin:/bin', 'HOME': home, 'USER': self.user, 'LOGNAME': self.user,
                'LANG': 'C.UTF-8', 'DISPLAY': self.display, 'XDG_RUNTIME_DIR': runtime,
-               'DBUS_SESSION_BUS_ADDRESS': self.address, 'DBUS_SYSTEM_BUS_ADDRESS': system_bus,
-               'GSETTINGS_BACKEND': 'memory', 'NO_AT_BRIDGE': '1', 'G_MESSAGES_DEBUG': ''}
+               'DBUS_SESSION_BUS_ADDRESS': self.address, 'GSETTINGS_BACKEND': 'memory'}
+        if system_bus:
+            env['DBUS_SYSTEM_BUS_ADDRESS'] = system_bus
+        return env
+
+    def as_user(self, argv):
+        pw = pwd.getpwnam(self.user)
+        return ['setpriv', '--reuid=%d' % pw.pw_uid, '--regid=%d' % pw.pw_gid, '--init-groups', '--', *argv]
+
+    def start_accessibility(self):
+        """at-spi's bus (org.a11y.Bus on the session bus) for the desktop user;
+        applets started afterwards export their widgets there."""
+        self._spawn(self.as_user(['/usr/libexec/at-spi-bus-launcher', '--launch-immediately']),
+                    env=self.user_env(), log='at-spi.log')
+        H.wait_for(lambda: self.bus().name_has_owner('org.a11y.Bus'), 20, what='the accessibility bus')
+        self.accessible = True
+
+    accessible = False
+
+    def start_applet(self, exe, system_bus, args=(), extra_env=None):
+        env = self.user_env(system_bus)
+        if not self.accessible:
+            env['NO_AT_BRIDGE'] = '1'
         env.update(extra_env or {})
-        argv = ['setpriv', '--reuid=%d' % pw.pw_uid, '--regid=%d' % pw.pw_gid, '--init-groups', '--',
-                exe, *args]
-        self.applet = self._spawn(argv, env=env, log='applet.log')
+        self.applet = self._spawn(self.as_user([exe, *args]), env=env, log='applet.log')
         return self.applet
+
+    def tables(self, app_name):
+        """The application's tables as at-spi shows them (tests/atspi-table.py)."""
+        import json
+        p = subprocess.run(self.as_user([H.PYTHON, os.path.join(HERE, 'atspi-table.py'), app_name]),
+                           env=self.user_env(), capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise H.HarnessError('atspi-table.py failed: %s' % p.stderr)
+        return json.loads(p.stdout)
 
     def stop_applet(self):
         if self.applet and self.applet.poll() is None:

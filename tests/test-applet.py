@@ -15,8 +15,10 @@ interactive flag (the mock grants these actions only interactively);
 unmount-and-attach of a disk the desktop mounted under /media/pt-tester;
 polkit refusing (a notification with the service's message, nothing changed);
 a refused assignment told as well; the service stopping (the menu says why)
-and coming back (picked up again); the window rendered under Xvfb and saved as
-a PNG (data/screenshots/applet-window.png when PT_APPLET_SCREENSHOT is set).
+and coming back (picked up again); the window read through at-spi as a screen
+reader reads it (tests/atspi-table.py: headers, the held disk's state and VM)
+and rendered under Xvfb as a PNG (copied to PT_APPLET_SCREENSHOT when set; the
+README's docs/applet-window.png comes from there).
 
 Needs root; exits 77 when the applet was not built or Xvfb is missing.
 """
@@ -70,6 +72,8 @@ def setUpModule():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     H.wait_for(lambda: W.polkit.bus().name_has_owner('org.freedesktop.UDisks2'), 15, what='UDisks2 mock')
     DESK = D.Desktop(W.tmp, USER).start()
+    if os.path.exists('/usr/libexec/at-spi-bus-launcher'):
+        DESK.start_accessibility()
     DESK.start_applet(applet_exe(), W.bus.address)
     H.wait_for(DESK.item, 30, what='the tray item')
 
@@ -301,6 +305,18 @@ class TestMenu(Base):
             # Not a blank picture: more than a few colours.
             colours = H.run(['identify', '-format', '%k', shot]).stdout.strip()
             self.assertGreater(int(colours), 2)
+            if DESK.accessible:
+                # Read as a screen reader would: the table's headers and rows.
+                tables = DESK.tables('passthrough-applet')
+                self.assertEqual(len(tables), 1, tables)
+                self.assertEqual(tables[0]['headers'], ['Device', 'Kind', 'State', 'VM', 'Always given to'])
+                rows = {r[0]: r for r in tables[0]['rows']}
+                held = [r for name, r in rows.items() if name.startswith(self.disk_label(disk))]
+                self.assertEqual(len(held), 1, rows)
+                self.assertEqual(held[0][3], VM1)
+                self.assertIn('attached to VM %s' % VM1, held[0][2])
+                free = [r for name, r in rows.items() if name.startswith(self.disk_label(other))][0]
+                self.assertEqual((free[2], free[3]), ('free', ''))
             dest = os.environ.get('PT_APPLET_SCREENSHOT')
             if dest:
                 shutil.copy(shot, dest)
