@@ -30,6 +30,7 @@ struct Applet {
         GObject *indicator;              /* AppIndicator, or NULL with --no-tray */
         GtkWidget *window;               /* "Open Passthrough…", or NULL */
         GtkListStore *store;
+        GtkWidget *window_note;          /* the window's "service not running" line */
         GMainLoop *loop;
 };
 

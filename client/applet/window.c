@@ -34,9 +34,11 @@ void window_refresh(Applet *a) {
         gtk_list_store_clear(a->store);
         if (!model_available(a)) {
                 g_autofree char *reason = model_unavailable_reason(a);
-                gtk_list_store_insert_with_values(a->store, NULL, -1, COL_DEVICE, reason, -1);
+                gtk_label_set_text(GTK_LABEL(a->window_note), reason);
+                gtk_widget_show(a->window_note);
                 return;
         }
+        gtk_widget_hide(a->window_note);
         add_rows(a, "usb", _("USB device"));
         add_rows(a, "disk", _("Disk"));
 }
@@ -56,9 +58,19 @@ static GtkWidget *window_new(Applet *a) {
         add_column(GTK_TREE_VIEW(view), _("VM"), COL_VM);
         add_column(GTK_TREE_VIEW(view), _("Always given to"), COL_ASSIGNED);
 
+        GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+        a->window_note = gtk_label_new(NULL);   /* why there is nothing to show */
+        gtk_label_set_line_wrap(GTK_LABEL(a->window_note), TRUE);
+        gtk_widget_set_margin_top(a->window_note, 12);
+        gtk_widget_set_margin_bottom(a->window_note, 12);
+        gtk_widget_set_margin_start(a->window_note, 12);
+        gtk_widget_set_margin_end(a->window_note, 12);
+        gtk_widget_set_no_show_all(a->window_note, TRUE);
         GtkWidget *scroll = gtk_scrolled_window_new(NULL, NULL);
         gtk_container_add(GTK_CONTAINER(scroll), view);
-        gtk_container_add(GTK_CONTAINER(window), scroll);
+        gtk_box_pack_start(GTK_BOX(box), a->window_note, FALSE, FALSE, 0);
+        gtk_box_pack_start(GTK_BOX(box), scroll, TRUE, TRUE, 0);
+        gtk_container_add(GTK_CONTAINER(window), box);
         return window;
 }
 
