@@ -13,13 +13,15 @@ for a device it cannot see is told with the service's message; "Always give
 to <VM>" from the menu creates the assignment (ListAssignments) and the menu
 checks it; the automatic attach that follows fails the same way and
 AutoAttachFailed is told; clicking the checked entry unassigns. A hub is
-shown disabled with the service's reason. Needs root; exits 77 when the
+shown disabled with the service's reason. A stick (a USB device carrying a
+disk) is one entry offered "as USB device" and "as disk", with one notice. Needs root; exits 77 when the
 applet was not built, Xvfb or umockdev is missing.
 """
 
 import os
 import shutil
 import sys
+import time
 import unittest
 
 SKIP = 77
@@ -160,6 +162,20 @@ class TestUsb(unittest.TestCase):
         DESK.click(STICK, 'Always give to %s' % VM)   # checked: a click stops it
         H.wait_for(lambda: W.call('ListAssignments', user=None)['result'][0] == [], 30, what='unassigned')
 
+    def test_3_a_stick_is_one_entry(self):
+        stick = add_usb(ROOT, '1-5', 8, '0781:5581', 'SN-STICK', 'Ultra', 'SanDisk')
+        TB.add_device('block', 'sdw', stick, ['size', '2048', 'removable', '1', 'ro', '0'],
+                      ['DEVTYPE', 'disk', 'DEVNAME', '/dev/sdw', 'MAJOR', '8', 'MINOR', '224'])
+        label = 'SanDisk Ultra (1.0\u00a0MB)'
+        entry = H.wait_for(lambda: DESK.find(label), 30, what='the stick with its disk in the menu')
+        gives = [c['label'] for c in entry['children'] if c['label'].startswith('Give to')]
+        self.assertEqual(gives, ['Give to %s as USB device' % VM, 'Give to %s as disk' % VM])
+        self.assertFalse([l for l in DESK.labels() if '/dev/sdw' in l])   # not a second entry
+        H.wait_for(lambda: [n for n in self.new_notes() if 'plugged in' in n[1]], 30, what='the plug notification')
+        time.sleep(1)   # a second notice (for its disk) would come by now
+        notes = [n[1] for n in self.new_notes() if 'plugged in' in n[1]]
+        self.assertEqual(len(notes), 1, notes)   # one notice, not two
+        self.assertTrue(notes[0].startswith('SanDisk Ultra'), notes)
 
 if __name__ == '__main__':
     H.ensure_private_namespace()   # re-executes this script with the same argv

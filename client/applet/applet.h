@@ -64,6 +64,7 @@ const char *device_id(Device *d);
 char *device_holder(Device *d);               /* domain name, or NULL */
 gboolean device_foreign(Device *d);
 gboolean device_held_as_usb(Device *d);
+gboolean device_assignable(Device *d);
 char *device_unusable_reason(Device *d);      /* NULL when it can be offered */
 gboolean device_user_mounted(Device *d);
 char *device_state(Device *d);                /* for the window */

@@ -70,6 +70,17 @@ gboolean device_held_as_usb(Device *d) {
         return usb && *usb;
 }
 
+/* The service can keep it assigned: a USB device, or a disk with a WWN, a
+ * serial or a by-id name (its Id is then not the kernel name). */
+gboolean device_assignable(Device *d) {
+        if (d->usb)
+                return TRUE;
+        g_autofree char *wwn = prop_str(d->disk, "Wwn");
+        g_autofree char *serial = prop_str(d->disk, "Serial");
+        g_autofree char *name = prop_str(d->disk, "Name");
+        return *wwn || *serial || !g_str_equal(device_id(d), name);
+}
+
 /* Attached by something else than passthrough: giving it back takes an administrator. */
 gboolean device_foreign(Device *d) {
         g_autofree char *by = prop_str(device_held_as_usb(d) ? d->usb : d->disk, "AttachedBy");

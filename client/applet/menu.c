@@ -127,14 +127,22 @@ static void add_give_back(GtkWidget *sub, Applet *a, Device *d) {
         connect(item, a, OP_GIVE_BACK, d, NULL, NULL);
 }
 
+/* "Always give to <VM>" for every VM (assignments may name VMs not running);
+ * disabled for a disk the service could not know again (no WWN, serial or
+ * by-id name: a loop device). */
 static void add_assignments(GtkWidget *sub, Applet *a, Device *d, GList *domains) {
         const char *assigned = g_hash_table_lookup(a->assigned, device_id(d));
+        gboolean assignable = device_assignable(d);
         for (GList *l = domains; l; l = l->next) {
                 g_autofree char *name = prop_str(l->data, "Name");
                 g_autofree char *label = g_strdup_printf(_("Always give to %s"), name);
                 gboolean on = g_strcmp0(assigned, name) == 0;
-                connect(add_check(sub, label, on), a, on ? OP_UNASSIGN : OP_ASSIGN, d, name, NULL);
+                GtkWidget *item = add_check(sub, label, on);
+                gtk_widget_set_sensitive(item, assignable || on);
+                connect(item, a, on ? OP_UNASSIGN : OP_ASSIGN, d, name, NULL);
         }
+        if (!assignable)
+                add_label(sub, _("(no serial number: it cannot be known again when plugged in)"), FALSE);
 }
 
 static void add_device(GtkWidget *menu, Applet *a, Device *d, GList *running, GList *domains) {

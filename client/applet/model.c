@@ -143,6 +143,9 @@ static void plugged(Applet *a, const char *path) {
                 return;
         }
         g_hash_table_remove(a->plugged, path);
+        g_autofree char *carrier = disk ? prop_str(disk, "UsbDevice") : NULL;
+        if (carrier && g_variant_is_object_path(carrier) && !g_str_equal(carrier, "/"))
+                return;   /* a stick's disk: its USB device's notice tells it (it may come later) */
         Device *d = usb ? usb_device(a, usb) : device_new(NULL, disk);
         notes_plugged(a, d);
         device_free(d);
