@@ -279,6 +279,10 @@ class TestMenu(Base):
         reason = [c for c in DESK.menu()['children'] if 'not running' in c['label']][0]
         self.assertFalse(reason['enabled'])
         self.assertNotIn('Disks', DESK.labels())
+        # Asked to start it, the bus tells why it cannot (this bus has no
+        # activation file): the reason shown says so.
+        DESK.click('Start the Passthrough service')
+        H.wait_for(lambda: any('.service files' in l for l in DESK.labels()), 20, what="the bus's reason")
         W.start_service()
         H.wait_for(lambda: 'Disks' in DESK.labels(), 30, what='the menu back after the restart')
         with H.LoopDisk(16) as disk:

@@ -43,6 +43,7 @@ typedef struct {
 
 /* model.c */
 void model_start(Applet *a);
+void model_start_service(Applet *a);
 GDBusProxy *model_proxy(Applet *a, const char *path, const char *iface);
 GList *model_domains(Applet *a, gboolean running_only);  /* GDBusProxy list, by name */
 GPtrArray *model_devices(Applet *a, const char *kind);   /* Device*, "usb" or "disk" */

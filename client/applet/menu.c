@@ -6,7 +6,7 @@
 
 #include "applet.h"
 
-typedef enum { OP_ATTACH, OP_GIVE_BACK, OP_ASSIGN, OP_UNASSIGN, OP_WINDOW, OP_QUIT } Op;
+typedef enum { OP_ATTACH, OP_GIVE_BACK, OP_ASSIGN, OP_UNASSIGN, OP_START, OP_WINDOW, OP_QUIT } Op;
 
 typedef struct {
         Applet *a;
@@ -39,6 +39,10 @@ static void on_activate(GtkMenuItem *item, Click *c) {
         model_changed(a);   /* a check item toggled itself: show the truth again */
         if (c->op == OP_WINDOW) {
                 window_show(a);
+                return;
+        }
+        if (c->op == OP_START) {
+                model_start_service(a);
                 return;
         }
         if (c->op == OP_QUIT) {
@@ -191,6 +195,8 @@ void menu_rebuild(Applet *a) {
         } else {
                 g_autofree char *reason = model_unavailable_reason(a);
                 add_label(menu, reason, FALSE);
+                connect(add_label(menu, _("Start the Passthrough service"), a->manager != NULL), a, OP_START,
+                        NULL, NULL, NULL);
                 add_separator(menu);
         }
         connect(add_label(menu, _("Open Passthrough…"), TRUE), a, OP_WINDOW, NULL, NULL, NULL);

@@ -296,15 +296,21 @@ static void service_started(GObject *src, GAsyncResult *res, gpointer data) {
         }
 }
 
+/* Bus activation (at start, and when the user asks from the menu); its error
+ * is the reason shown. The applet never restarts the service by itself: one
+ * that exits when idle stays down until something needs it. */
+void model_start_service(Applet *a) {
+        g_dbus_connection_call(a->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "StartServiceByName", g_variant_new("(su)", BUS_NAME, 0), G_VARIANT_TYPE("(u)"),
+                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, service_started, a);
+}
+
 void model_start(Applet *a) {
         a->assigned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         a->plugged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         a->signal_id = g_dbus_connection_signal_subscribe(a->bus, BUS_NAME, BUS_INTERFACE, NULL, BUS_PATH, NULL,
                                                           G_DBUS_SIGNAL_FLAGS_NONE, on_signal, a, NULL);
-        /* Bus activation once at start; its error is the reason shown. */
-        g_dbus_connection_call(a->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "StartServiceByName", g_variant_new("(su)", BUS_NAME, 0), G_VARIANT_TYPE("(u)"),
-                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, service_started, a);
+        model_start_service(a);
         g_dbus_object_manager_client_new(a->bus, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START, BUS_NAME,
                                          BUS_PATH, NULL, NULL, NULL, NULL, manager_ready, a);
 }
