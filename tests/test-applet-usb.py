@@ -14,7 +14,8 @@ to <VM>" from the menu creates the assignment (ListAssignments) and the menu
 checks it; the automatic attach that follows fails the same way and
 AutoAttachFailed is told; clicking the checked entry unassigns. A hub is
 shown disabled with the service's reason. A stick (a USB device carrying a
-disk) is one entry offered "as USB device" and "as disk", with one notice. Needs root; exits 77 when the
+disk) is one entry offered "as USB device" and "as disk", with one notice.
+Two devices of one model are told apart by their serials. Needs root; exits 77 when the
 applet was not built, Xvfb or umockdev is missing.
 """
 
@@ -135,6 +136,16 @@ class TestUsb(unittest.TestCase):
         item = H.wait_for(lambda: DESK.find('Linux xHCI Host Controller'), 20, what='the root hub in the menu')
         self.assertFalse(item['enabled'])
         self.assertIn('—', item['label'])   # "<name> — <the service's reason>"
+
+    def test_4_two_sticks_of_one_model_are_told_apart_by_serial(self):
+        one = add_usb(ROOT, '1-6', 9, 'abcd:0001', 'SN-ONE', 'Twin', 'Acme')
+        two = add_usb(ROOT, '1-7', 10, 'abcd:0001', 'SN-TWO', 'Twin', 'Acme')
+        H.wait_for(lambda: DESK.find('Acme Twin SN-TWO'), 30, what='the second twin with its serial')
+        self.assertIsNotNone(DESK.find('Acme Twin SN-ONE'))
+        for path in (one, two):
+            TB.uevent(path, 'remove')
+            TB.remove_device(path)
+        H.wait_for(lambda: not DESK.find('Acme Twin'), 30, what='the twins gone')
 
     def test_1_plug_notification_acted_on(self):
         path = add_usb(ROOT, '1-4', 7, '46f4:0001', 'SN-PLUG', STICK, 'QEMU')

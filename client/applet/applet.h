@@ -61,6 +61,7 @@ char **prop_strv(GDBusProxy *p, const char *name);
 
 /* device.c */
 char *device_name(Device *d);
+char *device_list_name(Device *d, GPtrArray *all);   /* with the serial when names repeat */
 const char *device_id(Device *d);
 char *device_holder(Device *d);               /* domain name, or NULL */
 gboolean device_foreign(Device *d);

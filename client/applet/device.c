@@ -55,6 +55,20 @@ char *device_name(Device *d) {
         return g_strdup_printf("%s (%s, %s)", base, size, path);
 }
 
+/* Its name in a list: with its serial when another device of the list has
+ * the same name (two sticks of one model). */
+char *device_list_name(Device *d, GPtrArray *all) {
+        g_autofree char *name = device_name(d);
+        for (guint i = 0; i < all->len; i++) {
+                g_autofree char *other = all->pdata[i] == d ? NULL : device_name(all->pdata[i]);
+                if (other && g_str_equal(other, name)) {
+                        g_autofree char *serial = prop_str(d->usb ? d->usb : d->disk, "Serial");
+                        return *serial ? g_strdup_printf("%s %s", name, serial) : g_steal_pointer(&name);
+                }
+        }
+        return g_steal_pointer(&name);
+}
+
 /* The domain that has it (as a USB device, or its disk), or NULL. */
 char *device_holder(Device *d) {
         g_autofree char *usb = d->usb ? prop_str(d->usb, "AttachedTo") : NULL;

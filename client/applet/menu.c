@@ -149,8 +149,8 @@ static void add_assignments(GtkWidget *sub, Applet *a, Device *d, GList *domains
                 add_label(sub, _("(no serial number: it cannot be known again when plugged in)"), FALSE);
 }
 
-static void add_device(GtkWidget *menu, Applet *a, Device *d, GList *running, GList *domains) {
-        g_autofree char *name = device_name(d);
+static void add_device(GtkWidget *menu, Applet *a, Device *d, GPtrArray *all, GList *running, GList *domains) {
+        g_autofree char *name = device_list_name(d, all);
         g_autofree char *reason = device_unusable_reason(d);
         g_autofree char *holder = device_holder(d);
         if (reason) {
@@ -176,7 +176,7 @@ static void add_section(GtkWidget *menu, Applet *a, const char *kind, const char
         if (devices->len == 0)
                 add_label(menu, none, FALSE);
         for (guint i = 0; i < devices->len; i++)
-                add_device(menu, a, devices->pdata[i], running, domains);
+                add_device(menu, a, devices->pdata[i], devices, running, domains);
         add_separator(menu);
 }
 

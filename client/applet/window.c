@@ -18,7 +18,7 @@ static void add_rows(Applet *a, const char *kind, const char *kind_label) {
         g_autoptr(GPtrArray) devices = model_devices(a, kind);
         for (guint i = 0; i < devices->len; i++) {
                 Device *d = devices->pdata[i];
-                g_autofree char *name = device_name(d);
+                g_autofree char *name = device_list_name(d, devices);
                 g_autofree char *state = device_state(d);
                 g_autofree char *holder = device_holder(d);
                 const char *assigned = g_hash_table_lookup(a->assigned, device_id(d));
