@@ -25,7 +25,9 @@ PKGS_TEST="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system
     qemu-utils dbus polkitd python3-dbusmock python3-dbus python3-gi umockdev
     libumockdev-dev gir1.2-umockdev-1.0 udev kmod busybox-static cpio fdisk util-linux
     e2fsprogs xmlstarlet libxml2-utils valgrind dpkg-dev python3-libvirt systemd procps
-    clang libclang-rt-dev zsh fish"
+    clang libclang-rt-dev zsh fish
+    libgtk-3-dev libayatana-appindicator3-dev libnotify-dev xvfb xdotool imagemagick
+    at-spi2-core python3-pyatspi"
 
 missing=""
 for p in $PKGS_BUILD $PKGS_TEST; do
