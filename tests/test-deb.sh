@@ -112,13 +112,6 @@ contains() { # contains TEXT PATTERN...: every fixed-string PATTERN is in TEXT
                 case "$text" in *"$pat"*) ;; *) echo "missing: $pat in: $text"; return 1 ;; esac
         done
 }
-lacks() { # lacks FILE PATTERN...: no fixed-string PATTERN in FILE
-        f=$1
-        shift
-        for pat; do
-                if grep -nF -e "$pat" "$f"; then echo "unexpected in $(basename "$f"): $pat"; return 1; fi
-        done
-}
 pc_var() { pkg-config --variable="$2" "$1" 2>/dev/null || true; }
 
 echo "# built from $src ($(grep -c . "$tmp/passthroughd.files") files in passthroughd) ${profile:-with the applet}"
@@ -150,10 +143,8 @@ check "the activation file starts the packaged binary through the packaged unit"
         sh "$activation" "$tmp/passthroughd.root$unitdir/passthroughd.service"
 
 if [ -f "$src/data/passthrough.sysusers" ]; then
-        check "passthroughd: sysusers entry for the group passthrough, created by postinst" \
-                sh -c 'grep -q "^g *passthrough\b" "$1/passthroughd.root/usr/lib/sysusers.d/passthrough.conf" &&
-                       grep -q "systemd-sysusers.* passthrough.conf" "$1/passthroughd.control/postinst"' \
-                sh "$tmp"
+        check "passthroughd: sysusers entry for the group passthrough" \
+                grep -q "^g *passthrough\b" "$tmp/passthroughd.root/usr/lib/sysusers.d/passthrough.conf"
 else
         skip "passthroughd: sysusers entry" "no data/passthrough.sysusers in this tree yet"
 fi
@@ -164,18 +155,60 @@ else
         skip "passthroughd: translations" "po/LINGUAS lists no language yet"
 fi
 
-postinst="$tmp/passthroughd.control/postinst"
-check "postinst: reloads the bus policy, then only try-restarts the unit on upgrade (not enabled, not started)" \
-        sh -c 'reload=$(grep -n "ReloadConfig" "$1" | head -n 1 | cut -d: -f1)
-               restart=$(grep -n "try-restart .passthroughd.service." "$1" | head -n 1 | cut -d: -f1)
-               [ -n "$reload" ] && [ -n "$restart" ] && [ "$reload" -lt "$restart" ] &&
-               grep -q "debian-installed .passthroughd.service." "$1"' sh "$postinst"
-check "postinst: no start and no enable at install" \
-        lacks "$postinst" "deb-systemd-invoke start" "deb-systemd-invoke restart"
-check "prerm stops the service on removal; postrm reloads the bus policy and purges the unit's state" \
-        sh -c 'grep -q "deb-systemd-invoke stop passthroughd.service" "$1/prerm" &&
-               grep -q "ReloadConfig" "$1/postrm" && grep -q "deb-systemd-helper purge" "$1/postrm"' \
-        sh "$tmp/passthroughd.control"
+# The maintainer scripts run for real, with the commands they call replaced by
+# stubs that log their arguments (deb-systemd-helper answers as for a unit it
+# never saw: not installed before, was-enabled true) and stand-ins for
+# /run/systemd/system and the system bus socket.
+fake="$tmp/fake"
+mkdir -p "$fake/bin" "$fake/systemd"
+/usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$fake/bus"
+for c in deb-systemd-helper deb-systemd-invoke systemctl dbus-send systemd-sysusers; do
+        printf '#!/bin/sh\necho "%s $*" >>"%s"\ncase "$*" in debian-installed*) exit 1 ;; esac\n' \
+                "$c" "$fake/calls" >"$fake/bin/$c"
+        chmod +x "$fake/bin/$c"
+done
+calls() { # calls SCRIPT ARGS...: the commands SCRIPT ARGS runs, one a line, in $fake/calls
+        sed "s|/run/systemd/system|$fake/systemd|g; s|/run/dbus/system_bus_socket|$fake/bus|g" \
+                "$tmp/passthroughd.control/$1" >"$fake/script"
+        : >"$fake/calls"
+        shift
+        (unset DPKG_ROOT; PATH="$fake/bin:$PATH" sh "$fake/script" "$@") >"$fake/out" 2>&1 ||
+                echo "FAILED: $(cat "$fake/out")" >>"$fake/calls"
+}
+called() { # called PATTERN...: each extended regexp matches a call, in this order
+        rest=$(cat "$fake/calls")
+        for pat; do
+                line=$(printf '%s\n' "$rest" | grep -nE -e "$pat" | head -n 1 | cut -d: -f1)
+                [ -n "$line" ] || { echo "no call matching $pat (after the ones before) in:"; cat "$fake/calls"; return 1; }
+                rest=$(printf '%s\n' "$rest" | tail -n "+$((line + 1))")
+        done
+}
+not_called() { # not_called PATTERN: no call matches the extended regexp
+        ! grep -E -e "$1" "$fake/calls"
+}
+reload='^dbus-send --system .*org\.freedesktop\.DBus\.ReloadConfig'
+invoke_other='^deb-systemd-invoke .*|^deb-systemd-helper enable|FAILED'
+
+calls postinst configure
+check "postinst configure (install): reloads the bus policy" called "$reload"
+check "postinst configure (install): neither enables nor starts the unit" not_called "$invoke_other"
+if [ -f "$src/data/passthrough.sysusers" ]; then
+        check "postinst configure: creates the group (systemd-sysusers passthrough.conf)" \
+                called '^systemd-sysusers .*passthrough\.conf'
+fi
+calls postinst configure 0.0.1
+check "postinst configure OLD (upgrade): reloads the bus policy, then try-restarts the unit" \
+        called "$reload" "^deb-systemd-invoke try-restart passthroughd\.service$"
+check "postinst configure OLD (upgrade): no start, no plain restart, no enable" \
+        not_called '^deb-systemd-invoke (start|restart) |^deb-systemd-helper enable|FAILED'
+calls prerm remove
+check "prerm remove: stops the service" called '^deb-systemd-invoke stop passthroughd\.service$'
+calls prerm upgrade 0.0.2
+check "prerm upgrade: leaves it running" not_called "$invoke_other"
+calls postrm remove
+check "postrm remove: reloads the bus policy" called "$reload"
+calls postrm purge
+check "postrm purge: forgets the unit's state" called '^deb-systemd-helper purge passthroughd\.service$'
 check "maintainer scripts are valid sh" \
         sh -c 'for s in postinst prerm postrm; do sh -n "$1/$s" || exit 1; done' sh "$tmp/passthroughd.control"
 check "passthroughd Depends: libvirt, sd-bus, polkit, a system bus" \
