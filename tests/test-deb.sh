@@ -58,6 +58,7 @@ copy_source() {
 copy_source
 
 # Two cores at most; no tests in the package build.
+started=$(date +%s)
 # shellcheck disable=SC2086
 if ! (cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
         dpkg-buildpackage -us -uc -b $profile) >"$tmp/build.log" 2>&1; then
@@ -114,7 +115,7 @@ contains() { # contains TEXT PATTERN...: every fixed-string PATTERN is in TEXT
 }
 pc_var() { pkg-config --variable="$2" "$1" 2>/dev/null || true; }
 
-echo "# built from $src ($(grep -c . "$tmp/passthroughd.files") files in passthroughd) ${profile:-with the applet}"
+echo "# built from $src in $(($(date +%s) - started)) s, ${profile:-with the applet}"
 packages=$(cd "$tmp" && ls ./*.deb | sed 's|^\./||' | tr '\n' ' ')
 check "dpkg-buildpackage -us -uc -b built $packages" \
         has passthroughd /usr/sbin/passthroughd
