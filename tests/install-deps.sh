@@ -28,9 +28,12 @@ PKGS_TEST="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system
     clang libclang-rt-dev zsh fish
     libgtk-3-dev libayatana-appindicator3-dev libnotify-dev xvfb xdotool imagemagick
     at-spi2-core python3-pyatspi"
+# The Debian packages (debian/, tests/test-deb.sh): the tools, and what
+# debian/control's Build-Depends adds to the above.
+PKGS_DEB="debhelper fakeroot lintian pkgconf gettext bash-completion libsmartcols-dev"
 
 missing=""
-for p in $PKGS_BUILD $PKGS_TEST; do
+for p in $PKGS_BUILD $PKGS_TEST $PKGS_DEB; do
     status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     case "$status" in
         ii*) ;;
@@ -42,7 +45,7 @@ if [ -n "$missing" ]; then
     echo "install-deps: missing packages:$missing"
     apt-get update
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS_BUILD $PKGS_TEST
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS_BUILD $PKGS_TEST $PKGS_DEB
     echo "install-deps: installed:$missing"
 else
     echo "install-deps: all packages already installed"
