@@ -219,13 +219,9 @@ compdir=$(pc_var bash-completion completionsdir)
 compdir=${compdir:-/usr/share/bash-completion/completions}
 check "passthroughctl: client, man page, bash completion" \
         has passthroughctl /usr/bin/passthroughctl /usr/share/man/man1/passthroughctl.1.gz "$compdir/passthroughctl"
-if ls "$src/data" | grep -qi 'zsh\|fish'; then
-        check "passthroughctl: zsh and fish completions" \
-                has passthroughctl /usr/share/zsh/vendor-completions/_passthroughctl \
-                /usr/share/fish/vendor_completions.d/passthroughctl.fish
-else
-        skip "passthroughctl: zsh and fish completions" "none in data/ yet"
-fi
+check "passthroughctl: zsh and fish completions" \
+        has passthroughctl /usr/share/zsh/vendor-completions/_passthroughctl \
+        /usr/share/fish/vendor_completions.d/passthroughctl.fish
 check "passthroughctl Depends on passthroughd $version, not on libvirt" \
         sh -c 'case "$1" in *"passthroughd (= $2)"*) ;; *) exit 1 ;; esac
                case "$1" in *libvirt*) exit 1 ;; esac' sh "$(field passthroughctl Depends)" "$version"
@@ -235,6 +231,7 @@ if [ -z "$profile" ]; then
                 sh -c 'f=$1/passthrough-applet.files
                        grep -qx /usr/bin/passthrough-applet "$f" &&
                        grep -q "^/etc/xdg/autostart/.*\.desktop$" "$f" &&
+                       grep -qx /usr/share/applications/passthrough-applet.desktop "$f" &&
                        grep -q "^/usr/share/icons/hicolor/scalable/apps/.*\.svg$" "$f" &&
                        grep -qx /usr/share/man/man1/passthrough-applet.1.gz "$f" &&
                        dpkg-deb -f "$2" Depends | grep -qF "passthroughd (= $3)"' \
