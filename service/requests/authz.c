@@ -68,17 +68,19 @@ static void report_result(Check *check, PolkitAuthorizationResult *result) {
                 check_finish(check, NULL);
                 return;
         }
-        if (polkit_authorization_result_get_is_challenge(result) && !check->interactive) {
-                check_deny(check, PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                           "Interactive authentication required. Run passthroughctl from a terminal or "
-                           "call with interactive authorization allowed");
+        /* The user closed the prompt: not a refusal, so it has a name of its
+         * own that a desktop client can stay quiet about. */
+        if (polkit_authorization_result_get_dismissed(result)) {
+                msg = g_strdup_printf("Authentication for %s was dismissed", check->action);
+                check_deny(check, PT_ERROR_AUTHORIZATION_DISMISSED, msg);
                 return;
         }
-        if (polkit_authorization_result_get_dismissed(result))
-                msg = g_strdup_printf("Authentication for %s was dismissed", check->action);
-        else
-                msg = g_strdup_printf("Not authorized to perform %s. Ask an administrator to grant it "
-                                      "(see the polkit rules example shipped with passthrough)", check->action);
+        if (polkit_authorization_result_get_is_challenge(result) && !check->interactive) {
+                check_deny(check, PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                           "Interactive authentication required: call again with interactive authorization allowed");
+                return;
+        }
+        msg = g_strdup_printf("Not authorized to perform %s", check->action);
         check_deny(check, PT_ERROR_NOT_AUTHORIZED, msg);
 }
 
