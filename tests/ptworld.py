@@ -205,7 +205,7 @@ class World:
 
     def ctl(self, *args, user=USER):
         """Run the built passthroughctl."""
-        exe = os.path.join(self.builddir, 'client', 'passthroughctl')
+        exe = os.path.join(self.builddir, 'client', 'passthroughctl', 'passthroughctl')
         if user is None:
             env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
             return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
