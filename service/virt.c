@@ -500,7 +500,7 @@ virDomainPtr virt_find_domain(Virt *virt, const char *spec, GError **error) {
         if (first)
                 g_propagate_error(error, g_steal_pointer(&first));
         else
-                g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN, "No domain '%s'. See passthroughctl domains", spec);
+                g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN, "No domain '%s'", spec);
         return NULL;
 }
 
@@ -560,7 +560,7 @@ virDomainPtr virt_lookup_domain(virConnectPtr conn, const char *spec, GError **e
                 return dom;
         if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN || virGetLastErrorCode() == VIR_ERR_OK)
                 g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DOMAIN,
-                            "No domain '%s'. See passthroughctl domains", spec);
+                            "No domain '%s'", spec);
         else
                 virt_set_error(error, PT_ERROR_FAILED, "Cannot look up the domain");
         return NULL;

@@ -15,6 +15,10 @@ HaveHangingCalls) works as before.  In addition, on org.freedesktop.DBus.Mock:
                                authorized after authentication"
   SetInteractiveAllowed(as)    challenge actions a simulated agent grants when the
                                caller passed AllowUserInteraction (flags & 1)
+  SetDismissed(as)             challenge actions whose prompt the simulated user
+                               dismisses when the caller passed AllowUserInteraction:
+                               they answer (false, false, {"polkit.dismissed": "true"})
+                               as polkitd does when the agent's dialog is closed
 
 and on the Authority interface: CancelCheckAuthorization(s), which fails the
 matching hanging call with org.freedesktop.PolicyKit1.Error.Cancelled.
@@ -64,6 +68,7 @@ def load(mock, parameters):
     mock.auth_checks = []
     mock.challenge_actions = []
     mock.interactive_allowed = []
+    mock.dismissed_actions = []
 
 
 @dbus.service.method(MAIN_IFACE,
@@ -87,7 +92,9 @@ def CheckAuthorization(self, subject, action_id, details, flags,
     self.auth_checks.append(entry)
 
     if action_id in self.challenge_actions:
-        if (flags & ALLOW_USER_INTERACTION) and action_id in self.interactive_allowed:
+        if (flags & ALLOW_USER_INTERACTION) and action_id in self.dismissed_actions:
+            ret = (False, False, {'polkit.dismissed': 'true'})
+        elif (flags & ALLOW_USER_INTERACTION) and action_id in self.interactive_allowed:
             ret = (True, False, {})
         else:
             ret = (False, True, {})
@@ -156,3 +163,9 @@ def SetChallenge(self, actions):
 def SetInteractiveAllowed(self, actions):
     '''Challenge actions granted when AllowUserInteraction is set.'''
     self.interactive_allowed = [str(a) for a in actions]
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='as', out_signature='')
+def SetDismissed(self, actions):
+    '''Challenge actions whose prompt is dismissed when AllowUserInteraction is set.'''
+    self.dismissed_actions = [str(a) for a in actions]

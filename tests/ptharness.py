@@ -1304,7 +1304,7 @@ class PolkitMock:
     record every CheckAuthorization and to answer with challenges.
 
     Methods: set_allowed(actions), allow_unknown(bool), set_challenge(actions),
-    set_interactive_allowed(actions), hang(actions), hang_all(bool), release(),
+    set_interactive_allowed(actions), set_dismissed(actions), hang(actions), hang_all(bool), release(),
     have_hanging(), set_delay(s), calls() -> [dict], clear_calls().
     The recorded list is GetAuthorizationChecks() on the mock interface (the
     stock GetCalls() there is dbusmock's generic method-call log).
@@ -1368,6 +1368,11 @@ class PolkitMock:
         """Challenge actions a (simulated) agent grants when the caller set
         AllowUserInteraction."""
         self._mock('SetInteractiveAllowed', list(actions))
+
+    def set_dismissed(self, actions):
+        """Challenge actions whose prompt the (simulated) user dismisses when the
+        caller set AllowUserInteraction: polkitd's answer carries polkit.dismissed."""
+        self._mock('SetDismissed', list(actions))
 
     def hang(self, actions):
         """CheckAuthorization for these actions does not answer until release()."""

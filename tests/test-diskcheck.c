@@ -552,7 +552,7 @@ static void test_resolve_unknown(void) {
         for (gsize i = 0; i < G_N_ELEMENTS(unknown); i++) {
                 g_autoptr(GError) error = NULL;
                 g_autoptr(DiskInfo) disk = disks_resolve(unknown[i], &error);
-                g_autofree char *expected = g_strdup_printf("No disk '%s'. See passthroughctl disk-list",
+                g_autofree char *expected = g_strdup_printf("No disk '%s'",
                                                             unknown[i]);
 
                 g_assert_null(disk);
@@ -619,7 +619,7 @@ static void test_resolve_non_block(void) {
         assert_invalid(shm_out_error, "Invalid device:");
         /* /dev/NAME that is no block device: "no disk", nothing about what it is. */
         g_assert_error(null_error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE);
-        g_assert_cmpstr(null_error->message, ==, "No disk '/dev/null'. See passthroughctl disk-list");
+        g_assert_cmpstr(null_error->message, ==, "No disk '/dev/null'");
         g_error_free(null_error);
         if (g_file_test("/dev/fd", G_FILE_TEST_IS_SYMLINK)) {
                 GError *fd_error = resolve_error("/dev/fd");
@@ -1191,6 +1191,30 @@ static void test_root_loop_open_checked(void) {
         run_with_loop(LOOP_PARTITIONED, check_loop_open_checked);
 }
 
+/* A device that went away between the check and the open (a stick pulled, a
+ * partition deleted) is NoSuchDevice, not "in use". */
+static void check_loop_open_gone(const LoopDisk *ld) {
+        const char *partx[] = { "partx", "-d", ld->loop, NULL };
+        g_autoptr(GError) error = NULL;
+        struct stat part_st;
+        int fd;
+
+        g_assert_cmpint(stat(ld->partition, &part_st), ==, 0);
+        g_assert_true(run(partx, NULL));
+        fd = disk_open_exclusive(ld->partition, part_st.st_rdev, &error);
+        g_assert_cmpint(fd, ==, -1);
+        g_assert_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE);
+        g_assert_null(strstr(error->message, "in use"));
+        g_clear_error(&error);
+        fd = disk_open_exclusive("/dev/pt-no-such-node", part_st.st_rdev, &error);
+        g_assert_cmpint(fd, ==, -1);
+        g_assert_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE);
+}
+
+static void test_root_loop_open_gone(void) {
+        run_with_loop(LOOP_PARTITIONED, check_loop_open_gone);
+}
+
 static void test_root_loop_free(void) {
         run_with_loop(LOOP_PARTITIONED, check_loop_free);
 }
@@ -1251,6 +1275,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/diskcheck/usage/holders", test_usage_holders);
         g_test_add_func("/diskcheck/resolve/unknown-enumerates-nothing", test_resolve_unknown_enumerates_nothing);
         g_test_add_func("/diskcheck/root/loop-open-checked", test_root_loop_open_checked);
+        g_test_add_func("/diskcheck/root/loop-open-gone", test_root_loop_open_gone);
         g_test_add_func("/diskcheck/resolve/same-answer-for-any-target", test_resolve_same_answer_for_any_target);
         g_test_add_func("/diskcheck/usage/partition-in-raid", test_usage_partition_in_raid);
         g_test_add_func("/diskcheck/usage/priority", test_usage_priority);

@@ -79,6 +79,9 @@ dirs = [
         (opts["systemd_unit_dir"]
          or pkgconfig("systemd", "systemdsystemunitdir", "prefix=" + prefix)
          or os.path.join(prefix, "lib/systemd/system"), "/usr/lib/systemd/system"),
+        (pkgconfig("systemd", "sysusersdir", "prefix=" + prefix) or os.path.join(prefix, "lib/sysusers.d"),
+         "/usr/lib/sysusers.d"),
+        (under_prefix("localedir"), "/usr/share/locale"),
 ]
 for actual, canonical in dirs:
         if actual:
@@ -191,12 +194,14 @@ else
         not_ok "activation file and unit point at $sbindir/passthroughd"
 fi
 
-# 7. nothing installed into polkit's active rules directories.
-if grep -q '/rules\.d/' "$tmp/installed.txt"; then
-        grep '/rules\.d/' "$tmp/installed.txt" | diag
-        not_ok "no active polkit rules installed"
+# 7. one active polkit rules file: the group rule, for local active sessions only.
+rules="$destdir$(installed_path /usr/share/polkit-1/rules.d/50-passthrough.rules)"
+if [ "$(grep -c '/rules\.d/' "$tmp/installed.txt")" = 1 ] && [ -f "$rules" ] &&
+   grep -q 'subject.isInGroup("passthrough") || !subject.local || !subject.active' "$rules"; then
+        ok "the only active polkit rule is the group rule, local active sessions only"
 else
-        ok "no active polkit rules installed"
+        grep '/rules\.d/' "$tmp/installed.txt" | diag
+        not_ok "the only active polkit rule is the group rule, local active sessions only"
 fi
 
 exit $failed

@@ -46,6 +46,7 @@ class Base(unittest.TestCase):
     def setUp(self):
         W.polkit.set_allowed([ATTACH, DETACH])
         W.polkit.set_challenge([])
+        W.polkit.set_dismissed([])
         W.polkit.hang([])
         W.polkit.clear_calls()
 
@@ -214,6 +215,33 @@ class TestAttachDetach(Base):
             flags = [c['flags'] for c in W.polkit.calls()]
             self.assertEqual(flags, [0, 1])
             self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+
+    def test_dismissed_prompt_is_its_own_error(self):
+        """The user closed the agent's dialog: polkitd answers with polkit.dismissed,
+        the caller gets AuthorizationDismissed (not NotAuthorized), nothing changes."""
+        W.polkit.set_allowed([])
+        W.polkit.set_challenge([ATTACH])
+        W.polkit.set_dismissed([ATTACH])
+        with H.LoopDisk(16) as disk:
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev), interactive=True)
+            self.assertError(r, ERR + 'AuthorizationDismissed')
+            self.assertEqual([c['result'] for c in W.polkit.calls()], [[False, False, {'polkit.dismissed': 'true'}]])
+            self.assertNotIn(disk.dev, self.live_sources('pt-linux'))
+            self.assertEqual(W.disk_entry(disk.dev)['AttachedTo'], '')
+            # Without the interactive flag there is no prompt to dismiss.
+            r = W.call('AttachDisk', args3('pt-linux', disk.dev))
+            self.assertError(r, 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired')
+
+    def test_polkit_details_name_the_device(self):
+        """The prompt's $(device.name): size and node for a disk without a model
+        (a loop device); the keys rules use stay as they were."""
+        W.polkit.set_allowed([])
+        uuid = H.virsh('domuuid', 'pt-linux').stdout.strip()
+        with H.LoopDisk(16) as disk:
+            self.assertError(W.call('AttachDisk', args3('pt-linux', disk.dev)), ERR + 'NotAuthorized')
+            details = W.polkit.calls()[0]['details']
+            self.assertEqual(details, {'domain': 'pt-linux', 'domain.uuid': uuid, 'device': disk.dev,
+                                       'device.name': '17 MB (%s)' % disk.dev})
 
     def test_root_caller_skips_polkit(self):
         W.polkit.set_allowed([])
@@ -778,6 +806,48 @@ class TestReadOnly(Base):
                 self.detach('pt-linux', disk.dev)
             finally:
                 H.run(['blockdev', '--setrw', disk.dev])
+
+
+class TestMessages(Base):
+    """Error messages are for any client (an applet included): they name no program."""
+
+    def test_no_error_message_names_a_client(self):
+        W.polkit.set_allowed([])
+        W.polkit.set_challenge([DETACH])
+        replies = []
+        with H.LoopDisk(16) as disk:
+            cases = [
+                ('AttachDisk', args3('pt-linux', 'nosuchdisk0'), 'NoSuchDevice'),
+                ('AttachDisk', args3('no-such-vm', disk.dev), 'NoSuchDomain'),
+                ('AttachDisk', args3('pt-linux', disk.dev + 'p1'), 'NoSuchDevice'),
+                ('AttachDisk', args3('pt-off', disk.dev), 'DomainNotRunning'),
+                ('DetachDisk', args3('pt-linux', disk.dev), 'NotAttached'),
+                ('AttachUsb', args3('pt-linux', 'NOPE'), 'NoSuchDevice'),
+                ('AttachUsb', args3('pt-linux', ''), 'InvalidArgument'),
+                ('Unassign', "('usb:serial=NOT-THERE', @a{sv} {})", 'NotAssigned'),
+                ('Assign', args3('nosuchdevice', 'pt-linux'), 'NoSuchDevice'),
+                ('ListAttached', "('no-such-vm',)", 'NoSuchDomain'),
+            ]
+            for method, args, name in cases:
+                r = W.call(method, args)
+                self.assertError(r, ERR + name)
+                replies.append(r)
+            W.polkit.set_allowed([ATTACH])
+            self.attach('pt-linux', disk.dev)
+            try:
+                r = W.call('AttachDisk', args3('pt-fw', disk.dev))
+                self.assertError(r, ERR + 'AlreadyAttached')
+                replies.append(r)
+                r = W.call('DetachDisk', args3('pt-linux', disk.dev))
+                self.assertError(r, 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired')
+                replies.append(r)
+            finally:
+                W.polkit.set_allowed([DETACH])
+                W.polkit.set_challenge([])
+                self.detach('pt-linux', disk.dev)
+        for r in replies:
+            self.assertNotIn('passthroughctl', r['message'], r)
+            self.assertNotRegex(r['message'], r'\b(usb|disk)-(list|attached|detach)\b', r)
 
 
 class TestClient(Base):

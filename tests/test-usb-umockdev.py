@@ -276,8 +276,12 @@ class TestDeviceStrings(Base):
         details = self.resolved_port('SN-A')
         self.assertEqual(details, {
             'domain': VM, 'domain.uuid': uuid, 'device': '46f4:0001:SN-A', 'device.port': '1-1.1',
-            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A'})
-        self.assertNotIn('device.serial', self.resolved_port('0627:0001'))     # none to give
+            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A',
+            'device.name': 'QEMU USB HARDDRIVE (USB 1-1.1)'})      # the prompt's name: no repeated maker
+        tablet = self.resolved_port('0627:0001')
+        self.assertNotIn('device.serial', tablet)     # none to give
+        # No manufacturer string: hwdb's vendor name where the machine has one.
+        self.assertRegex(tablet['device.name'], r'^(.+ )?QEMU USB Tablet \(USB 1-2\)$')
 
     def test_errors_before_polkit(self):
         cases = [
@@ -367,6 +371,7 @@ class TestHeldByDomain(Base):
             self.assertError(W.call('DetachUsb', args3('pt-holder', spec)), ERR + 'NotAuthorized')
             details = W.polkit.calls()[0]['details']
             self.assertEqual((details['device'], details['device.port']), (spec, '1-7'))
+            self.assertEqual(details['device.name'], 'USB 1-7')
         self.assertError(W.call('DetachUsb', args3('pt-holder', '1-8')), ERR + 'NotAttached', 'port 1-8')
 
     def test_stale_entry_needs_its_node_gone(self):
@@ -507,6 +512,23 @@ class TestScsiDisk(Base):
         self.assertEqual(calls[1]['details']['device'], '/dev/' + self.name)
         self.assertNotIn('/dev/' + self.name, H.virsh('dumpxml', VM).stdout)
 
+    def test_prompt_names_the_disk_as_a_person_knows_it(self):
+        name = 'sdu' + 'abcdefghij'[TestScsiDisk.serial]
+        stick = TB.add_device('block', name, None, ['size', str(62333952), 'removable', '1', 'ro', '0'],
+                              ['DEVTYPE', 'disk', 'DEVNAME', '/dev/' + name, 'MAJOR', '65',
+                               'MINOR', str(96 + TestScsiDisk.serial), 'ID_VENDOR', 'SanDisk', 'ID_MODEL', 'Ultra',
+                               'ID_SERIAL_SHORT', '4C530001'])
+        try:
+            r = W.call('AttachDisk', args3(VM, name))
+            self.assertError(r, ERR + 'NotAuthorized')
+            details = W.polkit.calls()[0]['details']
+            self.assertEqual(details['device.name'], 'SanDisk Ultra 32 GB (/dev/%s)' % name)
+            # The keys rules use stay as they were.
+            self.assertEqual((details['domain'], details['device'], details['device.model'], details['device.serial']),
+                             (VM, '/dev/' + name, 'Ultra', '4C530001'))
+        finally:
+            unplug(stick)
+
     def test_name_with_lun_is_refused_before_polkit(self):
         W.polkit.set_allowed([ATTACH_DISK, ATTACH_RAWIO])
         r = W.call('AttachDisk', args3(VM, self.name, mode='lun', name='x'))
@@ -631,7 +653,8 @@ class TestAssign(AssignBase):
         uuid = H.virsh('domuuid', 'pt-off').stdout.strip()
         self.assertEqual(calls[0]['details'], {
             'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:serial=SN-A,id=46f4:0001', 'device.kind': 'usb',
-            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A'})
+            'device.vendor': '46f4', 'device.product': '0001', 'device.serial': 'SN-A',
+            'device.name': 'QEMU USB HARDDRIVE (USB 1-1.1)'})
         self.assertEqual(assignments(), {})
 
     def test_details_are_what_the_match_covers(self):
@@ -643,7 +666,7 @@ class TestAssign(AssignBase):
         calls = W.polkit.calls()
         self.assertEqual([c['action_id'] for c in calls], [MANAGE, ATTACH_USB])
         want = {'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:port=1-1.1', 'device.kind': 'usb',
-                'device.port': '1-1.1'}
+                'device.port': '1-1.1', 'device.name': 'usb:port=1-1.1'}
         self.assertEqual([c['details'] for c in calls], [want, want])
         self.assertEqual(assignments(), {})
         W.polkit.clear_calls()

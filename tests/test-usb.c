@@ -150,7 +150,7 @@ static void test_resolve_unknown_and_invalid(void) {
         g_autoptr(GPtrArray) devices = sample();
         g_autofree char *long_spec = g_strnfill(256, 'a');
 
-        resolve_fails(devices, "NOPE", PT_ERROR_NO_SUCH_DEVICE, "usb-list");
+        resolve_fails(devices, "NOPE", PT_ERROR_NO_SUCH_DEVICE, "No USB device 'NOPE'");
         resolve_fails(devices, "9:9", PT_ERROR_NO_SUCH_DEVICE, NULL);
         resolve_fails(devices, "1-7.7", PT_ERROR_NO_SUCH_DEVICE, NULL);
         resolve_fails(devices, "ffff:ffff", PT_ERROR_NO_SUCH_DEVICE, NULL);

@@ -25,6 +25,7 @@ static const char *const error_names[_PT_ERROR_MAX] = {
         [PT_ERROR_NOT_ASSIGNED] = ERROR_PREFIX "NotAssigned",
         [PT_ERROR_LIMIT_EXCEEDED] = ERROR_PREFIX "LimitExceeded",
         [PT_ERROR_NOT_SUPPORTED] = ERROR_PREFIX "NotSupported",
+        [PT_ERROR_AUTHORIZATION_DISMISSED] = ERROR_PREFIX "AuthorizationDismissed",
 };
 
 static const sd_bus_error_map error_map[] = {
@@ -44,6 +45,7 @@ static const sd_bus_error_map error_map[] = {
         SD_BUS_ERROR_MAP(ERROR_PREFIX "NotAssigned", ENOKEY),
         SD_BUS_ERROR_MAP(ERROR_PREFIX "LimitExceeded", EUSERS),
         SD_BUS_ERROR_MAP(ERROR_PREFIX "NotSupported", EOPNOTSUPP),
+        SD_BUS_ERROR_MAP(ERROR_PREFIX "AuthorizationDismissed", ECANCELED),
         SD_BUS_ERROR_MAP_END,
 };
 

@@ -27,6 +27,7 @@ typedef enum {
         PT_ERROR_NOT_ASSIGNED,
         PT_ERROR_LIMIT_EXCEEDED,
         PT_ERROR_NOT_SUPPORTED,
+        PT_ERROR_AUTHORIZATION_DISMISSED,   /* the user dismissed polkit's prompt */
         _PT_ERROR_MAX,
 } PtError;
 

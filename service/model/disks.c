@@ -124,6 +124,7 @@ void disk_info_free(DiskInfo *disk) {
         g_free(disk->name);
         g_free(disk->path);
         g_free(disk->id);
+        g_free(disk->vendor);
         g_free(disk->model);
         g_free(disk->serial);
         g_free(disk->wwn);
@@ -153,6 +154,7 @@ DiskInfo *disk_info_copy(const DiskInfo *disk) {
         copy->id = g_strdup(disk->id);
         copy->devnum = disk->devnum;
         copy->size = disk->size;
+        copy->vendor = g_strdup(disk->vendor);
         copy->model = g_strdup(disk->model);
         copy->serial = g_strdup(disk->serial);
         copy->wwn = g_strdup(disk->wwn);
@@ -406,6 +408,7 @@ static GPtrArray *read_partitions(Udev *udev, UdevDevice *disk) {
         return parts;
 }
 
+static const char *const vendor_keys[] = { "ID_VENDOR_ENC", "device/vendor", "ID_VENDOR", NULL };
 /* The model as the device gives it (ID_MODEL_ENC), not udev's ID_MODEL
  * with blanks made underscores ("WDC_WD10EZEX-08WN4A0"). */
 static const char *const model_keys[] = { "ID_MODEL_ENC", "device/model", "device/name", "ID_MODEL", NULL };
@@ -419,6 +422,7 @@ static DiskInfo *disk_info_new_from_device(Udev *udev, UdevDevice *dev) {
         disk->path = g_strconcat("/dev/", disk->name, NULL);
         disk->devnum = udev_device_get_devnum(dev);
         disk->size = device_size(dev);
+        disk->vendor = first_value(dev, vendor_keys);
         disk->model = first_value(dev, model_keys);
         disk->serial = first_value(dev, serial_keys);
         disk->wwn = first_value(dev, wwn_keys);
@@ -488,10 +492,10 @@ static gboolean check_whole_disk(UdevDevice *dev, GError **error) {
         if (is_stacked_name(name))
                 return fail(error, PT_ERROR_INVALID_ARGUMENT,
                             "%s is a device-mapper/RAID device; only whole disks can be given to a VM. "
-                            "Pass one of the disks below it (see passthroughctl disk-list)", name);
+                            "Pass one of the disks below it", name);
         if (g_strcmp0(udev_device_get_devtype(dev), "disk") != 0 || !disk_name_supported(dev, name))
                 return fail(error, PT_ERROR_INVALID_ARGUMENT,
-                            "%s is not a disk that can be given to a VM. See passthroughctl disk-list", name);
+                            "%s is not a disk that can be given to a VM", name);
         return TRUE;
 }
 
@@ -574,7 +578,7 @@ GPtrArray *disks_list(GError **error) {
 }
 
 static void no_such_disk(const char *spec, GError **error) {
-        fail(error, PT_ERROR_NO_SUCH_DEVICE, "No disk '%s'. See passthroughctl disk-list", spec);
+        fail(error, PT_ERROR_NO_SUCH_DEVICE, "No disk '%s'", spec);
 }
 
 DiskInfo *disk_read(const char *name, GError **error) {
@@ -1134,15 +1138,24 @@ gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
 
 /* Open the checked disk exclusively: nothing on the host may have
  * it, and the node opened must be the device checked. */
+/* Why the exclusive open failed: busy, gone (unplugged, loop detached), or else. */
+static void set_open_error(const char *path, int err, GError **error) {
+        if (err == EBUSY)
+                g_set_error(error, PT_ERROR, PT_ERROR_DEVICE_BUSY,
+                            "%s is in use on the host (exclusive open failed: %s). Stop what uses it first",
+                            path, g_strerror(err));
+        else if (err == ENOENT || err == ENXIO || err == ENODEV)
+                g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE, "%s is gone (no such device)", path);
+        else
+                g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot open %s: %s", path, g_strerror(err));
+}
+
 int disk_open_exclusive(const char *path, dev_t devnum, GError **error) {
         int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
         struct stat st;
 
         if (fd < 0) {
-                int err = errno;
-                g_set_error(error, PT_ERROR, err == EBUSY ? PT_ERROR_DEVICE_BUSY : PT_ERROR_FAILED,
-                            "%s is in use on the host (exclusive open failed: %s). Stop what uses it first",
-                            path, g_strerror(err));
+                set_open_error(path, errno, error);
                 return -1;
         }
         if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum) {

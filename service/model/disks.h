@@ -20,6 +20,7 @@ typedef struct {
         char *id;              /* best /dev/disk/by-id basename (wwn-* first), else name */
         dev_t devnum;
         guint64 size;          /* bytes */
+        char *vendor;          /* "" when unknown ("ATA" for libata disks) */
         char *model;           /* "" when unknown; strings are printable ASCII */
         char *serial;
         char *wwn;

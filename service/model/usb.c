@@ -120,7 +120,7 @@ gboolean usb_spec_valid(const char *spec, GError **error) {
                 return TRUE;
         g_set_error_literal(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
                             "Invalid USB device: pass a serial number, bus:device, a port like 1-2.3, "
-                            "vendor:product or an Id from passthroughctl usb-list (1-255 printable ASCII characters)");
+                            "vendor:product or an Id from ListUsbDevices (1-255 printable ASCII characters)");
         return FALSE;
 }
 
@@ -284,7 +284,7 @@ const UsbDevice *usb_resolve(GPtrArray *devices, const char *spec, GError **erro
                 set_ambiguous(error, spec, candidates);
         else
                 g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE,
-                            "No USB device '%s'. See passthroughctl usb-list", spec);
+                            "No USB device '%s'", spec);
         return NULL;
 }
 
@@ -292,13 +292,13 @@ gboolean usb_check_attachable(const UsbDevice *dev, GError **error) {
         if (dev->is_root_hub) {
                 g_set_error(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
                             "%s is the root hub of USB bus %u (the host controller); it cannot be given to a VM. "
-                            "Pass a device plugged into it (see passthroughctl usb-list)", dev->id, dev->bus);
+                            "Pass a device plugged into it", dev->id, dev->bus);
                 return FALSE;
         }
         if (dev->is_hub) {
                 g_set_error(error, PT_ERROR, PT_ERROR_INVALID_ARGUMENT,
                             "%s (port %s) is a USB hub; hubs cannot be given to a VM. "
-                            "Pass a device plugged into it (see passthroughctl usb-list)", dev->id, dev->port);
+                            "Pass a device plugged into it", dev->id, dev->port);
                 return FALSE;
         }
         return TRUE;

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "autoattach.h"
 #include "busdict.h"
+#include "devname.h"
 #include "model.h"
 #include "request.h"
 #include "udev-util.h"
@@ -109,6 +110,9 @@ static void add_match_details(GHashTable *details, const DeviceMatch *match) {
         };
 
         g_hash_table_replace(details, (gpointer) "device", device_match_to_string(match));
+        /* A present device the caller named keeps its readable name (match_for_present). */
+        if (!g_hash_table_contains(details, "device.name"))
+                g_hash_table_replace(details, (gpointer) "device.name", device_match_to_string(match));
         g_hash_table_replace(details, (gpointer) "device.kind", g_strdup(device_match_kind(match)));
         if (match->value && keys[match->type])
                 g_hash_table_replace(details, (gpointer) keys[match->type], g_strdup(match->value));
@@ -157,8 +161,8 @@ static gboolean resolve_present(const char *spec, UsbDevice **usb, GPtrArray **u
                 g_propagate_error(error, g_steal_pointer(&disk_error));
         else
                 g_set_error(error, PT_ERROR, PT_ERROR_NO_SUCH_DEVICE,
-                            "No USB device or disk '%s' is connected. See passthroughctl usb-list and disk-list, "
-                            "or assign a match string (usb:serial=..., disk:wwn=...)", spec);
+                            "No USB device or disk '%s' is connected; to assign a device that is not, "
+                            "pass a match string (usb:serial=..., disk:wwn=...)", spec);
         return FALSE;
 }
 
@@ -188,6 +192,8 @@ static DeviceMatch *match_for_present(AssignCall *call, GError **error) {
 
         if (!resolve_present(call->device_spec, &usb, &usb_devices, &disk, error))
                 return NULL;
+        g_hash_table_replace(call->details, (gpointer) "device.name",
+                             usb ? usb_display_name(usb) : disk_display_name(disk));
         if (usb)
                 return device_match_for_usb(usb_resolve(usb_devices, usb->id, NULL), usb_devices, error);
         if (!refuse_system_disk(disk, error))
@@ -206,8 +212,7 @@ static gboolean refuse_assigned(const Assignment *a, const char *match, GError *
         g_autofree char *as = g_str_equal(own, match) ? g_strdup("") : g_strdup_printf(" (as %s)", own);
 
         g_set_error(error, PT_ERROR, PT_ERROR_ALREADY_ASSIGNED,
-                    "%s is already assigned%s to VM %s. Unassign it first: passthroughctl unassign %s", match, as,
-                    a->domain, own);
+                    "%s is already assigned%s to VM %s; unassign %s first", match, as, a->domain, own);
         return FALSE;
 }
 
@@ -432,7 +437,7 @@ static gint find_assignment(GPtrArray *list, const char *spec, GError **error) {
         }
         if (i < 0)
                 g_set_error(error, PT_ERROR, PT_ERROR_NOT_ASSIGNED,
-                            "'%s' is not assigned. See ListAssignments (passthroughctl assignments)", spec);
+                            "'%s' is not assigned", spec);
         return i;
 }
 

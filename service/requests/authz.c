@@ -68,17 +68,19 @@ static void report_result(Check *check, PolkitAuthorizationResult *result) {
                 check_finish(check, NULL);
                 return;
         }
-        if (polkit_authorization_result_get_is_challenge(result) && !check->interactive) {
-                check_deny(check, PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                           "Interactive authentication required. Run passthroughctl from a terminal or "
-                           "call with interactive authorization allowed");
+        /* The user closed the prompt: not a refusal, so it has a name of its
+         * own that a desktop client can stay quiet about. */
+        if (polkit_authorization_result_get_dismissed(result)) {
+                msg = g_strdup_printf("Authentication for %s was dismissed", check->action);
+                check_deny(check, PT_ERROR_AUTHORIZATION_DISMISSED, msg);
                 return;
         }
-        if (polkit_authorization_result_get_dismissed(result))
-                msg = g_strdup_printf("Authentication for %s was dismissed", check->action);
-        else
-                msg = g_strdup_printf("Not authorized to perform %s. Ask an administrator to grant it "
-                                      "(see the polkit rules example shipped with passthrough)", check->action);
+        if (polkit_authorization_result_get_is_challenge(result) && !check->interactive) {
+                check_deny(check, PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                           "Interactive authentication required: call again with interactive authorization allowed");
+                return;
+        }
+        msg = g_strdup_printf("Not authorized to perform %s", check->action);
         check_deny(check, PT_ERROR_NOT_AUTHORIZED, msg);
 }
 
@@ -102,17 +104,30 @@ static void polkit_answered(GObject *source, GAsyncResult *res, gpointer data) {
         check_deny(check, PT_ERROR_NOT_AUTHORIZED, msg);
 }
 
+/* The check outlives the call that asks for it: keep copies of the details
+ * (callers may pass strings they free), without empty values. */
+static GHashTable *copy_details(GHashTable *table) {
+        GHashTable *copy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        GHashTableIter iter;
+        gpointer key, value;
+
+        if (!table)
+                return copy;
+        g_hash_table_iter_init(&iter, table);
+        while (g_hash_table_iter_next(&iter, &key, &value))
+                if (value && *(const char *) value)
+                        g_hash_table_insert(copy, g_strdup(key), g_strdup(value));
+        return copy;
+}
+
 static PolkitDetails *make_details(GHashTable *table) {
         PolkitDetails *details = polkit_details_new();
         GHashTableIter iter;
         gpointer key, value;
 
-        if (!table)
-                return details;
         g_hash_table_iter_init(&iter, table);
         while (g_hash_table_iter_next(&iter, &key, &value))
-                if (value && *(const char *) value)
-                        polkit_details_insert(details, key, value);
+                polkit_details_insert(details, key, value);
         return details;
 }
 
@@ -190,7 +205,7 @@ AuthzCheck *authz_check(Authz *authz, sd_bus_message *message, const char *actio
         check->authz = authz;
         check->message = sd_bus_message_ref(message);
         check->action = g_strdup(action);
-        check->details = details ? g_hash_table_ref(details) : NULL;
+        check->details = copy_details(details);
         check->interactive = sd_bus_message_get_allow_interactive_authorization(message) > 0;
         check->done = done;
         check->data = data;

@@ -26,11 +26,12 @@ Authz *authz_new(Callers *callers);
 void authz_free(Authz *authz);
 
 /* Called on the main thread: error NULL when allowed; else PT_ERROR_NOT_AUTHORIZED,
+ * PT_ERROR_AUTHORIZATION_DISMISSED (the user closed the prompt),
  * PT_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED or PT_ERROR_LIMIT_EXCEEDED. */
 typedef void (*AuthzDone)(GError *error, gpointer data);
 
 /* Check `action` for the sender of `message` with polkit details given as
- * key/value pairs (NULL values are skipped). Always answers through `done`,
+ * key/value pairs (copied; NULL and empty values are skipped). Always answers through `done`,
  * never before this function returns. The handle is valid until then. */
 AuthzCheck *authz_check(Authz *authz, sd_bus_message *message, const char *action,
                         GHashTable *details, AuthzDone done, gpointer data);

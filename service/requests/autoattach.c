@@ -650,8 +650,7 @@ static void consider(AutoAttach *aa, const Scope *scope, const AssignState *stat
         if (state->error || (!state->usb && !state->disk))
                 return;
         if (!state->domain_known) {
-                g_autofree char *message = g_strdup_printf("No domain '%s'. See passthroughctl domains",
-                                                           state->domain_name);
+                g_autofree char *message = g_strdup_printf("No domain '%s'", state->domain_name);
                 report_failure(aa, state->match, state->domain_name, assign_state_kind(state), assign_state_id(state),
                                message);
         } else if (state->running && !state->attached && within_pace(aa, state)) {

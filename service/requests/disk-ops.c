@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "busdict.h"
+#include "devname.h"
 #include "devxml.h"
 #include "disks.h"
 #include "model.h"
@@ -60,8 +61,10 @@ static const RequestKind disk_kind = {
 
 static void authorize(DiskRequest *req, const char *action, AuthzDone done) {
         g_autoptr(GHashTable) details = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autofree char *name = req->disk ? disk_display_name(req->disk) : g_strdup(req->base.source);
 
         g_hash_table_insert(details, (gpointer) "device", req->base.source);
+        g_hash_table_insert(details, (gpointer) "device.name", name);
         if (req->base.alias)
                 g_hash_table_insert(details, (gpointer) "device.foreign", (gpointer) (req->foreign ? "true" : "false"));
         if (req->disk) {
@@ -374,8 +377,8 @@ static gboolean find_in_domain(DiskRequest *req, virDomainPtr dom, DomainDisk **
                 }
         domain_xml_free(parsed);
         g_set_error(error, PT_ERROR, PT_ERROR_NOT_ATTACHED,
-                    "%s is not attached to VM %s. See passthroughctl disk-attached %s",
-                    req->base.source, req->base.domain_name, req->base.domain_name);
+                    "%s is not attached to VM %s",
+                    req->base.source, req->base.domain_name);
         return FALSE;
 }
 

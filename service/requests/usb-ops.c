@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "busdict.h"
+#include "devname.h"
 #include "devxml.h"
 #include "request.h"
 #include "usb.h"
@@ -117,8 +118,10 @@ static gboolean resolve_device(UsbRequest *req, GError **error) {
 
 static void authorize(UsbRequest *req, const char *action, AuthzDone done) {
         g_autoptr(GHashTable) details = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autofree char *name = req->dev ? usb_display_name(req->dev) : g_strdup_printf("USB %s", req->port);
 
         g_hash_table_insert(details, (gpointer) "device", req->base.id);
+        g_hash_table_insert(details, (gpointer) "device.name", name);
         g_hash_table_insert(details, (gpointer) "device.port", req->port);
         if (req->base.alias)
                 g_hash_table_insert(details, (gpointer) "device.foreign", (gpointer) (req->foreign ? "true" : "false"));
@@ -183,8 +186,8 @@ static gboolean check_not_attached(Request *base, virConnectPtr conn, virDomainP
         if (!holder)
                 return TRUE;
         g_set_error(error, PT_ERROR, PT_ERROR_ALREADY_ATTACHED,
-                    "%s is already attached to VM %s. Detach it first: passthroughctl usb-detach %s %s",
-                    base->source, holder->name, holder->name, base->id);
+                    "%s is already attached to VM %s; detach it from there first",
+                    base->source, holder->name);
         return FALSE;
 }
 
@@ -305,8 +308,8 @@ static gboolean find_in_domain(UsbRequest *req, virDomainPtr dom, const DomainUs
                         *xml_out = g_steal_pointer(&parsed);
                         return TRUE;
                 }
-        g_set_error(error, PT_ERROR, PT_ERROR_NOT_ATTACHED, "%s is not attached to VM %s. See passthroughctl usb-attached %s",
-                    req->base.source, req->base.domain_name, req->base.domain_name);
+        g_set_error(error, PT_ERROR, PT_ERROR_NOT_ATTACHED, "%s is not attached to VM %s",
+                    req->base.source, req->base.domain_name);
         return FALSE;
 }
 
