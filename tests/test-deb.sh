@@ -143,18 +143,13 @@ check "the activation file starts the packaged binary through the packaged unit"
                grep -qx "BusName=org.example.Passthrough1" "$2"' \
         sh "$activation" "$tmp/passthroughd.root$unitdir/passthroughd.service"
 
-if [ -f "$src/data/passthrough.sysusers" ]; then
-        check "passthroughd: sysusers entry for the group passthrough" \
-                grep -q "^g *passthrough\b" "$tmp/passthroughd.root/usr/lib/sysusers.d/passthrough.conf"
-else
-        skip "passthroughd: sysusers entry" "no data/passthrough.sysusers in this tree yet"
-fi
-if [ -s "$src/po/LINGUAS" ] && grep -qv '^#' "$src/po/LINGUAS"; then
-        check "passthroughd: translations of the domain passthrough" \
-                sh -c 'grep -q "^/usr/share/locale/.*/LC_MESSAGES/passthrough.mo$" "$1"' sh "$tmp/passthroughd.files"
-else
-        skip "passthroughd: translations" "po/LINGUAS lists no language yet"
-fi
+check "passthroughd: sysusers entry for the group passthrough" \
+        grep -q "^g *passthrough\b" "$tmp/passthroughd.root/usr/lib/sysusers.d/passthrough.conf"
+check "passthroughd: the group rule, active (rules.d)" \
+        grep -q 'isInGroup("passthrough")' "$tmp/passthroughd.root/usr/share/polkit-1/rules.d/50-passthrough.rules"
+check "passthroughd: translations of the domain passthrough (one per language in po/LINGUAS)" \
+        sh -c 'for l in $(grep -v "^#" "$2"); do grep -qx "/usr/share/locale/$l/LC_MESSAGES/passthrough.mo" "$1" || exit 1; done' \
+        sh "$tmp/passthroughd.files" "$src/po/LINGUAS"
 
 # The maintainer scripts run for real, with the commands they call replaced by
 # stubs that log their arguments (deb-systemd-helper answers as for a unit it
@@ -193,10 +188,8 @@ invoke_other='^deb-systemd-invoke .*|^deb-systemd-helper enable|FAILED'
 calls postinst configure
 check "postinst configure (install): reloads the bus policy" called "$reload"
 check "postinst configure (install): neither enables nor starts the unit" not_called "$invoke_other"
-if [ -f "$src/data/passthrough.sysusers" ]; then
-        check "postinst configure: creates the group (systemd-sysusers passthrough.conf)" \
-                called '^systemd-sysusers .*passthrough\.conf'
-fi
+check "postinst configure: creates the group (systemd-sysusers passthrough.conf)" \
+        called '^systemd-sysusers .*passthrough\.conf'
 calls postinst configure 0.0.1
 check "postinst configure OLD (upgrade): reloads the bus policy, then try-restarts the unit" \
         called "$reload" "^deb-systemd-invoke try-restart passthroughd\.service$"
