@@ -615,7 +615,8 @@ def _kill_namespace_qemus():
 
 def _comm(pid):
     try:
-        return open('/proc/%d/comm' % pid).read().strip()
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
     except OSError:
         return ''
 

@@ -221,6 +221,25 @@ class TestMenu(Base):
             self.assertNotIn(disk.dev, live_sources(VM1))
             self.assert_asked_polkit(ATTACH)
 
+    def test_3b_a_dismissed_prompt_is_not_shouted(self):
+        # The user closed the password dialog: the service answers
+        # AuthorizationDismissed, the applet only logs it (no notification).
+        W.polkit.set_dismissed([ATTACH])
+        try:
+            with H.LoopDisk(16) as disk:
+                self.wait_disk_in_menu(disk)
+                DESK.click(self.disk_label(disk), 'Give to %s' % VM1)
+                self.wait(lambda: 'Authentication for %s was dismissed' % ATTACH in DESK.applet_log(), 30,
+                          'the dismissed answer in the applet log')
+                self.assert_asked_polkit(ATTACH)
+                self.assertNotIn(disk.dev, live_sources(VM1))
+                # A notification is sent before the log line would be, if at
+                # all (notes_failure replaces the g_message): none came.
+                time.sleep(1)
+                self.assertEqual(self.new_notifications(), [])
+        finally:
+            W.polkit.set_dismissed([])
+
     def test_4_a_disk_without_identity_cannot_be_assigned(self):
         # A loop device has no WWN, serial or by-id name: the service could not
         # know it again, so "Always give to" is offered disabled, with why.
