@@ -203,6 +203,10 @@ calls postrm remove
 check "postrm remove: reloads the bus policy" called "$reload"
 calls postrm purge
 check "postrm purge: forgets the unit's state" called '^deb-systemd-helper purge passthroughd\.service$'
+mkdir -p "$fake/root/var/lib/passthrough" && echo "[assignment]" >"$fake/root/var/lib/passthrough/assignments"
+check "postrm purge: removes the service's state (/var/lib/passthrough, under DPKG_ROOT)" \
+        sh -c 'DPKG_ROOT=$1 PATH="$2/bin:$PATH" sh "$2/script" purge >/dev/null 2>&1 && [ ! -e "$1/var/lib/passthrough" ]' \
+        sh "$fake/root" "$fake"
 check "maintainer scripts are valid sh" \
         sh -c 'for s in postinst prerm postrm; do sh -n "$1/$s" || exit 1; done' sh "$tmp/passthroughd.control"
 check "passthroughd Depends: libvirt, sd-bus, polkit, a system bus" \

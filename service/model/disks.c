@@ -423,6 +423,10 @@ static DiskInfo *disk_info_new_from_device(Udev *udev, UdevDevice *dev) {
         disk->devnum = udev_device_get_devnum(dev);
         disk->size = device_size(dev);
         disk->vendor = first_value(dev, vendor_keys);
+        if (g_str_has_prefix(disk->vendor, "0x")) {     /* a virtio disk's is its PCI vendor id */
+                g_free(disk->vendor);
+                disk->vendor = g_strdup("");
+        }
         disk->model = first_value(dev, model_keys);
         disk->serial = first_value(dev, serial_keys);
         disk->wwn = first_value(dev, wwn_keys);
@@ -1136,8 +1140,6 @@ gboolean disk_check_attachable(const DiskInfo *disk, const DiskUsage *usage,
 
 /* ---------------------------------------------------------------- opening */
 
-/* Open the checked disk exclusively: nothing on the host may have
- * it, and the node opened must be the device checked. */
 /* Why the exclusive open failed: busy, gone (unplugged, loop detached), or else. */
 static void set_open_error(const char *path, int err, GError **error) {
         if (err == EBUSY)
@@ -1150,6 +1152,8 @@ static void set_open_error(const char *path, int err, GError **error) {
                 g_set_error(error, PT_ERROR, PT_ERROR_FAILED, "Cannot open %s: %s", path, g_strerror(err));
 }
 
+/* Open the checked disk exclusively: nothing on the host may have
+ * it, and the node opened must be the device checked. */
 int disk_open_exclusive(const char *path, dev_t devnum, GError **error) {
         int fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
         struct stat st;

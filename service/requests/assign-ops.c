@@ -100,6 +100,25 @@ static gboolean read_no_options(sd_bus_message *message, GError **error) {
         return ok;
 }
 
+/* The prompt's name of what a match covers.  A serial, WWN or by-id name is
+ * the device itself: its readable name (`now`, from match_for_present) if the
+ * caller named a present one.  A port or vendor:product match covers any such
+ * device, whatever is plugged in now: the prompt says so. */
+static char *match_display_name(const DeviceMatch *match, const char *now) {
+        g_autofree char *which = NULL;
+
+        if (match->type != MATCH_USB_PORT && match->type != MATCH_USB_ID)
+                return now ? g_strdup(now) : device_match_to_string(match);
+        if (match->type == MATCH_USB_ID)
+                which = g_strdup_printf("any USB device %s:%s", match->vendor_id, match->product_id);
+        else if (match->vendor_id)
+                which = g_strdup_printf("any USB device %s:%s in port %s", match->vendor_id, match->product_id,
+                                        match->value);
+        else
+                which = g_strdup_printf("any USB device in port %s", match->value);
+        return now ? g_strdup_printf("%s (now %s)", which, now) : g_steal_pointer(&which);
+}
+
 /* The polkit details of a match: what it covers, not whichever present
  * device it happens to name now (that device may be a different one later). */
 static void add_match_details(GHashTable *details, const DeviceMatch *match) {
@@ -110,9 +129,8 @@ static void add_match_details(GHashTable *details, const DeviceMatch *match) {
         };
 
         g_hash_table_replace(details, (gpointer) "device", device_match_to_string(match));
-        /* A present device the caller named keeps its readable name (match_for_present). */
-        if (!g_hash_table_contains(details, "device.name"))
-                g_hash_table_replace(details, (gpointer) "device.name", device_match_to_string(match));
+        g_hash_table_replace(details, (gpointer) "device.name",
+                             match_display_name(match, g_hash_table_lookup(details, "device.name")));
         g_hash_table_replace(details, (gpointer) "device.kind", g_strdup(device_match_kind(match)));
         if (match->value && keys[match->type])
                 g_hash_table_replace(details, (gpointer) keys[match->type], g_strdup(match->value));
