@@ -14,10 +14,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-# Build.
+# Build (gettext: the po/ catalogs, and xgettext/msgmerge for tests/test-po.sh).
 PKGS_BUILD="meson ninja-build pkg-config gcc libvirt-dev libsystemd-dev libudev-dev
     libpolkit-gobject-1-dev libglib2.0-dev libxml2-dev libjson-glib-dev libmount-dev libblkid-dev
-    libsmartcols-dev bash-completion"
+    libsmartcols-dev bash-completion gettext"
 # Run and test.  pkttyagent ships in polkitd on Debian 12; pkexec is not needed.
 # clang and libclang-rt-dev (libFuzzer and the sanitizer runtimes, which apt
 # only recommends) build the fuzz harnesses (tests/fuzz/run-fuzz.sh).
