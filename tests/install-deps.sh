@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-# Build (gettext: the translations, merged into the polkit policy too).
+# Build (gettext: the po/ catalogs, merged into the polkit policy too; xgettext/msgmerge for the po tests).
 PKGS_BUILD="meson ninja-build pkg-config gcc libvirt-dev libsystemd-dev libudev-dev
     libpolkit-gobject-1-dev libglib2.0-dev libxml2-dev libjson-glib-dev libmount-dev libblkid-dev
     libsmartcols-dev bash-completion gettext"

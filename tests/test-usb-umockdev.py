@@ -666,20 +666,20 @@ class TestAssign(AssignBase):
         calls = W.polkit.calls()
         self.assertEqual([c['action_id'] for c in calls], [MANAGE, ATTACH_USB])
         want = {'domain': 'pt-off', 'domain.uuid': uuid, 'device': 'usb:port=1-1.1', 'device.kind': 'usb',
-                'device.port': '1-1.1', 'device.name': 'any USB device in port 1-1.1'}
+                'device.port': '1-1.1', 'device.name': 'usb:port=1-1.1'}
         self.assertEqual([c['details'] for c in calls], [want, want])
         self.assertEqual(assignments(), {})
         W.polkit.clear_calls()
         self.assertError(W.call('Assign', args3('usb:id=0627:0001', 'pt-off')), ERR + 'NotAuthorized')
         self.assertEqual(W.polkit.calls()[1]['details']['device.vendor'], '0627')
-        self.assertEqual(W.polkit.calls()[1]['details']['device.name'], 'any USB device 0627:0001')
+        self.assertEqual(W.polkit.calls()[1]['details']['device.name'], 'usb:id=0627:0001')
         self.assertNotIn('device.port', W.polkit.calls()[1]['details'])
         # A present device without a serial is assigned by its port: the prompt
-        # says that anything in that port will be given, not just this device.
+        # shows the match (anything in that port will be given), then this device.
         W.polkit.clear_calls()
         self.assertError(W.call('Assign', args3('0627:0001', 'pt-off')), ERR + 'NotAuthorized')
         self.assertRegex(W.polkit.calls()[1]['details']['device.name'],
-                         r'^any USB device (0627:0001 )?in port 1-2 \(now (.+ )?QEMU USB Tablet \(USB 1-2\)\)$')
+                         r'^usb:port=1-2(,id=0627:0001)? \((.+ )?QEMU USB Tablet \(USB 1-2\)\)$')
         W.polkit.clear_calls()
         self.assertError(W.call('Assign', args3('disk:wwn=0x5000c500deadbeef', 'pt-off')), ERR + 'NotAuthorized')
         calls = W.polkit.calls()

@@ -103,20 +103,15 @@ static gboolean read_no_options(sd_bus_message *message, GError **error) {
 /* The prompt's name of what a match covers.  A serial, WWN or by-id name is
  * the device itself: its readable name (`now`, from match_for_present) if the
  * caller named a present one.  A port or vendor:product match covers any such
- * device, whatever is plugged in now: the prompt says so. */
+ * device, whatever is plugged in now: the prompt shows the match itself
+ * ("usb:port=1-2"), with the device there now in brackets.  No words of ours:
+ * the name reads the same in every language's prompt. */
 static char *match_display_name(const DeviceMatch *match, const char *now) {
-        g_autofree char *which = NULL;
+        g_autofree char *text = device_match_to_string(match);
 
         if (match->type != MATCH_USB_PORT && match->type != MATCH_USB_ID)
-                return now ? g_strdup(now) : device_match_to_string(match);
-        if (match->type == MATCH_USB_ID)
-                which = g_strdup_printf("any USB device %s:%s", match->vendor_id, match->product_id);
-        else if (match->vendor_id)
-                which = g_strdup_printf("any USB device %s:%s in port %s", match->vendor_id, match->product_id,
-                                        match->value);
-        else
-                which = g_strdup_printf("any USB device in port %s", match->value);
-        return now ? g_strdup_printf("%s (now %s)", which, now) : g_steal_pointer(&which);
+                return now ? g_strdup(now) : g_steal_pointer(&text);
+        return now ? g_strdup_printf("%s (%s)", text, now) : g_steal_pointer(&text);
 }
 
 /* The polkit details of a match: what it covers, not whichever present
