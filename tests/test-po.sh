@@ -18,7 +18,6 @@
 # shellcheck disable=SC2317
 set -eu
 
-
 mode=${1:-}
 src=${2:-}
 if [ -z "$src" ] || [ ! -f "$src/po/POTFILES.in" ] || { [ "$mode" != check ] && [ "$mode" != help ]; }; then
