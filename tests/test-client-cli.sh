@@ -5,7 +5,7 @@
 # order (VM DEVICE) and what it refuses, suggestions for unknown commands,
 # warnings (always) and hints (only on a terminal, through tests/ptyrun.py),
 # exit codes by error name, the bus that cannot be reached, --json of
-# attach, detach and version, and Ctrl-C during a slow detach.
+# attach, detach and version, Ctrl-C during a slow detach and just after one.
 #
 # Usage: test-client-cli.sh PATH-TO-passthroughctl
 #
@@ -309,6 +309,14 @@ grep -q '^Waiting for the guest to release USB /dev/slow…$' "$TMP/err" \
 run 0 disk-detach debian /dev/slow
 same "$TMP/out" "a slow detach waited for to the end" <<'EOF'
 Detached /dev/slow from debian
+EOF
+# Ctrl-C once the reply is in, while the result is being written (stdout a
+# full pipe): the detach is reported, not cut short by SIGINT.
+"$PY" "$HERE/late-sigint.py" "$TMP/out" "$CTL" --address "$ADDR" disk-detach debian /dev/sdb 2>"$TMP/err"
+rc=$?
+[ "$rc" = 0 ] && ok "Ctrl-C after the reply: exit 0" || not_ok "Ctrl-C after the reply: exit 0" "got exit $rc" "$(cat "$TMP/err")"
+same "$TMP/out" "Ctrl-C after the reply: the detach reported" <<'EOF'
+Detached /dev/sdb from debian
 EOF
 
 finish
