@@ -77,10 +77,10 @@ void ctl_hint(const char *format, ...) G_GNUC_PRINTF(1, 2);
 void ctl_set_hints(bool enabled);
 bool ctl_hints_wanted(void);
 
-/* errors.c: D-Bus error names -> exit codes, hints. */
-int ctl_error_exit_code(const char *name);
+/* errors.c: D-Bus errors (their names, for NoReply the message) -> exit codes, hints. */
+int ctl_error_exit_code(const sd_bus_error *error);
 bool ctl_error_is_dismissed(const char *name);
-void ctl_error_hint(const char *name, const char *domain);
+void ctl_error_hint(const sd_bus_error *error, const char *domain);
 
 /* wait.c */
 int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec, const char *waiting,
