@@ -82,7 +82,8 @@ int ctl_error_exit_code(const sd_bus_error *error);
 bool ctl_error_is_dismissed(const char *name);
 void ctl_error_hint(const sd_bus_error *error, const char *domain);
 
-/* wait.c */
+/* wait.c: leaves SIGINT blocked until exit (a Ctrl-C after the reply does
+ * not cut the report short); for a command's last wait. */
 int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec, const char *waiting,
                            sd_bus_error *ret_error, sd_bus_message **ret_reply, bool *ret_interrupted);
 
