@@ -47,6 +47,7 @@ Needs Debian's python3-gi: run it with /usr/bin/python3.
 
 import argparse
 import json
+import os
 import re
 import shlex
 import sys
@@ -276,9 +277,14 @@ FAILING_DEVICES = {
     '/dev/dismissed': ('AuthorizationDismissed', 'The authentication dialog was dismissed'),
     '/dev/nosuch': ('NoSuchDevice', 'No such disk: /dev/nosuch'),
 }
-# DetachDisk or DetachUsb of this device answers only after SLOW_DETACH_MS.
+# DetachDisk or DetachUsb of this device answers only after SLOW_DETACH_MS;
+# so does ListAttached of SLOW_DOMAIN (with nothing).
 SLOW_DEVICE = '/dev/slow'
+SLOW_DOMAIN = 'slowvm'
 SLOW_DETACH_MS = 4000
+# AttachDisk or DetachDisk of this device: the mock exits without answering
+# (as a service that dies mid-call).
+CRASH_DEVICE = '/dev/crash'
 
 
 def attach_disk(domain, device, options, interactive):
@@ -662,6 +668,11 @@ class Mock:
         if method in ('DetachDisk', 'DetachUsb') and children[1].unpack() == SLOW_DEVICE:
             GLib.timeout_add(SLOW_DETACH_MS, lambda: invocation.return_value(None))
             return
+        if method == 'ListAttached' and children[0].unpack() == SLOW_DOMAIN:
+            GLib.timeout_add(SLOW_DETACH_MS, lambda: invocation.return_value(v('(aa{sv})', ([],))))
+            return
+        if method in ('AttachDisk', 'DetachDisk') and children[1].unpack() == CRASH_DEVICE:
+            os._exit(3)
         try:
             invocation.return_value(self.dispatch(method, children, interactive))
         except Failure as e:

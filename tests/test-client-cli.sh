@@ -5,7 +5,7 @@
 # order (VM DEVICE) and what it refuses, suggestions for unknown commands,
 # warnings (always) and hints (only on a terminal, through tests/ptyrun.py),
 # exit codes by error name, the bus that cannot be reached, --json of
-# attach, detach and version, and Ctrl-C during a slow detach.
+# attach, detach and version, Ctrl-C during a slow detach and just after one.
 #
 # Usage: test-client-cli.sh PATH-TO-passthroughctl
 #
@@ -248,6 +248,19 @@ grep -qx 'Hint: Start it first: virsh start win11' "$TMP/err" && ok "VM not runn
 run 1 usb-attach debian 0781:5567
 run 2 disk-list extra
 
+# --- NoReply: a timeout (6) only when it says so ----------------------------------------------
+# The service dies mid-call: dbus-daemon's NoReply, a failure (1), through
+# sd_bus_call() (attach) and through the interruptible wait (detach).
+for verb in disk-attach disk-detach; do
+        run 1 $verb debian /dev/crash
+        same "$TMP/err" "$verb: the service died mid-call: exit 1, dbus-daemon's message" <<'EOF'
+passthroughctl: Message recipient disconnected from message bus without replying
+EOF
+        restart_mock
+done
+# sd-bus gave up waiting ($SYSTEMD_BUS_TIMEOUT for a listing): a timeout.
+SYSTEMD_BUS_TIMEOUT=1 run 6 attached slowvm
+
 # --- --json of attach, detach, version: the bus's names --------------------------------------
 run 0 --json disk-attach debian /dev/sdb --target vdc
 check_py "disk-attach --json" '
@@ -309,6 +322,32 @@ grep -q '^Waiting for the guest to release USB /dev/slow…$' "$TMP/err" \
 run 0 disk-detach debian /dev/slow
 same "$TMP/out" "a slow detach waited for to the end" <<'EOF'
 Detached /dev/slow from debian
+EOF
+# Ctrl-C once the reply is in, while the result is being written (stdout a
+# full pipe): the detach is reported, not cut short by SIGINT.
+"$PY" "$HERE/late-sigint.py" "$TMP/out" "$CTL" --address "$ADDR" disk-detach debian /dev/sdb 2>"$TMP/err"
+rc=$?
+[ "$rc" = 0 ] && ok "Ctrl-C after the reply: exit 0" || not_ok "Ctrl-C after the reply: exit 0" "got exit $rc" "$(cat "$TMP/err")"
+same "$TMP/out" "Ctrl-C after the reply: the detach reported" <<'EOF'
+Detached /dev/sdb from debian
+EOF
+
+# --- the bus gave up waiting (its reply_timeout): NoReply, a timeout -----------------------------
+kill "$MOCK_PID" "$BUS_PID"
+wait "$MOCK_PID" 2>/dev/null
+cat >"$TMP/bus.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <include>/usr/share/dbus-1/session.conf</include>
+  <limit name="reply_timeout">1000</limit>
+</busconfig>
+EOF
+start_bus "$TMP/bus.conf"
+start_mock
+run 6 disk-detach debian /dev/slow
+same "$TMP/err" "the bus's reply timeout: exit 6, its message" <<'EOF'
+passthroughctl: Message did not receive a reply (timeout by message bus)
 EOF
 
 finish

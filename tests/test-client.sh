@@ -37,9 +37,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_bus [CONFIG-FILE]: a private bus (a session bus without CONFIG-FILE).
 start_bus() {
-        local out
-        out=$(dbus-daemon --session --fork --print-address=1 --print-pid=1) || exit 1
+        local out config=${1:+--config-file=$1}
+        out=$(dbus-daemon "${config:---session}" --fork --print-address=1 --print-pid=1) || exit 1
         ADDR=$(sed -n 1p <<<"$out")
         BUS_PID=$(sed -n 2p <<<"$out")
 }
@@ -205,7 +206,7 @@ import_output() {
 
 # restart_mock: a mock with its canned state again.
 restart_mock() {
-        kill "$MOCK_PID"
+        kill "$MOCK_PID" 2>/dev/null   # (it may have exited: /dev/crash)
         wait "$MOCK_PID" 2>/dev/null
         start_mock
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <glib/gi18n.h>
+
 #include "bbvirt-conf.h"
 
 #define MAX_SERIAL 128 /* passthroughd keeps this much of a device string */
@@ -77,16 +79,16 @@ const char *bbvirt_serial_problem(const char *serial)
         gsize n = strlen(serial);
 
         if (n == 0)
-                return "empty";
+                return _("empty");
         if (n > MAX_SERIAL)
-                return "longer than 128 characters";
+                return _("longer than 128 characters");
         for (const char *s = serial; *s; s++)
                 if ((unsigned char) *s < 0x20 || (unsigned char) *s >= 0x7f)
-                        return "not printable ASCII";
+                        return _("not printable ASCII");
         if (serial[0] == ' ' || serial[n - 1] == ' ')
-                return "a space at either end";
+                return _("a space at either end");
         if (ends_like_id(serial, n))
-                return "it ends like " ID_SUFFIX ", which a match string takes for vendor and product";
+                return _("it ends like ,id=vvvv:pppp, which a match string takes for vendor and product");
         return NULL;
 }
 
@@ -94,10 +96,10 @@ const char *bbvirt_serial_problem(const char *serial)
 static const char *text_problem(const char *text)
 {
         if (!g_utf8_validate(text, -1, NULL))
-                return "not valid UTF-8";
+                return _("not valid UTF-8");
         for (const char *s = text; *s; s++)
                 if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return "a control character";
+                        return _("a control character");
         return NULL;
 }
 
@@ -256,7 +258,7 @@ static bool fail(Parser *p, bool fatal, const char *format, ...)
 /* A quote or an array open at the end of the file: bash stops there too. */
 static bool fail_unclosed(Parser *p, guint line, const char *what)
 {
-        fail(p, true, "%s is never closed", what);
+        fail(p, true, _("%s is never closed"), what);
         p->failure_line = line;
         return false;
 }
@@ -307,13 +309,13 @@ static bool check_special(Parser *p, int c)
 {
         switch (c) {
         case '\0':
-                return fail(p, false, "NUL byte");
+                return fail(p, false, _("NUL byte"));
         case '$':
-                return fail(p, false, "%s", peek_at(p, 1) == '(' ?
-                            "command substitution $(...) is never run" :
-                            "expansion with '$' is not supported (nothing is evaluated)");
+                return fail(p, false, _("%s"), peek_at(p, 1) == '(' ?
+                            _("command substitution $(...) is never run") :
+                            _("expansion with '$' is not supported (nothing is evaluated)"));
         case '`':
-                return fail(p, false, "command substitution `...` is never run");
+                return fail(p, false, _("command substitution `...` is never run"));
         default:
                 return true;
         }
@@ -324,9 +326,9 @@ static bool check_unquoted(Parser *p, int c, WordKind kind)
         if (!check_special(p, c))
                 return false;
         if (in_set(c, "|&;<>()"))
-                return fail(p, false, "unquoted '%c' is shell syntax, not part of a value", c);
+                return fail(p, false, _("unquoted '%c' is shell syntax, not part of a value"), c);
         if (in_set(c, kind == WORD_ELEMENT ? "*?[{~" : "~"))
-                return fail(p, false, "unquoted '%c' would be expanded by the shell (quote it)", c);
+                return fail(p, false, _("unquoted '%c' would be expanded by the shell (quote it)"), c);
         return true;
 }
 
@@ -351,7 +353,7 @@ static bool check_quoted(Parser *p, int c, int quote)
 {
         if (quote == '"')
                 return check_special(p, c);
-        return c != '\0' || fail(p, false, "NUL byte");
+        return c != '\0' || fail(p, false, _("NUL byte"));
 }
 
 /* '...' or "...", possibly over several lines. */
@@ -364,7 +366,7 @@ static bool read_quoted(Parser *p, GString *out)
         advance(p);
         while ((c = peek(p)) != quote) {
                 if (c < 0)
-                        return fail_unclosed(p, line, quote == '"' ? "quote \"" : "quote '");
+                        return fail_unclosed(p, line, quote == '"' ? _("quote \"") : _("quote '"));
                 if (quote == '"' && c == '\\') {
                         read_quoted_escape(p, out);
                         continue;
@@ -385,10 +387,10 @@ static bool read_escape(Parser *p, GString *out)
         int next = peek_at(p, 1);
 
         if (next < 0)
-                return fail(p, false, "backslash at the end of the file");
+                return fail(p, false, _("backslash at the end of the file"));
         advance(p);
         if (next == '\0')
-                return fail(p, false, "NUL byte");
+                return fail(p, false, _("NUL byte"));
         if (next != '\n')
                 g_string_append_c(out, (char) next);
         advance(p);
@@ -431,8 +433,8 @@ static bool fail_after_array(Parser *p)
         int c = peek(p);
 
         if (c < 0x20)
-                return fail(p, false, "control character 0x%02x", (unsigned) c);
-        return fail(p, false, "text right after ')': bash reads no array there");
+                return fail(p, false, _("control character 0x%02x"), (unsigned) c);
+        return fail(p, false, _("text right after ')': bash reads no array there"));
 }
 
 static bool read_array(Parser *p, Assignment *a)
@@ -447,7 +449,7 @@ static bool read_array(Parser *p, Assignment *a)
                 skip_blanks(p, true);
                 c = peek(p);
                 if (c < 0)
-                        return fail_unclosed(p, line, "array (");
+                        return fail_unclosed(p, line, _("array ("));
                 if (c == ')') {
                         advance(p);
                         return ends_word(peek(p), WORD_VALUE) || fail_after_array(p);
@@ -499,16 +501,16 @@ static bool fail_not_assignment(Parser *p, gsize n, bool first)
         int c = peek(p);
 
         if (n > 0 && peek_at(p, n) == '+' && peek_at(p, n + 1) == '=')
-                return fail(p, false, "'+=' is not supported: give the whole value with '='");
+                return fail(p, false, _("'+=' is not supported: give the whole value with '='"));
         if (first && starts_compound(p, n))
-                return fail(p, true, "compound command or function definition (what follows depends on running it)");
+                return fail(p, true, _("compound command or function definition (what follows depends on running it)"));
         if (!check_special(p, c))
                 return false;
         if (c < 0x20 && c != '\t')
-                return fail(p, false, "control character 0x%02x", (unsigned) c);
+                return fail(p, false, _("control character 0x%02x"), (unsigned) c);
         if (in_set(c, "|&;<>()"))
-                return fail(p, false, "'%c': only assignments are read, nothing is run", c);
-        return fail(p, false, "not an assignment: a command, which is never run");
+                return fail(p, false, _("'%c': only assignments are read, nothing is run"), c);
+        return fail(p, false, _("not an assignment: a command, which is never run"));
 }
 
 static bool parse_assignment(Parser *p, Assignment *a, bool first)
@@ -613,10 +615,10 @@ static const char *skip_statement(Parser *p, const char *start, guint line)
                         advance(p);
         }
         if (s.here_document)
-                return "a here-document follows";
+                return _("a here-document follows");
         if (s.quote)
-                return "a quote is never closed";
-        return s.depth > 0 ? "a parenthesis is never closed" : NULL;
+                return _("a quote is never closed");
+        return s.depth > 0 ? _("a parenthesis is never closed") : NULL;
 }
 
 /* why_stop: why nothing after the statement is read, or NULL. */
@@ -626,16 +628,16 @@ static void report_failure(Parser *p, guint first_line, const char *why_stop)
         g_autofree char *reason = g_steal_pointer(&p->failure);
 
         if (why_stop)
-                diagnose(p, p->failure_line, BBVIRT_SKIPPED, "%s; %s: nothing from line %u on is read",
+                diagnose(p, p->failure_line, BBVIRT_SKIPPED, _("%s; %s: nothing from line %u on is read"),
                          reason, why_stop, first_line);
         else if (p->fatal)
-                diagnose(p, p->failure_line, BBVIRT_SKIPPED, "%s; nothing from line %u on is read",
+                diagnose(p, p->failure_line, BBVIRT_SKIPPED, _("%s; nothing from line %u on is read"),
                          reason, first_line);
         else if (last_line > first_line)
-                diagnose(p, p->failure_line, BBVIRT_SKIPPED, "%s; lines %u-%u skipped",
+                diagnose(p, p->failure_line, BBVIRT_SKIPPED, _("%s; lines %u-%u skipped"),
                          reason, first_line, last_line);
         else
-                diagnose(p, p->failure_line, BBVIRT_SKIPPED, "%s; line skipped", reason);
+                diagnose(p, p->failure_line, BBVIRT_SKIPPED, _("%s; line skipped"), reason);
 }
 
 /* --------------------------------------------------------------- settings */
@@ -695,7 +697,7 @@ static void note_replaced(Parser *p, const Assignment *a, guint previous_line)
 {
         if (previous_line)
                 diagnose(p, a->line, BBVIRT_NOTE,
-                         "%s is set again (before on line %u); the later value counts, as in bash",
+                         _("%s is set again (before on line %u); the later value counts, as in bash"),
                          a->name, previous_line);
 }
 
@@ -738,7 +740,7 @@ static const char *value_problem(const char *text, bool is_name)
         const char *problem = text_problem(text);
 
         if (!problem && is_name && strlen(text) > MAX_NAME)
-                return "longer than 255 bytes, more than passthroughd takes";
+                return _("longer than 255 bytes, more than passthroughd takes");
         return problem;
 }
 
@@ -749,9 +751,9 @@ static void skip_text(Parser *p, const Assignment *a, const char *value, const c
         g_autofree char *quoted = value ? quote_value(value) : NULL;
 
         if (quoted)
-                diagnose(p, a->line, BBVIRT_SKIPPED, "%s=%s: %s; skipped", a->name, quoted, problem);
+                diagnose(p, a->line, BBVIRT_SKIPPED, _("%s=%s: %s; skipped"), a->name, quoted, problem);
         else
-                diagnose(p, a->line, BBVIRT_SKIPPED, "%s %s; skipped", a->name, problem);
+                diagnose(p, a->line, BBVIRT_SKIPPED, _("%s %s; skipped"), a->name, problem);
         doubt(p, g_strdup(a->name), a->line);
 }
 
@@ -764,7 +766,7 @@ static void set_text(Parser *p, const Assignment *a, BbvirtDomain *d, Setting se
         const char *problem;
 
         if (a->is_array) {
-                skip_text(p, a, NULL, "must be one value, not an array");
+                skip_text(p, a, NULL, _("must be one value, not an array"));
                 return;
         }
         w = g_ptr_array_index(a->words, 0);
@@ -799,8 +801,8 @@ static void set_rng(Parser *p, const Assignment *a, BbvirtDomain *d)
         const Word *w = a->is_array ? NULL : g_ptr_array_index(a->words, 0);
 
         if (w && words->len > 1)
-                diagnose(p, a->line, BBVIRT_NOTE, "%s=value replaces only the first element of the array "
-                         "of line %u, as in bash", a->name, d->rng_line);
+                diagnose(p, a->line, BBVIRT_NOTE, _("%s=value replaces only the first element of the array "
+                         "of line %u, as in bash"), a->name, d->rng_line);
         else
                 note_replaced(p, a, d->rng_line);
         d->rng_line = a->line;
@@ -830,10 +832,10 @@ static void add_serial(Parser *p, BbvirtDomain *d, const Word *w)
         if (w->scalar && !w->text[0])
                 return;
         if (problem) {
-                diagnose(p, w->line, BBVIRT_SKIPPED, "serial %s in DOMAIN_RNG_%s: %s; not imported",
+                diagnose(p, w->line, BBVIRT_SKIPPED, _("serial %s in DOMAIN_RNG_%s: %s; not imported"),
                          quoted, d->id, problem);
         } else if (find_serial(d->serials, w->text)) {
-                diagnose(p, w->line, BBVIRT_NOTE, "serial %s is listed twice in DOMAIN_RNG_%s", quoted, d->id);
+                diagnose(p, w->line, BBVIRT_NOTE, _("serial %s is listed twice in DOMAIN_RNG_%s"), quoted, d->id);
         } else {
                 s = g_new0(BbvirtSerial, 1);
                 s->serial = g_strdup(w->text);
@@ -857,11 +859,11 @@ static bool in_doubt(Parser *p, const BbvirtDomain *d)
         guint rng_line = doubt_line(p, "DOMAIN_RNG_", d->id);
 
         if (name_line)
-                diagnose(p, d->rng_line, BBVIRT_SKIPPED, "DOMAIN_RNG_%s not imported: the domain's name is "
-                         "uncertain (DOMAIN_NAME_%s, line %u)", d->id, d->id, name_line);
+                diagnose(p, d->rng_line, BBVIRT_SKIPPED, _("DOMAIN_RNG_%s not imported: the domain's name is "
+                         "uncertain (DOMAIN_NAME_%s, line %u)"), d->id, d->id, name_line);
         else if (rng_line)
-                diagnose(p, d->rng_line, BBVIRT_SKIPPED, "DOMAIN_RNG_%s not imported: line %u, not understood, "
-                         "may change it", d->id, rng_line);
+                diagnose(p, d->rng_line, BBVIRT_SKIPPED, _("DOMAIN_RNG_%s not imported: line %u, not understood, "
+                         "may change it"), d->id, rng_line);
         return name_line || rng_line;
 }
 
@@ -885,11 +887,11 @@ static void apply_assignment(Parser *p, const Assignment *a)
         BbvirtDomain *d;
 
         if (setting == SETTING_OTHER) {
-                diagnose(p, a->line, BBVIRT_NOTE, "%s is not a bbvirt setting; ignored", a->name);
+                diagnose(p, a->line, BBVIRT_NOTE, _("%s is not a bbvirt setting; ignored"), a->name);
                 return;
         }
         if (!*id) {
-                diagnose(p, a->line, BBVIRT_SKIPPED, "%s names no domain; skipped", a->name);
+                diagnose(p, a->line, BBVIRT_SKIPPED, _("%s names no domain; skipped"), a->name);
                 return;
         }
         d = domain_get(p, id);
@@ -952,14 +954,14 @@ static bool keep_first(SerialCheck *check, BbvirtDomain *d, BbvirtSerial *s)
                 return true;
         }
         if (strcmp(other->name, d->name) == 0) {
-                diagnose(check->parser, s->line, BBVIRT_NOTE, "serial %s is listed for domain %s again",
+                diagnose(check->parser, s->line, BBVIRT_NOTE, _("serial %s is listed for domain %s again"),
                          quoted, d->name);
                 return false;
         }
         g_hash_table_add(check->conflicted, g_strdup(s->serial));
         listed = find_serial(other->serials, s->serial);
         diagnose(check->parser, s->line, BBVIRT_SKIPPED,
-                 "serial %s is listed for domains %s (line %u) and %s; imported for neither",
+                 _("serial %s is listed for domains %s (line %u) and %s; imported for neither"),
                  quoted, other->name, listed ? listed->line : 0, d->name);
         return true;
 }

@@ -142,15 +142,15 @@ int ctl_report_error(const Ctl *ctl, const char *method, const sd_bus_error *err
         }
         if (ctl_error_is_dismissed(error->name)) {
                 fprintf(stderr, "%s\n", _("Authorization dismissed."));
-                return ctl_error_exit_code(error->name);
+                return ctl_error_exit_code(error);
         }
         message = error->message && error->message[0] ? error->message : error->name;
         if (ctl->verbose)
                 ctl_error("%s (%s)", message, error->name);
         else
                 ctl_error("%s", message);
-        ctl_error_hint(error->name, ctl->domain);
-        return ctl_error_exit_code(error->name);
+        ctl_error_hint(error, ctl->domain);
+        return ctl_error_exit_code(error);
 }
 
 int ctl_new_call(Ctl *ctl, const char *method, sd_bus_message **ret)

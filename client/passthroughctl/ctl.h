@@ -14,6 +14,7 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_slot, sd_bus_slot_unref)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_event, sd_event_unref)
 
@@ -76,12 +77,13 @@ void ctl_hint(const char *format, ...) G_GNUC_PRINTF(1, 2);
 void ctl_set_hints(bool enabled);
 bool ctl_hints_wanted(void);
 
-/* errors.c: D-Bus error names -> exit codes, hints. */
-int ctl_error_exit_code(const char *name);
+/* errors.c: D-Bus errors (their names, for NoReply the message) -> exit codes, hints. */
+int ctl_error_exit_code(const sd_bus_error *error);
 bool ctl_error_is_dismissed(const char *name);
-void ctl_error_hint(const char *name, const char *domain);
+void ctl_error_hint(const sd_bus_error *error, const char *domain);
 
-/* wait.c */
+/* wait.c: leaves SIGINT blocked until exit (a Ctrl-C after the reply does
+ * not cut the report short); for a command's last wait. */
 int ctl_call_interruptible(sd_bus *bus, sd_bus_message *call, uint64_t timeout_usec, const char *waiting,
                            sd_bus_error *ret_error, sd_bus_message **ret_reply, bool *ret_interrupted);
 

@@ -10,12 +10,20 @@
 #define SERVICE_ERROR BUS_INTERFACE ".Error."
 #define DBUS_ERROR "org.freedesktop.DBus.Error."
 
-/* hint: {VM} stands for the VM the command named. */
+/* hint: {VM} stands for the VM the command named. message: when set, the
+ * entry is only for an error of that name with exactly that message. */
 typedef struct {
         const char *name;
         int exit_code;
         const char *hint;
+        const char *message;
 } ErrorInfo;
+
+/* NoReply is a timeout only when its message says so: dbus-daemon sends it
+ * too when the service went away without answering, and sd-bus when the
+ * connection was closed ("Connection terminated"); those are failures (1). */
+#define SD_BUS_TIMED_OUT "Method call timed out"
+#define DBUS_DAEMON_TIMED_OUT "Message did not receive a reply (timeout by message bus)"
 
 static const ErrorInfo error_infos[] = {
         { SERVICE_ERROR "NotAuthorized", CTL_EXIT_NOT_AUTHORIZED,
@@ -39,8 +47,9 @@ static const ErrorInfo error_infos[] = {
              "'passthroughctl usb-list' say which VM that is.") },
         { SERVICE_ERROR "Timeout", CTL_EXIT_TIMEOUT,
           N_("The guest may still let go later; a longer --timeout waits longer.") },
-        { DBUS_ERROR "Timeout", CTL_EXIT_TIMEOUT, NULL },
-        { DBUS_ERROR "NoReply", CTL_EXIT_TIMEOUT, NULL },
+        { DBUS_ERROR "Timeout", CTL_EXIT_TIMEOUT, NULL },   /* sd_bus_call()'s -ETIMEDOUT */
+        { DBUS_ERROR "NoReply", CTL_EXIT_TIMEOUT, NULL, SD_BUS_TIMED_OUT },
+        { DBUS_ERROR "NoReply", CTL_EXIT_TIMEOUT, NULL, DBUS_DAEMON_TIMED_OUT },
         { SERVICE_ERROR "DomainNotRunning", CTL_EXIT_FAILURE,
           N_("Start it first: virsh start {VM}") },
         { SERVICE_ERROR "NotAttached", CTL_EXIT_FAILURE,
@@ -49,10 +58,16 @@ static const ErrorInfo error_infos[] = {
           N_("Is passthroughd installed? 'systemctl status passthroughd' shows whether it runs.") },
 };
 
-static const ErrorInfo *find_error(const char *name)
+static bool error_matches(const ErrorInfo *info, const sd_bus_error *error)
 {
-        for (size_t i = 0; name && i < G_N_ELEMENTS(error_infos); i++)
-                if (strcmp(error_infos[i].name, name) == 0)
+        return strcmp(info->name, error->name) == 0 &&
+               (!info->message || g_strcmp0(info->message, error->message) == 0);
+}
+
+static const ErrorInfo *find_error(const sd_bus_error *error)
+{
+        for (size_t i = 0; error->name && i < G_N_ELEMENTS(error_infos); i++)
+                if (error_matches(&error_infos[i], error))
                         return &error_infos[i];
         return NULL;
 }
@@ -62,17 +77,17 @@ bool ctl_error_is_dismissed(const char *name)
         return g_strcmp0(name, SERVICE_ERROR "AuthorizationDismissed") == 0;
 }
 
-int ctl_error_exit_code(const char *name)
+int ctl_error_exit_code(const sd_bus_error *error)
 {
-        const ErrorInfo *info = find_error(name);
+        const ErrorInfo *info = find_error(error);
 
         return info ? info->exit_code : CTL_EXIT_FAILURE;
 }
 
 /* domain: the VM the command named, or NULL. */
-void ctl_error_hint(const char *name, const char *domain)
+void ctl_error_hint(const sd_bus_error *error, const char *domain)
 {
-        const ErrorInfo *info = find_error(name);
+        const ErrorInfo *info = find_error(error);
         g_autoptr(GString) text = NULL;
 
         if (!info || !info->hint)

@@ -72,7 +72,7 @@ static GPtrArray *choose_columns(const ListSpec *spec, const char *wanted, char 
 static void print_columns(const ListSpec *spec)
 {
         for (guint i = 0; i < spec->n_known; i++)
-                printf("%12s  %s\n", spec->columns[i].name, spec->columns[i].help);
+                printf("%12s  %s\n", spec->columns[i].name, _(spec->columns[i].help));
 }
 
 int listing_check_options(Ctl *ctl, const char *verb)
@@ -84,7 +84,7 @@ int listing_check_options(Ctl *ctl, const char *verb)
         if (!ctl->columns && !ctl->list_columns)
                 return -1;
         if (!spec)
-                return ctl_usage_error("option %s is not valid for '%s'",
+                return ctl_usage_error(_("option %s is not valid for '%s'"),
                                        ctl->columns ? "-o" : "--list-columns", verb);
         if (ctl->list_columns || g_ascii_strcasecmp(ctl->columns, COLUMNS_HELP) == 0) {
                 print_columns(spec);
@@ -92,10 +92,11 @@ int listing_check_options(Ctl *ctl, const char *verb)
         }
         chosen = choose_columns(spec, ctl->columns, &unknown);
         if (chosen && chosen->len == 0)
-                return ctl_usage_error("-o needs column names (" CTL_PROGRAM " %s --list-columns lists them)", verb);
+                return ctl_usage_error(_("-o needs column names (%s %s --list-columns lists them)"),
+                                       CTL_PROGRAM, verb);
         if (!chosen)
-                return ctl_usage_error("unknown column '%s' for %s (" CTL_PROGRAM " %s --list-columns lists them)",
-                                       unknown, verb, verb);
+                return ctl_usage_error(_("unknown column '%s' for %s (%s %s --list-columns lists them)"),
+                                       unknown, verb, CTL_PROGRAM, verb);
         return -1;
 }
 

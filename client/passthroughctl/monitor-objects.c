@@ -248,7 +248,7 @@ void monitor_load_objects(Monitor *monitor)
 
 static int report_parse_failure(const char *member, int r)
 {
-        ctl_error("Failed to parse signal %s: %s", member, g_strerror(-r));
+        ctl_error(_("Failed to parse signal %s: %s"), member, g_strerror(-r));
         return 0;
 }
 

@@ -145,9 +145,24 @@ void table_print(const Table *table, const Ctl *ctl)
                         printf("%s\n", g_strchomp(*line));
 }
 
+/* The tenths of rest (a fraction of 1 << shift) as lsblk (util-linux 2.38)
+ * rounds them: first to thousandths, truncated, then to the nearest tenth
+ * (so 1.9499 is 1.9 and 1.95 is 2.0). 0 to 10. */
+static guint64 size_tenths(guint64 rest, guint shift)
+{
+        guint64 thousandths;
+
+        if (rest >= G_MAXUINT64 / 1000) /* only with shift 60: no room for * 1000 */
+                thousandths = ((rest >> 10) * 1000) >> (shift - 10);
+        else
+                thousandths = (rest * 1000) >> shift;
+        return (thousandths + 50) / 100;
+}
+
 /* Sizes as lsblk (util-linux 2.38) shows them: binary units, one letter,
  * one decimal only when needed, rounded as lsblk rounds (512B, 8G, 465.8G,
- * 1.8T), with the locale's decimal point. */
+ * 1.9G for 1.94 GiB, 1024M for 1023.96 MiB), with the locale's decimal
+ * point. tests/test-format-size.c compares with lsblk's own output. */
 char *format_size(guint64 bytes)
 {
         static const char units[] = "BKMGTPE";
@@ -160,12 +175,11 @@ char *format_size(guint64 bytes)
                 shift += 10;
         whole = bytes >> shift;
         rest = bytes & ((G_GUINT64_CONSTANT(1) << shift) - 1);
-        if (rest) {
-                tenths = ((rest >> (shift - 10)) + 50) / 100;
-                if (tenths == 10) {
-                        whole++;
-                        tenths = 0;
-                }
+        if (rest)
+                tenths = size_tenths(rest, shift);
+        if (tenths == 10) {
+                whole++;
+                tenths = 0;
         }
         if (tenths == 0)
                 return g_strdup_printf("%" G_GUINT64_FORMAT "%c", whole, units[shift / 10]);

@@ -34,13 +34,13 @@ static char *attached_discard_cell(GVariant *record)
 }
 
 static const ListColumn attached_columns[] = {
-        { "KIND", "disk or usb", "Kind", CELL_TEXT, NULL, 0 },
-        { "DEVICE-ID", "the service's Id of the device", "Id", CELL_TEXT, NULL, 0 },
-        { "SOURCE", "the host device: /dev/sdb, or BUS:DEV of a USB device", "Source", CELL_TEXT, NULL, 0 },
-        { "TARGET", "the guest's target (vdb, sda) or the USB hostdev's alias", "Target", CELL_TEXT, NULL, 0 },
-        { "BUS", "a disk's bus: virtio, scsi", NULL, CELL_TEXT, attached_bus_cell, 0 },
-        { "MODE", "a disk's mode: disk, lun", NULL, CELL_TEXT, attached_mode_cell, 0 },
-        { "DISCARD", "a disk's guest TRIM reaches the host: 1 or 0", NULL, CELL_TEXT, attached_discard_cell,
+        { "KIND", N_("disk or usb"), "Kind", CELL_TEXT, NULL, 0 },
+        { "DEVICE-ID", N_("the service's Id of the device"), "Id", CELL_TEXT, NULL, 0 },
+        { "SOURCE", N_("the host device: /dev/sdb, or BUS:DEV of a USB device"), "Source", CELL_TEXT, NULL, 0 },
+        { "TARGET", N_("the guest's target (vdb, sda) or the USB hostdev's alias"), "Target", CELL_TEXT, NULL, 0 },
+        { "BUS", N_("a disk's bus: virtio, scsi"), NULL, CELL_TEXT, attached_bus_cell, 0 },
+        { "MODE", N_("a disk's mode: disk, lun"), NULL, CELL_TEXT, attached_mode_cell, 0 },
+        { "DISCARD", N_("a disk's guest TRIM reaches the host: 1 or 0"), NULL, CELL_TEXT, attached_discard_cell,
           SCOLS_FL_RIGHT },
 };
 

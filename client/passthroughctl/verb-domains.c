@@ -11,10 +11,10 @@ static char *domain_devices_cell(GVariant *record)
 }
 
 static const ListColumn domain_columns[] = {
-        { "NAME", "the VM's name", "Name", CELL_TEXT, NULL, 0 },
-        { "STATE", "running, paused, shut off, ... (as virsh list)", "State", CELL_TEXT, NULL, 0 },
-        { "UUID", "the VM's UUID", "Uuid", CELL_TEXT, NULL, 0 },
-        { "DEVICES", "how many host devices it has", NULL, CELL_TEXT, domain_devices_cell, 0 },
+        { "NAME", N_("the VM's name"), "Name", CELL_TEXT, NULL, 0 },
+        { "STATE", N_("running, paused, shut off, ... (as virsh list)"), "State", CELL_TEXT, NULL, 0 },
+        { "UUID", N_("the VM's UUID"), "Uuid", CELL_TEXT, NULL, 0 },
+        { "DEVICES", N_("how many host devices it has"), NULL, CELL_TEXT, domain_devices_cell, 0 },
 };
 
 const ListSpec domains_spec = {

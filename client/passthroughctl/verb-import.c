@@ -68,7 +68,7 @@ static guint report_diagnostics(const char *name, const BbvirtConf *conf)
                 const BbvirtDiagnostic *d = g_ptr_array_index(conf->diagnostics, i);
                 g_autofree char *message = sanitize_text(d->message);
 
-                ctl_error("%s:%u: %s%s", name, d->line, d->severity == BBVIRT_NOTE ? "note: " : "", message);
+                ctl_error("%s:%u: %s%s", name, d->line, d->severity == BBVIRT_NOTE ? _("note: ") : "", message);
                 if (d->severity == BBVIRT_SKIPPED)
                         skipped++;
         }

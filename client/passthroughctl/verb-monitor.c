@@ -136,7 +136,7 @@ int monitor_print(const Monitor *monitor, const MonitorEvent *event)
         }
         if (fflush(stdout) == 0)
                 return 0;
-        ctl_error("Failed to write output: %s", g_strerror(errno));
+        ctl_error(_("Failed to write output: %s"), g_strerror(errno));
         return sd_event_exit(monitor->event, CTL_EXIT_FAILURE);
 }
 
@@ -151,7 +151,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                 return 0;
         r = read_arguments(m, spec, &arguments);
         if (r < 0) {
-                ctl_error("Failed to parse signal %s: %s", spec->member, g_strerror(-r));
+                ctl_error(_("Failed to parse signal %s: %s"), spec->member, g_strerror(-r));
                 return 0;
         }
         text = signal_text(spec->member, arguments);
@@ -169,7 +169,7 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 {
         const Monitor *monitor = userdata;
 
-        ctl_error("Disconnected from the bus");
+        ctl_error(_("Disconnected from the bus"));
         return sd_event_exit(monitor->event, CTL_EXIT_FAILURE);
 }
 
@@ -216,14 +216,14 @@ static int setup(Ctl *ctl, Monitor *monitor)
 
         r = add_exit_signals(event);
         if (r < 0) {
-                ctl_error("Failed to handle SIGINT and SIGTERM: %s", g_strerror(-r));
+                ctl_error(_("Failed to handle SIGINT and SIGTERM: %s"), g_strerror(-r));
                 return CTL_EXIT_FAILURE;
         }
         r = sd_bus_attach_event(ctl->bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
                 r = add_matches(ctl->bus, monitor);
         if (r < 0) {
-                ctl_error("Failed to subscribe to the signals: %s", g_strerror(-r));
+                ctl_error(_("Failed to subscribe to the signals: %s"), g_strerror(-r));
                 return CTL_EXIT_FAILURE;
         }
         return CTL_EXIT_OK;
@@ -238,7 +238,7 @@ int verb_monitor(Ctl *ctl, char **args)
 
         r = sd_event_new(&event);
         if (r < 0) {
-                ctl_error("Failed to create the event loop: %s", g_strerror(-r));
+                ctl_error(_("Failed to create the event loop: %s"), g_strerror(-r));
                 return CTL_EXIT_FAILURE;
         }
         monitor.event = event;
@@ -248,7 +248,7 @@ int verb_monitor(Ctl *ctl, char **args)
                 r = sd_event_loop(event);
         }
         if (r < 0) {
-                ctl_error("Event loop failed: %s", g_strerror(-r));
+                ctl_error(_("Event loop failed: %s"), g_strerror(-r));
                 r = CTL_EXIT_FAILURE;
         }
         sd_bus_detach_event(ctl->bus);

@@ -26,21 +26,21 @@ static char *usb_id_cell(GVariant *record)
 /* BUS, DEV and ID as lsusb shows them; names the device gives, else those
  * of the USB ID database (the service picks). */
 static const ListColumn usb_columns[] = {
-        { "BUS", "bus number (lsusb Bus)", NULL, CELL_TEXT, usb_bus_cell, 0 },
-        { "DEV", "device number on the bus (lsusb Device)", NULL, CELL_TEXT, usb_dev_cell, 0 },
-        { "ID", "vendor:product (lsusb ID)", NULL, CELL_TEXT, usb_id_cell, 0 },
-        { "VENDOR", "manufacturer name: the device's, else the USB ID database's", "Manufacturer",
+        { "BUS", N_("bus number (lsusb Bus)"), NULL, CELL_TEXT, usb_bus_cell, 0 },
+        { "DEV", N_("device number on the bus (lsusb Device)"), NULL, CELL_TEXT, usb_dev_cell, 0 },
+        { "ID", N_("vendor:product (lsusb ID)"), NULL, CELL_TEXT, usb_id_cell, 0 },
+        { "VENDOR", N_("manufacturer name: the device's, else the USB ID database's"), "Manufacturer",
           CELL_TEXT, NULL, 0 },
-        { "PRODUCT", "product name: the device's, else the USB ID database's", "Product", CELL_TEXT, NULL, 0 },
-        { "SERIAL", "serial number", "Serial", CELL_TEXT, NULL, 0 },
-        { "PORT", "physical port path, 1-2.3", "Port", CELL_TEXT, NULL, 0 },
-        { "DEVICE-ID", "the service's Id of the device (for usb-attach, assign)", "Id", CELL_TEXT, NULL, 0 },
-        { "HUB", "a hub: 1 or 0 (hubs are not attached)", "IsHub", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
-        { "AVAIL", "free, busy (a disk on it is used), attached or unavailable (a hub)", "State",
+        { "PRODUCT", N_("product name: the device's, else the USB ID database's"), "Product", CELL_TEXT, NULL, 0 },
+        { "SERIAL", N_("serial number"), "Serial", CELL_TEXT, NULL, 0 },
+        { "PORT", N_("physical port path, 1-2.3"), "Port", CELL_TEXT, NULL, 0 },
+        { "DEVICE-ID", N_("the service's Id of the device (for usb-attach, assign)"), "Id", CELL_TEXT, NULL, 0 },
+        { "HUB", N_("a hub: 1 or 0 (hubs are not attached)"), "IsHub", CELL_FLAG, NULL, SCOLS_FL_RIGHT },
+        { "AVAIL", N_("free, busy (a disk on it is used), attached or unavailable (a hub)"), "State",
           CELL_TEXT, NULL, 0 },
-        { "VM", "the running VM that has it", "AttachedTo", CELL_TEXT, NULL, 0 },
-        { "REASON", "why it is busy, attached or unavailable", "StateReason", CELL_TEXT, NULL, 0 },
-        { "ATTACHED-BY", "passthrough, or other (another tool attached it)", "AttachedBy", CELL_TEXT, NULL, 0 },
+        { "VM", N_("the running VM that has it"), "AttachedTo", CELL_TEXT, NULL, 0 },
+        { "REASON", N_("why it is busy, attached or unavailable"), "StateReason", CELL_TEXT, NULL, 0 },
+        { "ATTACHED-BY", N_("passthrough, or other (another tool attached it)"), "AttachedBy", CELL_TEXT, NULL, 0 },
 };
 
 /* As lsusb: by bus, then port (1-1.9 before 1-1.10). */
