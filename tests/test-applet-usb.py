@@ -18,11 +18,13 @@ disk) is one entry offered "as USB device" and "as disk", with one notice.
 Two devices of one model are told apart by their serials. A device plugged
 in again: the older notice is closed. A device without a serial is offered
 "Always give port <port> to <VM>". A VM named with "_" is shown so in the
-menu. Needs root; exits 77 when the
+menu. An applet outside any session (a systemd user scope) follows the
+session $XDG_SESSION_ID names: no notice while it is inactive. Needs root; exits 77 when the
 applet was not built, Xvfb or umockdev is missing.
 """
 
 import os
+import pwd
 import shutil
 import sys
 import time
@@ -232,6 +234,54 @@ class TestUsb(unittest.TestCase):
         finally:
             TB.uevent(path, 'remove')
             TB.remove_device(path)
+
+
+    def test_8_notices_only_in_an_active_session(self):
+        # An autostarted applet in a systemd user scope has no session of its
+        # own: it takes the one $XDG_SESSION_ID names, and tells nothing while
+        # that session is not the active one. logind's session file is faked
+        # on a tmpfs in this private namespace (sd-login reads it).
+        H.assert_private()
+        sessions = '/run/systemd/sessions'
+        os.makedirs(sessions, exist_ok=True)
+        H.run(['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'pt-sessions', sessions])
+        uid = pwd.getpwnam(DESK.user).pw_uid
+
+        def session(active):
+            with open(os.path.join(sessions, 'c7'), 'w') as f:
+                f.write('UID=%d\nUSER=%s\nACTIVE=%d\nREMOTE=0\nSTATE=%s\n' % (
+                    uid, DESK.user, active, 'active' if active else 'online'))
+
+        def plug(port, devnum, name):
+            path = add_usb(ROOT, port, devnum, 'abcd:0005', 'SN-' + name, name, 'Acme')
+            TB.uevent(path, 'add')
+            return path
+
+        exe = os.path.join(BUILDDIR, 'client', 'applet', 'passthrough-applet')
+        paths = []
+        DESK.stop_applet()
+        try:
+            session(1)
+            DESK.start_applet(exe, W.bus.address, extra_env={'XDG_SESSION_ID': 'c7'})
+            H.wait_for(lambda: 'USB devices' in DESK.labels(), 30, what='the menu of the applet in session c7')
+            paths.append(plug('1-11', 15, 'Seen'))
+            self.wait_note('Acme Seen', 'a notice while the session is active')
+            session(0)
+            paths.append(plug('1-12', 16, 'Unseen'))
+            H.wait_for(lambda: DESK.find('Acme Unseen'), 30, what='the device plugged in the inactive session')
+            time.sleep(2)   # its notice, if any, would come by now
+            session(1)
+            paths.append(plug('1-13', 17, 'Later'))
+            self.wait_note('Acme Later', 'a notice once the session is active again')
+            self.assertFalse([n for n in self.new_notes() if n[1].startswith('Acme Unseen')], self.new_notes())
+        finally:
+            DESK.stop_applet()
+            for path in paths:
+                TB.uevent(path, 'remove')
+                TB.remove_device(path)
+            H.run(['umount', sessions])
+            DESK.start_applet(exe, W.bus.address)
+            H.wait_for(lambda: 'USB devices' in DESK.labels(), 30, what='the menu again')
 
 
 if __name__ == '__main__':
