@@ -19,6 +19,9 @@ HaveHangingCalls) works as before.  In addition, on org.freedesktop.DBus.Mock:
                                dismisses when the caller passed AllowUserInteraction:
                                they answer (false, false, {"polkit.dismissed": "true"})
                                as polkitd does when the agent's dialog is closed
+  SetFailing(a{ss})            action -> message: CheckAuthorization for these
+                               actions fails with org.freedesktop.PolicyKit1.Error.Failed
+                               and that message (polkitd broken or restarting)
 
 and on the Authority interface: CancelCheckAuthorization(s), which fails the
 matching hanging call with org.freedesktop.PolicyKit1.Error.Cancelled.
@@ -69,6 +72,7 @@ def load(mock, parameters):
     mock.challenge_actions = []
     mock.interactive_allowed = []
     mock.dismissed_actions = []
+    mock.failing_actions = {}
 
 
 @dbus.service.method(MAIN_IFACE,
@@ -103,6 +107,9 @@ def CheckAuthorization(self, subject, action_id, details, flags,
         ret = (allowed, False, {})
 
     answer = _Answer(entry, ok_cb, err_cb)
+    if action_id in self.failing_actions:
+        answer.fail(self.failing_actions[action_id])
+        return
     if self.simulate_hang or action_id in self.hanging_actions:
         # The stock ReleaseHangingCalls() calls cb(ret) for each of these.
         self.hanging_calls.append((answer, ret))
@@ -127,6 +134,10 @@ class _Answer:
         self.err_cb(dbus.exceptions.DBusException(
             'Authorization check was cancelled',
             name='org.freedesktop.PolicyKit1.Error.Cancelled'))
+
+    def fail(self, message):
+        self.entry['result'] = 'failed'
+        self.err_cb(dbus.exceptions.DBusException(message, name='org.freedesktop.PolicyKit1.Error.Failed'))
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='s', out_signature='')
@@ -169,3 +180,9 @@ def SetInteractiveAllowed(self, actions):
 def SetDismissed(self, actions):
     '''Challenge actions whose prompt is dismissed when AllowUserInteraction is set.'''
     self.dismissed_actions = [str(a) for a in actions]
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='a{ss}', out_signature='')
+def SetFailing(self, failing):
+    '''CheckAuthorization for these actions fails with the given message.'''
+    self.failing_actions = {str(k): str(v) for k, v in failing.items()}

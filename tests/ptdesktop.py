@@ -9,6 +9,7 @@ ActionInvoked.
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -76,7 +77,7 @@ class Desktop:
         env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address)
         self._spawn([H.PYTHON, os.path.join(HERE, 'sni-watcher.py')], env=env, log='watcher.log')
         self._spawn([H.PYTHON, '-m', 'dbusmock', '--session', '--template', 'notification_daemon',
-                     '--parameters', '{"capabilities": "body actions action-icons persistence"}'],
+                     '--parameters', '{"capabilities": "body body-markup actions action-icons persistence"}'],
                     env=env, log='notifications.log')
         H.wait_for(lambda: self.bus().name_has_owner(NOTIFY)
                    and self.bus().name_has_owner('org.kde.StatusNotifierWatcher'), 20,
@@ -163,14 +164,15 @@ class Desktop:
         return self.bus().get_object(name, menu)
 
     def menu(self):
-        """The menu as nested dicts: {id, label, enabled, toggle, children}."""
+        """The menu as nested dicts: {id, label, enabled, toggle, children};
+        labels as a panel shows them (dbusmenu's "_x" is a mnemonic x, "__" a "_")."""
         _rev, layout = self.menu_object().GetLayout(0, -1, dbus.Array([], signature='s'),
                                                    dbus_interface=MENU_IFACE)
 
         def walk(node):
             nid, props, children = node
             return {'id': int(nid),
-                    'label': str(props.get('label', '')).replace('__', '_'),
+                    'label': re.sub('_(.)', r'\1', str(props.get('label', ''))),
                     'type': str(props.get('type', 'standard')),
                     'enabled': bool(props.get('enabled', True)),
                     'visible': bool(props.get('visible', True)),
@@ -227,6 +229,10 @@ class Desktop:
             acts = dict(zip([str(a) for a in actions[0::2]], [str(a) for a in actions[1::2]]))
             out.append((nid, str(summary), str(body), acts, {str(k): v for k, v in hints.items()}))
         return out
+
+    def closed(self):
+        """The ids the applet asked to close (CloseNotification), in order."""
+        return [int(args[0]) for _t, args in self._mock().GetMethodCalls('CloseNotification')]
 
     def invoke(self, notification_id, action):
         self._mock().EmitSignal(NOTIFY, 'ActionInvoked', 'us', [dbus.UInt32(notification_id), action])

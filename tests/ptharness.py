@@ -1375,6 +1375,12 @@ class PolkitMock:
         caller set AllowUserInteraction: polkitd's answer carries polkit.dismissed."""
         self._mock('SetDismissed', list(actions))
 
+    def set_failing(self, failing):
+        """{action: message}: CheckAuthorization for these actions fails with
+        org.freedesktop.PolicyKit1.Error.Failed and the message."""
+        import dbus
+        self._mock('SetFailing', dbus.Dictionary(failing, signature='ss'))
+
     def hang(self, actions):
         """CheckAuthorization for these actions does not answer until release()."""
         self._mock('SimulateHangActions', list(actions))

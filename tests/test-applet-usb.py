@@ -15,11 +15,16 @@ checks it; the automatic attach that follows fails the same way and
 AutoAttachFailed is told; clicking the checked entry unassigns. A hub is
 shown disabled with the service's reason. A stick (a USB device carrying a
 disk) is one entry offered "as USB device" and "as disk", with one notice.
-Two devices of one model are told apart by their serials. Needs root; exits 77 when the
+Two devices of one model are told apart by their serials. A device plugged
+in again: the older notice is closed. A device without a serial is offered
+"Always give port <port> to <VM>". A VM named with "_" is shown so in the
+menu. An applet outside any session (a systemd user scope) follows the
+session $XDG_SESSION_ID names: no notice while it is inactive. Needs root; exits 77 when the
 applet was not built, Xvfb or umockdev is missing.
 """
 
 import os
+import pwd
 import shutil
 import sys
 import time
@@ -63,6 +68,7 @@ from gi.repository import UMockdev  # noqa: E402
 ATTACH_USB = 'org.example.passthrough1.attach-usb'
 MANAGE = 'org.example.passthrough1.manage-assignments'
 VM = 'pt-usbvm'
+UNDERSCORE_VM = 'pt_under'
 STICK = 'QEMU USB HARDDRIVE'
 W = DESK = TB = ROOT = None
 
@@ -91,6 +97,10 @@ def setUpModule():
     xml = H.firmware_guest_xml(VM).replace("<controller type='usb' model='none'/>",
                                            "<controller type='usb' model='qemu-xhci'/>")
     W.guests['usb'] = H.Guest(VM).define_and_start(xml)
+    under = os.path.join(W.tmp, UNDERSCORE_VM + '.xml')   # defined, never started
+    with open(under, 'w') as f:
+        f.write(H.firmware_guest_xml(UNDERSCORE_VM))
+    H.virsh('define', under)
     DESK = D.Desktop(W.tmp, 'pt-tester').start()
     DESK.start_applet(os.path.join(BUILDDIR, 'client', 'applet', 'passthrough-applet'), W.bus.address)
     H.wait_for(lambda: 'USB devices' in DESK.labels(), 30, what='the menu')
@@ -187,6 +197,92 @@ class TestUsb(unittest.TestCase):
         notes = [n[1] for n in self.new_notes() if 'plugged in' in n[1]]
         self.assertEqual(len(notes), 1, notes)   # one notice, not two
         self.assertTrue(notes[0].startswith('SanDisk Ultra'), notes)
+
+    def test_5_replugged_the_older_notice_is_closed(self):
+        # The first notice's actions would name a device object that is gone.
+        path = add_usb(ROOT, '1-9', 11, 'abcd:0002', 'SN-REPLUG', 'Replug', 'Acme')
+        TB.uevent(path, 'add')
+        first = self.wait_note('Acme Replug', 'the first plug notification')[0]
+        TB.uevent(path, 'remove')
+        TB.remove_device(path)
+        path = add_usb(ROOT, '1-9', 12, 'abcd:0002', 'SN-REPLUG', 'Replug', 'Acme')
+        TB.uevent(path, 'add')
+        H.wait_for(lambda: len([n for n in self.new_notes() if n[1].startswith('Acme Replug')]) == 2, 30,
+                   what='the second plug notification')
+        self.assertIn(first, DESK.closed())
+        TB.uevent(path, 'remove')
+        TB.remove_device(path)
+
+    def test_6_without_a_serial_the_port_is_assigned(self):
+        # The service can only know such a device by its port (usb:port=1-8):
+        # the menu says so instead of promising this very device.
+        path = add_usb(ROOT, '1-8', 13, 'abcd:0003', '', 'Noserial', 'Acme')
+        entry = H.wait_for(lambda: DESK.find('Acme Noserial'), 30, what='the device without a serial')
+        always = [c['label'] for c in entry['children'] if c['label'].startswith('Always give')]
+        self.assertIn('Always give port 1-8 to %s' % VM, always)
+        self.assertNotIn('Always give to %s' % VM, always)
+        TB.uevent(path, 'remove')
+        TB.remove_device(path)
+
+    def test_7_an_underscore_in_a_name_is_shown(self):
+        # dbusmenu reads "_x" as a mnemonic: a VM named pt_under must reach
+        # the panel escaped ("__"), shown as written.
+        path = add_usb(ROOT, '1-10', 14, 'abcd:0004', 'SN-UNDER', 'Under', 'Acme')
+        try:
+            H.wait_for(lambda: DESK.find('Acme Under', 'Always give to %s' % UNDERSCORE_VM), 30,
+                       what='"Always give to %s" shown with its underscore' % UNDERSCORE_VM)
+        finally:
+            TB.uevent(path, 'remove')
+            TB.remove_device(path)
+
+
+    def test_8_notices_only_in_an_active_session(self):
+        # An autostarted applet in a systemd user scope has no session of its
+        # own: it takes the one $XDG_SESSION_ID names, and tells nothing while
+        # that session is not the active one. logind's session file is faked
+        # on a tmpfs in this private namespace (sd-login reads it).
+        H.assert_private()
+        sessions = '/run/systemd/sessions'
+        os.makedirs(sessions, exist_ok=True)
+        H.run(['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'pt-sessions', sessions])
+        uid = pwd.getpwnam(DESK.user).pw_uid
+
+        def session(active):
+            with open(os.path.join(sessions, 'c7'), 'w') as f:
+                f.write('UID=%d\nUSER=%s\nACTIVE=%d\nREMOTE=0\nSTATE=%s\n' % (
+                    uid, DESK.user, active, 'active' if active else 'online'))
+
+        def plug(port, devnum, name):
+            path = add_usb(ROOT, port, devnum, 'abcd:0005', 'SN-' + name, name, 'Acme')
+            TB.uevent(path, 'add')
+            return path
+
+        exe = os.path.join(BUILDDIR, 'client', 'applet', 'passthrough-applet')
+        paths = []
+        DESK.stop_applet()
+        try:
+            session(1)
+            DESK.start_applet(exe, W.bus.address, extra_env={'XDG_SESSION_ID': 'c7'})
+            H.wait_for(lambda: 'USB devices' in DESK.labels(), 30, what='the menu of the applet in session c7')
+            paths.append(plug('1-11', 15, 'Seen'))
+            self.wait_note('Acme Seen', 'a notice while the session is active')
+            session(0)
+            paths.append(plug('1-12', 16, 'Unseen'))
+            H.wait_for(lambda: DESK.find('Acme Unseen'), 30, what='the device plugged in the inactive session')
+            time.sleep(2)   # its notice, if any, would come by now
+            session(1)
+            paths.append(plug('1-13', 17, 'Later'))
+            self.wait_note('Acme Later', 'a notice once the session is active again')
+            self.assertFalse([n for n in self.new_notes() if n[1].startswith('Acme Unseen')], self.new_notes())
+        finally:
+            DESK.stop_applet()
+            for path in paths:
+                TB.uevent(path, 'remove')
+                TB.remove_device(path)
+            H.run(['umount', sessions])
+            DESK.start_applet(exe, W.bus.address)
+            H.wait_for(lambda: 'USB devices' in DESK.labels(), 30, what='the menu again')
+
 
 if __name__ == '__main__':
     H.ensure_private_namespace()   # re-executes this script with the same argv

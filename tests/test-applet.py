@@ -13,7 +13,8 @@ attach from the menu, move to the other VM, give back (the disk in the guest
 per the live domain XML); polkit asked for the applet's bus name with the
 interactive flag (the mock grants these actions only interactively);
 unmount-and-attach of a disk the desktop mounted under /media/pt-tester;
-polkit refusing (a notification with the service's message, nothing changed);
+polkit refusing (a notification with the service's message, nothing changed;
+a message with "&" and "<" escaped for a server that reads body markup);
 "Always give to" disabled for a disk the service could not know again; the service stopping (the menu says why)
 and coming back (picked up again); the window read through at-spi as a screen
 reader reads it (tests/atspi-table.py: headers, the held disk's state and VM)
@@ -220,6 +221,24 @@ class TestMenu(Base):
             self.assertIn('uthori', body)   # the service's own message, shown as it is
             self.assertNotIn(disk.dev, live_sources(VM1))
             self.assert_asked_polkit(ATTACH)
+
+    def test_3c_a_message_with_markup_characters_is_escaped(self):
+        # The notification server announces body-markup: a service message
+        # with "&" and "<" (here polkit's own error, quoted by the service)
+        # reaches it escaped, so it shows as written and breaks nothing.
+        W.polkit.set_failing({ATTACH: 'polkitd <restarting> & busy'})
+        try:
+            with H.LoopDisk(16) as disk:
+                self.wait_disk_in_menu(disk)
+                DESK.click(self.disk_label(disk), 'Give to %s' % VM1)
+                notes = self.wait(self.new_notifications, 30, 'a notification')
+                summary, body = notes[-1][1], notes[-1][2]
+                self.assertIn('Could not give', summary)
+                self.assertIn('polkitd &lt;restarting&gt; &amp; busy', body)
+                self.assertNotIn('<', body)
+                self.assertNotIn(disk.dev, live_sources(VM1))
+        finally:
+            W.polkit.set_failing({})
 
     def test_3b_a_dismissed_prompt_is_not_shouted(self):
         # The user closed the password dialog: the service answers

@@ -22,7 +22,8 @@ struct Applet {
         GDBusObjectManager *manager;     /* the service's objects (follows its name owner) */
         char *start_error;               /* why bus activation failed, or NULL */
         GHashTable *assigned;            /* device Id -> domain name (ListAssignments) */
-        GHashTable *plugged;             /* object path -> TRUE: DeviceAdded before its object */
+        guint assign_generation;         /* counts ListAssignments calls: the latest answer counts */
+        GHashTable *plugged;             /* object path -> monotonic time: DeviceAdded before its object */
         GHashTable *plug_notes;          /* device Id -> NotifyNotification (open plug notices) */
         guint signal_id;
         guint rebuild_id;
@@ -67,6 +68,7 @@ char *device_holder(Device *d);               /* domain name, or NULL */
 gboolean device_foreign(Device *d);
 gboolean device_held_as_usb(Device *d);
 gboolean device_assignable(Device *d);
+char *device_assigned_port(Device *d, GPtrArray *all);   /* an assignment follows this port, or NULL */
 char *device_unusable_reason(Device *d);      /* NULL when it can be offered */
 gboolean device_user_mounted(Device *d);
 char *device_state(Device *d);                /* for the window */

@@ -78,6 +78,34 @@ char *device_holder(Device *d) {
         return disk && *disk ? g_steal_pointer(&disk) : NULL;
 }
 
+static gboolean same_usb_identity(GDBusProxy *x, GDBusProxy *y) {
+        static const char *const keys[] = { "VendorId", "ProductId", "Serial" };
+        for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+                g_autofree char *vx = prop_str(x, keys[i]);
+                g_autofree char *vy = prop_str(y, keys[i]);
+                if (!g_str_equal(vx, vy))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* The port an assignment of this USB device would follow, or NULL: without a
+ * serial that tells it from the other devices of its model, the service
+ * assigns its port (usb:port=1-2), so whatever is plugged in there. */
+char *device_assigned_port(Device *d, GPtrArray *all) {
+        if (!d->usb)
+                return NULL;
+        g_autofree char *serial = prop_str(d->usb, "Serial");
+        gboolean unique = *serial != '\0';
+        for (guint i = 0; unique && i < all->len; i++) {
+                Device *other = all->pdata[i];
+                if (other != d && other->usb && same_usb_identity(other->usb, d->usb))
+                        unique = FALSE;
+        }
+        g_autofree char *port = prop_str(d->usb, "Port");
+        return unique || !*port ? NULL : g_steal_pointer(&port);
+}
+
 /* Held as a USB device (not as the disk it carries). */
 gboolean device_held_as_usb(Device *d) {
         g_autofree char *usb = d->usb ? prop_str(d->usb, "AttachedTo") : NULL;

@@ -43,15 +43,17 @@ static void tray_start(Applet *a) {
         a->indicator = G_OBJECT(ind);
 }
 
+/* The options are read before GTK opens the display: --version and --help
+ * work without one (a terminal, a package test). */
+static gboolean parse_options(int *argc, char ***argv, GOptionEntry *entries, GError **error) {
+        g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+        g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+        g_option_context_add_group(context, gtk_get_option_group(FALSE));
+        return g_option_context_parse(context, argc, argv, error);
+}
+
 int main(int argc, char **argv) {
         gboolean open_window = FALSE, no_tray = FALSE, version = FALSE, autostart = FALSE;
-        GOptionEntry entries[] = {
-                { "window", 'w', 0, G_OPTION_ARG_NONE, &open_window, N_("Open the window at start"), NULL },
-                { "no-tray", 0, 0, G_OPTION_ARG_NONE, &no_tray, N_("No tray item: the window alone"), NULL },
-                { "autostart", 0, 0, G_OPTION_ARG_NONE, &autostart, N_("Exit unless in the group " AUTOSTART_GROUP), NULL },
-                { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
-                { NULL },
-        };
         g_autoptr(GError) error = NULL;
         Applet applet = { 0 }, *a = &applet;
 
@@ -60,7 +62,16 @@ int main(int argc, char **argv) {
         bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
         textdomain(GETTEXT_PACKAGE);
 
-        if (!gtk_init_with_args(&argc, &argv, NULL, entries, GETTEXT_PACKAGE, &error)) {
+        /* Translated here: xgettext cannot see through the macro. */
+        g_autofree char *autostart_help = g_strdup_printf(_("Exit unless in the group %s"), AUTOSTART_GROUP);
+        GOptionEntry entries[] = {
+                { "window", 'w', 0, G_OPTION_ARG_NONE, &open_window, N_("Open the window at start"), NULL },
+                { "no-tray", 0, 0, G_OPTION_ARG_NONE, &no_tray, N_("No tray item: the window alone"), NULL },
+                { "autostart", 0, 0, G_OPTION_ARG_NONE, &autostart, autostart_help, NULL },
+                { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
+                { NULL },
+        };
+        if (!parse_options(&argc, &argv, entries, &error)) {
                 g_printerr("%s\n", error->message);
                 return 2;
         }
@@ -70,6 +81,10 @@ int main(int argc, char **argv) {
         }
         if (autostart && !in_autostart_group())
                 return 0;
+        if (!gtk_init_check(&argc, &argv)) {
+                g_printerr(_("Cannot open the display\n"));
+                return 1;
+        }
         a->bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
         if (!a->bus) {
                 g_printerr(_("Cannot reach the system bus: %s\n"), error->message);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthrough-applet: the tray item's menu, rebuilt in place from the model:
  * a section per kind, a submenu per device (the running VMs, the holder
- * checked; "Give back to host"; "Always give to <VM>"), devices that cannot
+ * checked; "Give back to host"; "Always give [port <port>] to <VM>"), devices that cannot
  * be given disabled with the service's reason, "Open Passthrough…". */
 
 #include "applet.h"
@@ -131,18 +131,29 @@ static void add_give_back(GtkWidget *sub, Applet *a, Device *d) {
         connect(item, a, OP_GIVE_BACK, d, NULL, NULL);
 }
 
+static char *assign_label(const char *port, const char *domain) {
+        if (port)
+                return g_strdup_printf(_("Always give port %s to %s"), port, domain);
+        return g_strdup_printf(_("Always give to %s"), domain);
+}
+
 /* "Always give to <VM>" for every VM (assignments may name VMs not running);
- * disabled for a disk the service could not know again (no WWN, serial or
- * by-id name: a loop device). */
-static void add_assignments(GtkWidget *sub, Applet *a, Device *d, GList *domains) {
+ * "Always give port <port> to <VM>" for a USB device the service can only know
+ * by its port (no serial, or one its twin has too); disabled for a disk the
+ * service could not know again (no WWN, serial or by-id name: a loop device). */
+static void add_assignments(GtkWidget *sub, Applet *a, Device *d, GPtrArray *all, GList *domains) {
         const char *assigned = g_hash_table_lookup(a->assigned, device_id(d));
         gboolean assignable = device_assignable(d);
+        g_autofree char *port = device_assigned_port(d, all);
         for (GList *l = domains; l; l = l->next) {
                 g_autofree char *name = prop_str(l->data, "Name");
-                g_autofree char *label = g_strdup_printf(_("Always give to %s"), name);
+                g_autofree char *label = assign_label(port, name);
                 gboolean on = g_strcmp0(assigned, name) == 0;
                 GtkWidget *item = add_check(sub, label, on);
                 gtk_widget_set_sensitive(item, assignable || on);
+                if (port)
+                        gtk_widget_set_tooltip_text(item, _("It has no serial number of its own: whatever is "
+                                                            "plugged into this port is given."));
                 connect(item, a, on ? OP_UNASSIGN : OP_ASSIGN, d, name, NULL);
         }
         if (!assignable)
@@ -165,7 +176,7 @@ static void add_device(GtkWidget *menu, Applet *a, Device *d, GPtrArray *all, GL
         add_separator(sub);
         add_give_back(sub, a, d);
         add_separator(sub);
-        add_assignments(sub, a, d, domains);
+        add_assignments(sub, a, d, all, domains);
         gtk_menu_item_set_submenu(GTK_MENU_ITEM(item), sub);
 }
 

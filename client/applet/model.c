@@ -135,11 +135,28 @@ static char *object_path(const char *kind, const char *id) {
         return g_string_free(s, FALSE);
 }
 
+/* DeviceAdded told before its object came: kept a while for the object, at
+ * most PLUGGED_MAX of them (an object that never comes is forgotten). */
+#define PLUGGED_WAIT_US (30 * G_USEC_PER_SEC)
+#define PLUGGED_MAX 64
+
+static gboolean plugged_expired(gpointer path, gpointer since, gpointer now) {
+        return *(gint64 *)now - *(gint64 *)since > PLUGGED_WAIT_US;
+}
+
+static void plugged_wait(Applet *a, const char *path) {
+        gint64 now = g_get_monotonic_time();
+        g_hash_table_foreach_remove(a->plugged, plugged_expired, &now);
+        if (g_hash_table_size(a->plugged) >= PLUGGED_MAX)
+                g_hash_table_remove_all(a->plugged);
+        g_hash_table_replace(a->plugged, g_strdup(path), g_memdup2(&now, sizeof now));
+}
+
 static void plugged(Applet *a, const char *path) {
         g_autoptr(GDBusProxy) usb = model_proxy(a, path, USB_IFACE);
         g_autoptr(GDBusProxy) disk = model_proxy(a, path, DISK_IFACE);
         if (!usb && !disk) {
-                g_hash_table_add(a->plugged, g_strdup(path));   /* told before its object came */
+                plugged_wait(a, path);
                 return;
         }
         g_hash_table_remove(a->plugged, path);
@@ -163,34 +180,46 @@ Device *model_device(Applet *a, const char *kind, const char *id) {
 
 typedef struct {
         Applet *a;
+        guint generation;   /* a->assign_generation when asked */
         char *kind;
         char *id;
         char *domain;
 } AttachedNote;
 
+static GHashTable *assignments_read(GVariant *reply) {
+        GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        g_autoptr(GVariant) list = g_variant_get_child_value(reply, 0);
+        GVariantIter it;
+        GVariant *rec;
+        g_variant_iter_init(&it, list);
+        while ((rec = g_variant_iter_next_value(&it))) {
+                const char *id = "", *domain = "";
+                g_variant_lookup(rec, "Id", "&s", &id);
+                g_variant_lookup(rec, "Domain", "&s", &domain);
+                if (*id)
+                        g_hash_table_insert(out, g_strdup(id), g_strdup(domain));
+                g_variant_unref(rec);
+        }
+        return out;
+}
+
+/* Only the answer to the latest call replaces the list (an older one may come
+ * last); any answer can tell whether an assignment explains an attach. */
 static void assignments_listed(GObject *src, GAsyncResult *res, gpointer data) {
         AttachedNote *n = data;
         Applet *a = n->a;
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &error);
         if (reply) {
-                g_autoptr(GVariant) list = g_variant_get_child_value(reply, 0);
-                GVariantIter it;
-                GVariant *rec;
-                g_hash_table_remove_all(a->assigned);
-                g_variant_iter_init(&it, list);
-                while ((rec = g_variant_iter_next_value(&it))) {
-                        const char *id = "", *domain = "";
-                        g_variant_lookup(rec, "Id", "&s", &id);
-                        g_variant_lookup(rec, "Domain", "&s", &domain);
-                        if (*id)
-                                g_hash_table_insert(a->assigned, g_strdup(id), g_strdup(domain));
-                        g_variant_unref(rec);
+                g_autoptr(GHashTable) listed = assignments_read(reply);
+                const char *to = n->id ? g_hash_table_lookup(listed, n->id) : NULL;
+                if (n->generation == a->assign_generation) {
+                        g_hash_table_unref(a->assigned);
+                        a->assigned = g_hash_table_ref(listed);
+                        model_changed(a);
                 }
-                const char *to = n->id ? g_hash_table_lookup(a->assigned, n->id) : NULL;
                 if (to && g_str_equal(to, n->domain))
                         notes_auto_attached(a, n->kind, n->id, n->domain);
-                model_changed(a);
         } else {
                 g_debug("ListAssignments: %s", error->message);
         }
@@ -205,6 +234,7 @@ static void assignments_listed(GObject *src, GAsyncResult *res, gpointer data) {
 void model_refresh_assignments(Applet *a, const char *kind, const char *attached_id, const char *attached_domain) {
         AttachedNote *n = g_new0(AttachedNote, 1);
         n->a = a;
+        n->generation = ++a->assign_generation;
         n->kind = g_strdup(kind);
         n->id = g_strdup(attached_id);
         n->domain = g_strdup(attached_domain);
@@ -251,6 +281,16 @@ static void on_interface_changed(GDBusObjectManager *m, GDBusObject *obj, GDBusI
         model_changed(a);
 }
 
+/* A device gone: its plug notice's actions are dead. */
+static void on_interface_removed(GDBusObjectManager *m, GDBusObject *obj, GDBusInterface *iface, Applet *a) {
+        const char *name = g_dbus_proxy_get_interface_name(G_DBUS_PROXY(iface));
+        if (g_str_equal(name, USB_IFACE) || g_str_equal(name, DISK_IFACE)) {
+                g_autofree char *id = prop_str(G_DBUS_PROXY(iface), "Id");
+                notes_close_plug(a, id);
+        }
+        on_interface_changed(m, obj, iface, a);
+}
+
 static void on_properties_changed(GDBusObjectManagerClient *m, GDBusObjectProxy *obj, GDBusProxy *p,
                                   GVariant *changed, GStrv invalidated, Applet *a) {
         if (g_str_equal(g_dbus_proxy_get_interface_name(p), ASSIGNMENT_IFACE))
@@ -258,8 +298,11 @@ static void on_properties_changed(GDBusObjectManagerClient *m, GDBusObjectProxy 
         model_changed(a);
 }
 
+/* A new owner (or none) knows nothing of the old one's calls and devices. */
 static void on_owner(GObject *m, GParamSpec *pspec, Applet *a) {
+        a->assign_generation++;
         g_hash_table_remove_all(a->assigned);
+        g_hash_table_remove_all(a->plugged);
         if (model_available(a)) {
                 g_clear_pointer(&a->start_error, g_free);
                 model_refresh_assignments(a, NULL, NULL, NULL);
@@ -278,7 +321,7 @@ static void manager_ready(GObject *src, GAsyncResult *res, gpointer data) {
         g_signal_connect(a->manager, "object-added", G_CALLBACK(on_object_added), a);
         g_signal_connect_swapped(a->manager, "object-removed", G_CALLBACK(on_changed), a);
         g_signal_connect(a->manager, "interface-added", G_CALLBACK(on_interface_changed), a);
-        g_signal_connect(a->manager, "interface-removed", G_CALLBACK(on_interface_changed), a);
+        g_signal_connect(a->manager, "interface-removed", G_CALLBACK(on_interface_removed), a);
         g_signal_connect(a->manager, "interface-proxy-properties-changed", G_CALLBACK(on_properties_changed), a);
         g_signal_connect(a->manager, "notify::name-owner", G_CALLBACK(on_owner), a);
         on_owner(NULL, NULL, a);
@@ -307,7 +350,7 @@ void model_start_service(Applet *a) {
 
 void model_start(Applet *a) {
         a->assigned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        a->plugged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        a->plugged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         a->signal_id = g_dbus_connection_signal_subscribe(a->bus, BUS_NAME, BUS_INTERFACE, NULL, BUS_PATH, NULL,
                                                           G_DBUS_SIGNAL_FLAGS_NONE, on_signal, a, NULL);
         model_start_service(a);

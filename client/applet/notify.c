@@ -2,24 +2,54 @@
 /* passthrough-applet: notifications (libnotify). A plugged device with
  * "Attach to <VM>" / "Keep on host"; a quiet notice when an assignment gave a
  * device to its VM; failures with the service's message. Shown only in the
- * active local session when logind can tell, else by every running applet. */
+ * user's active local session (see session_shows_notes()). */
 
 #include <libnotify/notify.h>
 #include <systemd/sd-login.h>
+#include <unistd.h>
 
 #include "applet.h"
 
 #define MAX_VM_ACTIONS 3
 
+/* The applet's logind session: its own; else $XDG_SESSION_ID (an autostarted
+ * applet may run in a systemd user scope, outside any session); else the
+ * user's graphical session. NULL when none is known. */
+static char *own_session(void) {
+        char *session = NULL;
+        if (sd_pid_get_session(0, &session) >= 0)
+                return session;
+        const char *env = g_getenv("XDG_SESSION_ID");
+        uid_t uid;
+        if (env && *env && sd_session_get_uid(env, &uid) >= 0 && uid == getuid())
+                return g_strdup(env);
+        if (sd_uid_get_display(getuid(), &session) >= 0)
+                return session;
+        return NULL;
+}
+
+/* Only the active local session tells; when no session can be found at all
+ * (no logind), every running applet does. */
 static gboolean session_shows_notes(void) {
-        g_autofree char *session = NULL;
-        if (sd_pid_get_session(0, &session) < 0)
-                return TRUE;   /* no logind, or not in a session it knows */
+        g_autofree char *session = own_session();
+        if (!session)
+                return TRUE;
         return sd_session_is_active(session) > 0 && sd_session_is_remote(session) <= 0;
 }
 
+/* Servers that announce "body-markup" read the body as markup: a message or a
+ * name with "&" or "<" is escaped for them, sent as it is to the others. The
+ * summary is plain text for every server. */
+static char *note_body(const char *body) {
+        GList *caps = notify_get_server_caps();
+        gboolean markup = g_list_find_custom(caps, "body-markup", (GCompareFunc)g_strcmp0) != NULL;
+        g_list_free_full(caps, g_free);
+        return markup ? g_markup_escape_text(body, -1) : g_strdup(body);
+}
+
 static NotifyNotification *note_new(const char *summary, const char *body) {
-        NotifyNotification *n = notify_notification_new(summary, body, "passthrough");
+        g_autofree char *text = note_body(body);
+        NotifyNotification *n = notify_notification_new(summary, text, "passthrough");
         notify_notification_set_app_name(n, _("Passthrough"));
         return n;
 }
@@ -127,6 +157,7 @@ void notes_plugged(Applet *a, Device *d) {
         notify_notification_set_timeout(n, NOTIFY_EXPIRES_NEVER);
         g_object_set_data_full(G_OBJECT(n), "device-id", g_strdup(device_id(d)), g_free);
         g_signal_connect(n, "closed", G_CALLBACK(on_plug_closed), a);
+        notes_close_plug(a, device_id(d));   /* plugged in again: the older notice's actions are dead */
         g_hash_table_replace(a->plug_notes, g_strdup(device_id(d)), n);   /* kept for its actions */
         note_show(n);
 }
