@@ -30,9 +30,10 @@ import sys
 import time
 import unittest
 
+import ptumock as U  # beside this script
+
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
-PRELOAD = 'libumockdev-preload.so.0'
 
 
 def skip(reason):
@@ -50,9 +51,7 @@ def preflight():
     for tool in ('umockdev-wrapper', 'Xvfb', 'libvirtd', 'qemu-system-x86_64', 'dbus-daemon'):
         if not shutil.which(tool) and not os.path.exists('/usr/sbin/' + tool):
             skip('%s is not installed (run tests/install-deps.sh)' % tool)
-    if PRELOAD not in os.environ.get('LD_PRELOAD', ''):
-        # Testbed.uevent() needs the preload library in this process.
-        os.execvp('umockdev-wrapper', ['umockdev-wrapper', sys.executable] + sys.argv)
+    U.reexec_with_preload()
 
 
 preflight()
@@ -73,16 +72,8 @@ STICK = 'QEMU USB HARDDRIVE'
 W = DESK = TB = ROOT = None
 
 
-def add_usb(parent, port, devnum, vp, serial, product, manufacturer, hub=False):
-    """A usb_device named like the kernel names it (port "1-4", root hubs "usbN")."""
-    bus, devpath = int(port.split('-')[0]), port.split('-', 1)[1]
-    vid, pid = vp.split(':')
-    attrs = ['busnum', str(bus), 'devnum', str(devnum), 'devpath', devpath, 'idVendor', vid,
-             'idProduct', pid, 'bDeviceClass', '09' if hub else '00', 'product', product,
-             'manufacturer', manufacturer, 'serial', serial]
-    props = ['DEVTYPE', 'usb_device', 'BUSNUM', '%03d' % bus, 'DEVNUM', '%03d' % devnum,
-             'PRODUCT', '%x/%x/0' % (int(vid, 16), int(pid, 16))]
-    return TB.add_device('usb', 'usb%d' % bus if devpath == '0' else port, parent, attrs, props)
+def add_usb(*args, **kwargs):
+    return U.add_usb(TB, *args, **kwargs)
 
 
 def setUpModule():
@@ -91,9 +82,9 @@ def setUpModule():
         H.assert_private()
         H.run(['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'pt-no-udevd', '/run/udev'])
     TB = UMockdev.Testbed.new()
-    ROOT = add_usb(None, '1-0', 1, '1d6b:0002', '0000:00:14.0', 'xHCI Host Controller', 'Linux', hub=True)
+    ROOT = add_usb(None, '1-0', 1, '1d6b:0002', serial='0000:00:14.0', product='xHCI Host Controller', manufacturer='Linux', hub=True)
     W = World(BUILDDIR, guests=('off',),
-              service_env={'LD_PRELOAD': PRELOAD, 'UMOCKDEV_DIR': TB.get_root_dir()}).start()
+              service_env={'LD_PRELOAD': U.PRELOAD, 'UMOCKDEV_DIR': TB.get_root_dir()}).start()
     xml = H.firmware_guest_xml(VM).replace("<controller type='usb' model='none'/>",
                                            "<controller type='usb' model='qemu-xhci'/>")
     W.guests['usb'] = H.Guest(VM).define_and_start(xml)
@@ -148,8 +139,8 @@ class TestUsb(unittest.TestCase):
         self.assertIn('—', item['label'])   # "<name> — <the service's reason>"
 
     def test_4_two_sticks_of_one_model_are_told_apart_by_serial(self):
-        one = add_usb(ROOT, '1-6', 9, 'abcd:0001', 'SN-ONE', 'Twin', 'Acme')
-        two = add_usb(ROOT, '1-7', 10, 'abcd:0001', 'SN-TWO', 'Twin', 'Acme')
+        one = add_usb(ROOT, '1-6', 9, 'abcd:0001', serial='SN-ONE', product='Twin', manufacturer='Acme')
+        two = add_usb(ROOT, '1-7', 10, 'abcd:0001', serial='SN-TWO', product='Twin', manufacturer='Acme')
         H.wait_for(lambda: DESK.find('Acme Twin SN-TWO'), 30, what='the second twin with its serial')
         self.assertIsNotNone(DESK.find('Acme Twin SN-ONE'))
         for path in (one, two):
@@ -158,7 +149,7 @@ class TestUsb(unittest.TestCase):
         H.wait_for(lambda: not DESK.find('Acme Twin'), 30, what='the twins gone')
 
     def test_1_plug_notification_acted_on(self):
-        path = add_usb(ROOT, '1-4', 7, '46f4:0001', 'SN-PLUG', STICK, 'QEMU')
+        path = add_usb(ROOT, '1-4', 7, '46f4:0001', serial='SN-PLUG', product=STICK, manufacturer='QEMU')
         TB.uevent(path, 'add')
         nid, summary, _body, actions, _hints = self.wait_note(STICK, 'the plug notification')
         self.assertEqual(summary, '%s plugged in' % STICK)
@@ -184,7 +175,7 @@ class TestUsb(unittest.TestCase):
         H.wait_for(lambda: W.call('ListAssignments', user=None)['result'][0] == [], 30, what='unassigned')
 
     def test_3_a_stick_is_one_entry(self):
-        stick = add_usb(ROOT, '1-5', 8, '0781:5581', 'SN-STICK', 'Ultra', 'SanDisk')
+        stick = add_usb(ROOT, '1-5', 8, '0781:5581', serial='SN-STICK', product='Ultra', manufacturer='SanDisk')
         TB.add_device('block', 'sdw', stick, ['size', '2048', 'removable', '1', 'ro', '0'],
                       ['DEVTYPE', 'disk', 'DEVNAME', '/dev/sdw', 'MAJOR', '8', 'MINOR', '224'])
         label = 'SanDisk Ultra (1.0\u00a0MB)'
@@ -200,12 +191,12 @@ class TestUsb(unittest.TestCase):
 
     def test_5_replugged_the_older_notice_is_closed(self):
         # The first notice's actions would name a device object that is gone.
-        path = add_usb(ROOT, '1-9', 11, 'abcd:0002', 'SN-REPLUG', 'Replug', 'Acme')
+        path = add_usb(ROOT, '1-9', 11, 'abcd:0002', serial='SN-REPLUG', product='Replug', manufacturer='Acme')
         TB.uevent(path, 'add')
         first = self.wait_note('Acme Replug', 'the first plug notification')[0]
         TB.uevent(path, 'remove')
         TB.remove_device(path)
-        path = add_usb(ROOT, '1-9', 12, 'abcd:0002', 'SN-REPLUG', 'Replug', 'Acme')
+        path = add_usb(ROOT, '1-9', 12, 'abcd:0002', serial='SN-REPLUG', product='Replug', manufacturer='Acme')
         TB.uevent(path, 'add')
         H.wait_for(lambda: len([n for n in self.new_notes() if n[1].startswith('Acme Replug')]) == 2, 30,
                    what='the second plug notification')
@@ -216,7 +207,7 @@ class TestUsb(unittest.TestCase):
     def test_6_without_a_serial_the_port_is_assigned(self):
         # The service can only know such a device by its port (usb:port=1-8):
         # the menu says so instead of promising this very device.
-        path = add_usb(ROOT, '1-8', 13, 'abcd:0003', '', 'Noserial', 'Acme')
+        path = add_usb(ROOT, '1-8', 13, 'abcd:0003', serial='', product='Noserial', manufacturer='Acme')
         entry = H.wait_for(lambda: DESK.find('Acme Noserial'), 30, what='the device without a serial')
         always = [c['label'] for c in entry['children'] if c['label'].startswith('Always give')]
         self.assertIn('Always give port 1-8 to %s' % VM, always)
@@ -227,7 +218,7 @@ class TestUsb(unittest.TestCase):
     def test_7_an_underscore_in_a_name_is_shown(self):
         # dbusmenu reads "_x" as a mnemonic: a VM named pt_under must reach
         # the panel escaped ("__"), shown as written.
-        path = add_usb(ROOT, '1-10', 14, 'abcd:0004', 'SN-UNDER', 'Under', 'Acme')
+        path = add_usb(ROOT, '1-10', 14, 'abcd:0004', serial='SN-UNDER', product='Under', manufacturer='Acme')
         try:
             H.wait_for(lambda: DESK.find('Acme Under', 'Always give to %s' % UNDERSCORE_VM), 30,
                        what='"Always give to %s" shown with its underscore' % UNDERSCORE_VM)
@@ -253,7 +244,7 @@ class TestUsb(unittest.TestCase):
                     uid, DESK.user, active, 'active' if active else 'online'))
 
         def plug(port, devnum, name):
-            path = add_usb(ROOT, port, devnum, 'abcd:0005', 'SN-' + name, name, 'Acme')
+            path = add_usb(ROOT, port, devnum, 'abcd:0005', serial='SN-' + name, product=name, manufacturer='Acme')
             TB.uevent(path, 'add')
             return path
 

@@ -36,9 +36,10 @@ import tempfile
 import time
 import unittest
 
+import ptumock as U  # beside this script
+
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
-PRELOAD = 'libumockdev-preload.so.0'
 
 
 def skip(reason):
@@ -60,9 +61,7 @@ def preflight():
         from gi.repository import UMockdev  # noqa: F401
     except (ImportError, ValueError) as e:
         skip('umockdev for Python is missing (gir1.2-umockdev-1.0): %s' % e)
-    if PRELOAD not in os.environ.get('LD_PRELOAD', ''):
-        # Testbed.uevent() needs the preload library in this process.
-        os.execvp('umockdev-wrapper', ['umockdev-wrapper', sys.executable] + sys.argv)
+    U.reexec_with_preload()
 
 
 preflight()
@@ -105,20 +104,8 @@ NODE_XML = '''<node>
 '''
 
 
-def add_usb(parent, port, devnum, vp, serial=None, hub=False, product='', manufacturer=''):
-    """A usb_device named like the kernel names it (port "1-1.2", root hubs "usbN")."""
-    bus = int(port.split('-')[0])
-    devpath = port.split('-', 1)[1]
-    vid, pid = vp.split(':')
-    attrs = ['busnum', str(bus), 'devnum', str(devnum), 'devpath', devpath, 'idVendor', vid,
-             'idProduct', pid, 'bDeviceClass', '09' if hub else '00', 'product', product,
-             'manufacturer', manufacturer]
-    if serial is not None:
-        attrs += ['serial', serial]
-    props = ['DEVTYPE', 'usb_device', 'BUSNUM', '%03d' % bus, 'DEVNUM', '%03d' % devnum,
-             'PRODUCT', '%x/%x/0' % (int(vid, 16), int(pid, 16))]
-    name = 'usb%d' % bus if devpath == '0' else port
-    return TB.add_device('usb', name, parent, attrs, props)
+def add_usb(*args, **kwargs):
+    return U.add_usb(TB, *args, **kwargs)
 
 
 def build_testbed():
@@ -149,7 +136,7 @@ def setUpModule():
     global W, ROOT
     hide_udevd()
     ROOT, _ = build_testbed()
-    env = {'LD_PRELOAD': PRELOAD, 'UMOCKDEV_DIR': TB.get_root_dir()}
+    env = {'LD_PRELOAD': U.PRELOAD, 'UMOCKDEV_DIR': TB.get_root_dir()}
     if 'ASAN_OPTIONS' in os.environ:
         # ASan wants to come first among the libraries; the preload is first.
         env['ASAN_OPTIONS'] = os.environ['ASAN_OPTIONS'] + ':verify_asan_link_order=0'
