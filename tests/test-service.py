@@ -8,6 +8,7 @@ Needs root (loop devices, a private mount namespace, libvirtd); exits 77 with
 the reason otherwise.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -1129,6 +1130,37 @@ class TestDiskModes(Base):
         root = ET.fromstring(H.virsh('dumpxml', domain).stdout)
         return [c.find('alias').get('name') for c in root.findall('./devices/controller')
                 if c.get('type') == 'scsi']
+
+    def test_attaches_at_once_to_one_vm_take_turns(self):
+        # Each attach chooses its target (and whether to add the SCSI
+        # controller) from the domain's XML: authorized at the same moment,
+        # they must still get one target each and one controller in all.
+        if self.scsi_controllers('pt-linux'):
+            H.virsh('detach-device-alias', 'pt-linux', 'ua-pt-scsi0', '--live')
+            H.wait_for(lambda: not self.scsi_controllers('pt-linux'), 30, what='the old controller gone')
+        with contextlib.ExitStack() as stack:
+            disks = [stack.enter_context(H.LoopDisk(16)) for _ in range(4)]
+            buses = ['scsi', 'scsi', 'virtio', 'virtio']
+            W.polkit.hang([ATTACH])
+            try:
+                callers = [W.call_async('AttachDisk', args3('pt-linux', d.dev, bus=b)) for d, b in zip(disks, buses)]
+                H.wait_for(lambda: len([c for c in W.polkit.calls() if c['result'] is None]) == 4, 30,
+                           what='four checks pending')
+            finally:
+                W.polkit.release()
+            replies = [json.loads(c.communicate(timeout=120)[0]) for c in callers]
+            try:
+                self.assertTrue(all('result' in r for r in replies), replies)
+                targets = [r['result'][0] for r in replies]
+                self.assertEqual(len(set(targets)), 4, targets)
+                self.assertEqual([t[:2] for t in targets], ['sd', 'sd', 'vd', 'vd'])
+                self.assertEqual(self.scsi_controllers('pt-linux'), ['ua-pt-scsi0'])
+                for d in disks:
+                    self.assertIn(d.dev, self.live_sources('pt-linux'))
+            finally:
+                for d, r in zip(disks, replies):
+                    if 'result' in r:
+                        self.detach('pt-linux', d.dev)
 
     def test_failed_scsi_attach_removes_the_controller_it_added(self):
         # The controller an earlier scsi attach left (it stays with the VM)

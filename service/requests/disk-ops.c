@@ -279,7 +279,7 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
 }
 
 static void attach_work(gpointer data, GError **error) {
-        (void) request_on_domain(data, attach_on_domain, error);
+        (void) request_on_domain_alone(data, attach_on_domain, error);
 }
 
 /* The re-check and the attach run in the worker (request_attach). */

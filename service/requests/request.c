@@ -251,13 +251,53 @@ static virDomainPtr lookup_domain(Request *req, GError **error) {
         return dom;
 }
 
-gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error) {
-        virDomainPtr dom = lookup_domain(req, error);
-        gboolean ok = dom && func(req, virDomainGetConnect(dom), dom, error);
+/* [worker] The lock of one domain (by UUID), for attaches: they read the
+ * domain's XML (free targets, its controllers) and then act on what they
+ * read, so two at once would pick the same target or both add a controller.
+ * One small mutex per domain that ever got an attach, kept for the
+ * service's life (workers may still hold one at shutdown). */
+static GMutex *domain_mutex(virDomainPtr dom) {
+        static GMutex lock;
+        static GHashTable *mutexes;   /* UUID -> GMutex */
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&lock);
+        char uuid[VIR_UUID_STRING_BUFLEN] = "";
+        GMutex *mutex;
 
-        if (dom)
+        if (!mutexes)
+                mutexes = g_hash_table_new(g_str_hash, g_str_equal);
+        (void) virDomainGetUUIDString(dom, uuid);
+        mutex = g_hash_table_lookup(mutexes, uuid);
+        if (!mutex) {
+                mutex = g_new0(GMutex, 1);
+                g_mutex_init(mutex);
+                g_hash_table_insert(mutexes, g_strdup(uuid), mutex);
+        }
+        return mutex;
+}
+
+static gboolean on_domain(Request *req, RequestDomainFunc func, gboolean alone, GError **error) {
+        virDomainPtr dom = lookup_domain(req, error);
+        gboolean ok = FALSE;
+
+        if (dom) {
+                GMutex *mutex = alone ? domain_mutex(dom) : NULL;
+
+                if (mutex)
+                        g_mutex_lock(mutex);
+                ok = func(req, virDomainGetConnect(dom), dom, error);
+                if (mutex)
+                        g_mutex_unlock(mutex);
                 virDomainFree(dom);
+        }
         return ok;
+}
+
+gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error) {
+        return on_domain(req, func, FALSE, error);
+}
+
+gboolean request_on_domain_alone(Request *req, RequestDomainFunc func, GError **error) {
+        return on_domain(req, func, TRUE, error);
 }
 
 static void audit(Request *req, AuditAction action, const GError *error);

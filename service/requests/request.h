@@ -137,6 +137,8 @@ gboolean request_same_class(Request *req, GError **error);
  * UUID and leave both alone (the main thread reads them meanwhile). */
 typedef gboolean (*RequestDomainFunc)(Request *req, virConnectPtr conn, virDomainPtr dom, GError **error);
 gboolean request_on_domain(Request *req, RequestDomainFunc func, GError **error);
+/* The same, one at a time per domain (attaches: they choose from the XML). */
+gboolean request_on_domain_alone(Request *req, RequestDomainFunc func, GError **error);
 
 /* polkit `action` for the caller with details domain, domain.uuid and the
  * kind's `details` (may be NULL; NULL values are skipped). A request without

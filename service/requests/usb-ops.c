@@ -232,7 +232,7 @@ static gboolean attach_on_domain(Request *base, virConnectPtr conn, virDomainPtr
 }
 
 static void attach_work(gpointer data, GError **error) {
-        (void) request_on_domain(data, attach_on_domain, error);
+        (void) request_on_domain_alone(data, attach_on_domain, error);
 }
 
 static void attach_authorized(GError *error, gpointer data) {
