@@ -83,6 +83,21 @@ class Desktop:
                    what='the watcher and the notification server')
         return self
 
+    def state(self):
+        """What another process needs to drive this desktop (Desktop.reopen):
+        the lab starts it in one command and reads it in the next ones."""
+        return {'tmp': self.tmp, 'user': self.user, 'display': self.display, 'address': self.address,
+                'pids': [p.pid for p in self.procs]}
+
+    @classmethod
+    def reopen(cls, state):
+        """The desktop another process started (its state()), to read and
+        drive; its processes are ended by their pids (state()['pids'])."""
+        d = cls.__new__(cls)
+        d.tmp, d.user, d.display, d.address = state['tmp'], state['user'], state['display'], state['address']
+        d.procs, d.applet, d._bus = [], None, None
+        return d
+
     def bus(self):
         if self._bus is None:
             self._bus = dbus.bus.BusConnection(self.address)
@@ -227,6 +242,10 @@ class Desktop:
             acts = dict(zip([str(a) for a in actions[0::2]], [str(a) for a in actions[1::2]]))
             out.append((nid, str(summary), str(body), acts, {str(k): v for k, v in hints.items()}))
         return out
+
+    def closed(self):
+        """The ids of the notifications the applet closed (CloseNotification)."""
+        return {int(args[0]) for _t, args in self._mock().GetMethodCalls('CloseNotification')}
 
     def invoke(self, notification_id, action):
         self._mock().EmitSignal(NOTIFY, 'ActionInvoked', 'us', [dbus.UInt32(notification_id), action])
