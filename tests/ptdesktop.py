@@ -84,6 +84,21 @@ class Desktop:
                    what='the watcher and the notification server')
         return self
 
+    def state(self):
+        """What another process needs to drive this desktop (Desktop.reopen):
+        the lab starts it in one command and reads it in the next ones."""
+        return {'tmp': self.tmp, 'user': self.user, 'display': self.display, 'address': self.address,
+                'pids': [p.pid for p in self.procs]}
+
+    @classmethod
+    def reopen(cls, state):
+        """The desktop another process started (its state()), to read and
+        drive; its processes are ended by their pids (state()['pids'])."""
+        d = cls.__new__(cls)
+        d.tmp, d.user, d.display, d.address = state['tmp'], state['user'], state['display'], state['address']
+        d.procs, d.applet, d._bus = [], None, None
+        return d
+
     def bus(self):
         if self._bus is None:
             self._bus = dbus.bus.BusConnection(self.address)
