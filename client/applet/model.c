@@ -152,6 +152,11 @@ static void plugged_wait(Applet *a, const char *path) {
         g_hash_table_replace(a->plugged, g_strdup(path), g_memdup2(&now, sizeof now));
 }
 
+static void refresh_assignments(Applet *a, const char *kind, const char *attached_id,
+                                const char *attached_domain, const char *plugged_path);
+
+/* A device came: asked about once the assignments are known afresh (an
+ * assigned device is given by the service; its quiet notice follows). */
 static void plugged(Applet *a, const char *path) {
         g_autoptr(GDBusProxy) usb = model_proxy(a, path, USB_IFACE);
         g_autoptr(GDBusProxy) disk = model_proxy(a, path, DISK_IFACE);
@@ -163,8 +168,19 @@ static void plugged(Applet *a, const char *path) {
         g_autofree char *carrier = disk ? prop_str(disk, "UsbDevice") : NULL;
         if (carrier && g_variant_is_object_path(carrier) && !g_str_equal(carrier, "/"))
                 return;   /* a stick's disk: its USB device's notice tells it (it may come later) */
-        Device *d = usb ? usb_device(a, usb) : device_new(NULL, disk);
-        notes_plugged(a, d);
+        refresh_assignments(a, NULL, NULL, NULL, path);
+}
+
+/* [ListAssignments answered] Ask about the device at path unless an
+ * assignment gives it to a VM. */
+static void plugged_ask(Applet *a, const char *path, GHashTable *listed) {
+        g_autoptr(GDBusProxy) usb = model_proxy(a, path, USB_IFACE);
+        g_autoptr(GDBusProxy) disk = usb ? NULL : model_proxy(a, path, DISK_IFACE);
+        Device *d = usb ? usb_device(a, usb) : disk ? device_new(NULL, disk) : NULL;
+        if (!d)
+                return;   /* gone meanwhile */
+        if (!g_hash_table_contains(listed, device_id(d)))
+                notes_plugged(a, d);
         device_free(d);
 }
 
@@ -184,6 +200,7 @@ typedef struct {
         char *kind;
         char *id;
         char *domain;
+        char *plugged_path; /* a device that came: ask about it unless assigned */
 } AttachedNote;
 
 static GHashTable *assignments_read(GVariant *reply) {
@@ -220,27 +237,37 @@ static void assignments_listed(GObject *src, GAsyncResult *res, gpointer data) {
                 }
                 if (to && g_str_equal(to, n->domain))
                         notes_auto_attached(a, n->kind, n->id, n->domain);
+                if (n->plugged_path)
+                        plugged_ask(a, n->plugged_path, listed);
         } else {
                 g_debug("ListAssignments: %s", error->message);
         }
         g_free(n->kind);
         g_free(n->id);
         g_free(n->domain);
+        g_free(n->plugged_path);
         g_free(n);
 }
 
 /* attached_id/attached_domain: a DeviceAttached this applet did not ask for,
- * told as a quiet notice when an assignment explains it. */
-void model_refresh_assignments(Applet *a, const char *kind, const char *attached_id, const char *attached_domain) {
+ * told as a quiet notice when an assignment explains it; plugged_path: a
+ * device that came, asked about unless an assignment gives it away. */
+static void refresh_assignments(Applet *a, const char *kind, const char *attached_id,
+                                const char *attached_domain, const char *plugged_path) {
         AttachedNote *n = g_new0(AttachedNote, 1);
         n->a = a;
         n->generation = ++a->assign_generation;
         n->kind = g_strdup(kind);
         n->id = g_strdup(attached_id);
         n->domain = g_strdup(attached_domain);
+        n->plugged_path = g_strdup(plugged_path);
         g_dbus_connection_call(a->bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ListAssignments", NULL,
                                G_VARIANT_TYPE("(aa{sv})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL,
                                assignments_listed, n);
+}
+
+void model_refresh_assignments(Applet *a, const char *kind, const char *attached_id, const char *attached_domain) {
+        refresh_assignments(a, kind, attached_id, attached_domain, NULL);
 }
 
 static void on_signal(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
