@@ -36,6 +36,14 @@ static gboolean in_autostart_group(void) {
 }
 
 static void tray_start(Applet *a) {
+        /* Connected before the indicator asks for it (kept for the applet's
+         * life: GIO shares it): libayatana-appindicator 0.5.92 requests the
+         * session bus and the tray watcher at once, and when the watcher
+         * answers first it makes its proxy without a connection, and the
+         * item is never registered. */
+        static GDBusConnection *session;
+        if (!session)
+                session = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
         AppIndicator *ind = app_indicator_new("passthrough-applet", "passthrough", APP_INDICATOR_CATEGORY_HARDWARE);
         app_indicator_set_title(ind, _("Passthrough"));
         app_indicator_set_status(ind, APP_INDICATOR_STATUS_ACTIVE);
