@@ -155,6 +155,15 @@ static void plugged_wait(Applet *a, const char *path) {
 static void refresh_assignments(Applet *a, const char *kind, const char *attached_id,
                                 const char *attached_domain, const char *plugged_path);
 
+/* The device whose object is at path, or NULL. */
+static Device *device_at(Applet *a, const char *path) {
+        g_autoptr(GDBusProxy) usb = model_proxy(a, path, USB_IFACE);
+        if (usb)
+                return usb_device(a, usb);
+        g_autoptr(GDBusProxy) disk = model_proxy(a, path, DISK_IFACE);
+        return disk ? device_new(NULL, disk) : NULL;
+}
+
 /* A device came: asked about once the assignments are known afresh (an
  * assigned device is given by the service; its quiet notice follows). */
 static void plugged(Applet *a, const char *path) {
@@ -174,9 +183,7 @@ static void plugged(Applet *a, const char *path) {
 /* [ListAssignments answered] Ask about the device at path unless an
  * assignment gives it to a VM. */
 static void plugged_ask(Applet *a, const char *path, GHashTable *listed) {
-        g_autoptr(GDBusProxy) usb = model_proxy(a, path, USB_IFACE);
-        g_autoptr(GDBusProxy) disk = usb ? NULL : model_proxy(a, path, DISK_IFACE);
-        Device *d = usb ? usb_device(a, usb) : disk ? device_new(NULL, disk) : NULL;
+        Device *d = device_at(a, path);
         if (!d)
                 return;   /* gone meanwhile */
         if (!g_hash_table_contains(listed, device_id(d)))
@@ -187,11 +194,7 @@ static void plugged_ask(Applet *a, const char *path, GHashTable *listed) {
 /* The device a signal names, or NULL. */
 Device *model_device(Applet *a, const char *kind, const char *id) {
         g_autofree char *path = object_path(kind, id);
-        g_autoptr(GDBusProxy) usb = model_proxy(a, path, USB_IFACE);
-        if (usb)
-                return usb_device(a, usb);
-        g_autoptr(GDBusProxy) disk = model_proxy(a, path, DISK_IFACE);
-        return disk ? device_new(NULL, disk) : NULL;
+        return device_at(a, path);
 }
 
 typedef struct {
