@@ -1245,6 +1245,7 @@ static void test_model_enc_decoded(void) {
                 { "Samsung\\x20SSD\\x20870\\x20EVO\\x201TB", "Samsung SSD 870 EVO 1TB" },
                 { "\\x20\\x20Ultra\\x20\\x20\\x20Fit\\x09", "Ultra Fit" },
                 { "Evil\\x1b[2J\\x00\\x7fDisk", "Evil[2JDisk" },
+                { "a \\x01 b\\x1b\\x20\\x20c", "a b c" },   /* a dropped byte between blanks leaves one */
                 { "dot\\x2e\\xZZ\\x4", "dot.\\xZZ\\x4" },
                 { "Caf\\xc3\\xa9", "Caf" },
                 { "", "" },

@@ -45,7 +45,8 @@ char *device_string_decode(const char *encoded) {
                         c = (char) (hex_value(p[2]) << 4 | hex_value(p[3]));
                         p += 3;
                 }
-                if (c == '\0')
+                /* Dropped here, not by the cleaning after: "a \x01 b" is "a b". */
+                if (!g_ascii_isspace(c) && ((unsigned char) c < 0x20 || (unsigned char) c >= 0x7f))
                         continue;
                 if (g_ascii_isspace(c) && (out->len == 0 || out->str[out->len - 1] == ' '))
                         continue;

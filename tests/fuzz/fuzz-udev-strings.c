@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Strings read from devices (sysfs attributes through libudev: serials,
- * model names, idVendor, devpath): device_string_clean(), usb_parse_hex_id()
- * and usb_port_valid(), and the hostdev XML built from a port and ids. */
+ * model names, idVendor, devpath): device_string_clean(), udev's "\x20"
+ * encoded ID_MODEL_ENC/ID_VENDOR_ENC through device_string_decode(),
+ * usb_parse_hex_id() and usb_port_valid(), and the hostdev XML built from a
+ * port and ids. */
 #include "config.h"
 
 #include "devxml.h"
@@ -27,6 +29,23 @@ static void check_clean(const char *s) {
         FUZZ_CHECK(device_string_printable(s) == (strspn(s, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNO"
                                                           "PQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") ==
                                                   strlen(s)));
+}
+
+/* Decoded: what cleaning gives (printable ASCII, bounded, no blank at an
+ * end), with no two blanks in a row; a text without "\\x" escapes and blank
+ * runs decodes to its cleaned self. */
+static void check_decode(const char *s) {
+        g_autofree char *decoded = device_string_decode(s);
+        g_autofree char *clean = device_string_clean(decoded);
+
+        FUZZ_CHECK(g_str_equal(decoded, clean));
+        FUZZ_CHECK(strstr(decoded, "  ") == NULL);
+        if (!strstr(s, "\\x") && !strstr(s, "  ") && strspn(s, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNO"
+                                                                "PQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") ==
+                                                            strlen(s)) {
+                g_autofree char *plain = device_string_clean(s);
+                FUZZ_CHECK(g_str_equal(decoded, plain));
+        }
 }
 
 /* "0x46f4" or "46f4": 1-4 hex digits, read back the same from "%04x". */
@@ -76,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         g_autofree char *s = fuzz_string(data, size);
 
         check_clean(s);
+        check_decode(s);
         check_hex_id(s);
         check_port(s);
         return 0;
