@@ -56,15 +56,20 @@ static int read_interface(sd_bus_message *m, const char *path, GPtrArray *object
         return 0;
 }
 
-int objects_read_interfaces(sd_bus_message *m, const char *path, GPtrArray *objects)
+/* An array of dict entries "{<entry>}": read(m, path, objects) for each
+ * entry (entered), then the array left. */
+static int read_entries(sd_bus_message *m, const char *entry,
+                        int (*read)(sd_bus_message *m, const char *path, GPtrArray *objects),
+                        const char *path, GPtrArray *objects)
 {
+        g_autofree char *array = g_strdup_printf("{%s}", entry);
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+        r = sd_bus_message_enter_container(m, 'a', array);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                r = read_interface(m, path, objects);
+        while ((r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
+                r = read(m, path, objects);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
                 if (r < 0)
@@ -75,8 +80,13 @@ int objects_read_interfaces(sd_bus_message *m, const char *path, GPtrArray *obje
         return sd_bus_message_exit_container(m);
 }
 
+int objects_read_interfaces(sd_bus_message *m, const char *path, GPtrArray *objects)
+{
+        return read_entries(m, "sa{sv}", read_interface, path, objects);
+}
+
 /* One {oa{sa{sv}}} entry (entered). */
-static int read_object(sd_bus_message *m, GPtrArray *objects)
+static int read_object(sd_bus_message *m, const char *unused, GPtrArray *objects)
 {
         g_autofree char *path = NULL;
         const char *p;
@@ -95,19 +105,7 @@ static int read_managed_objects(sd_bus_message *m, GPtrArray **ret)
         g_autoptr(GPtrArray) objects = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
-                r = read_object(m, objects);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
+        r = read_entries(m, "oa{sa{sv}}", read_object, NULL, objects);
         if (r < 0)
                 return r;
         *ret = g_steal_pointer(&objects);
